@@ -1,0 +1,2 @@
+/** The version of `@holdfast/chunk-pool`; kept equal to package.json by `pnpm version-packages`. */
+export const VERSION = '0.1.0';

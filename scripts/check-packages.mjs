@@ -1,0 +1,39 @@
+// `pnpm check:packages`: the published contract of every package, checked on the built artifacts.
+//   1. publint --strict: the package.json and the files it points at agree.
+//   2. attw --pack: types resolve for import and require under every module resolution mode.
+//   3. the packed smoke test: each tarball installs into a fresh project and loads with both
+//      `import` and `require`, every entry of its exports map.
+// Run after `pnpm build` (the script `check:packages` does both).
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { root, workspacePackages } from './workspace-packages.mjs';
+
+const bin = (name) => join(root, 'node_modules', '.bin', name);
+const failures = [];
+
+for (const { dir, manifest } of workspacePackages()) {
+  for (const [label, command, args] of [
+    ['publint', bin('publint'), ['--strict']],
+    ['attw', bin('attw'), ['--pack', '.', '--format', 'table-flipped']],
+  ]) {
+    process.stdout.write(`\n== ${manifest.name}: ${label}\n`);
+    try {
+      execFileSync(command, args, { cwd: dir, stdio: 'inherit' });
+    } catch {
+      failures.push(`${manifest.name}: ${label}`);
+    }
+  }
+}
+
+process.stdout.write('\n== packed smoke test\n');
+try {
+  execFileSync(process.execPath, [join(root, 'scripts', 'smoke-packed.mjs')], { stdio: 'inherit' });
+} catch {
+  failures.push('packed smoke test');
+}
+
+if (failures.length > 0) {
+  process.stderr.write(`\ncheck:packages failed: ${failures.join(', ')}\n`);
+  process.exit(1);
+}
+process.stdout.write('\ncheck:packages: every package is clean\n');

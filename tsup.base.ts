@@ -1,0 +1,18 @@
+import { defineConfig, type Options } from 'tsup';
+
+/**
+ * The one build every package shares: ESM and CJS side by side, each with its own declaration
+ * file (`.d.ts` for `import`, `.d.cts` for `require`), for Node 20 and newer.
+ */
+export function packageBuild(entry: Record<string, string>, overrides: Options = {}) {
+  return defineConfig({
+    entry,
+    format: ['esm', 'cjs'],
+    dts: true,
+    clean: true,
+    target: 'node20',
+    platform: 'node',
+    sourcemap: true,
+    ...overrides,
+  });
+}
