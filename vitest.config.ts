@@ -17,8 +17,8 @@ export default defineConfig({
     ],
   },
   test: {
-    // Fake timers are opted into per test; never the default.
     restoreMocks: true,
+    reporters: ['default', './scripts/plain-summary-reporter.ts'],
     projects: [
       ...packages.map((name) => ({
         extends: true as const,
