@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { basename, join } from 'node:path';
+import { barChartSvg } from './bar-chart.mjs';
 import { root, workspacePackages } from './workspace-packages.mjs';
 
 const outDir = join(root, 'docs', 'benchmarks');
@@ -26,10 +27,22 @@ for (const { dir } of workspacePackages()) {
   ran.push(name);
 }
 
-const sections = workspacePackages()
-  .map(({ dir }) => join(outDir, `${basename(dir)}.md`))
-  .filter((file) => existsSync(file))
-  .map((file) => readFileSync(file, 'utf8').trim());
+// Each package section, followed by its charts (one SVG per chart, next to this page).
+const sections = [];
+for (const { dir } of workspacePackages()) {
+  const name = basename(dir);
+  const markdown = join(outDir, `${name}.md`);
+  if (!existsSync(markdown)) continue;
+  const parts = [readFileSync(markdown, 'utf8').trim()];
+  const chartsFile = join(outDir, `${name}.json`);
+  const charts = existsSync(chartsFile) ? JSON.parse(readFileSync(chartsFile, 'utf8')).charts : [];
+  charts.forEach((chart, i) => {
+    const svg = `${name}-${i + 1}.svg`;
+    writeFileSync(join(outDir, svg), barChartSvg(chart));
+    parts.push(`![${chart.title}](benchmarks/${svg})`);
+  });
+  sections.push(parts.join('\n\n'));
+}
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux, Node ${process.version}`;
 const page = [

@@ -1,0 +1,37 @@
+import ts from 'typescript';
+
+/**
+ * Lists the exports of the given entry files that carry no doc comment (`/** … *\/`), as
+ * `entry: name`. Re-exports are followed to the declaration they name, so a barrel that only
+ * re-exports is checked through to the files that declare things.
+ */
+export function undocumentedExports(entryFiles: readonly string[]): string[] {
+  const program = ts.createProgram([...entryFiles], {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: ['node'],
+  });
+  const checker = program.getTypeChecker();
+  const missing: string[] = [];
+  for (const entry of entryFiles) {
+    const source = program.getSourceFile(entry);
+    const module = source === undefined ? undefined : checker.getSymbolAtLocation(source);
+    if (module === undefined) {
+      missing.push(`${entry}: (not a module)`);
+      continue;
+    }
+    for (const exported of checker.getExportsOfModule(module)) {
+      const symbol =
+        exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+      const documented =
+        symbol.getDocumentationComment(checker).length > 0 ||
+        (symbol.declarations ?? []).some((d) => ts.getJSDocCommentsAndTags(d).length > 0);
+      if (!documented) missing.push(`${entry}: ${exported.getName()}`);
+    }
+  }
+  return missing;
+}

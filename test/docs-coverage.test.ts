@@ -1,0 +1,22 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from 'vitest';
+import { undocumentedExports } from '../scripts/undocumented-exports.js';
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const packages = ['batch', 'chunk-pool', 'crash-flush', 'reaper'];
+const entries = packages
+  .flatMap((name) => [`../packages/${name}/src/index.ts`, `../packages/${name}/src/testing.ts`])
+  .map(here)
+  .filter((file) => existsSync(file));
+
+describe('API documentation', () => {
+  test('every export of every public entry point has a doc comment', () => {
+    expect(undocumentedExports(entries)).toEqual([]);
+  }, 60_000);
+
+  test('the check reports an undocumented export (control)', () => {
+    const fixture = here('./fixtures/half-documented.ts');
+    expect(undocumentedExports([fixture])).toEqual([`${fixture}: undocumented`]);
+  }, 60_000);
+});
