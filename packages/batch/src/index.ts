@@ -1,1 +1,10 @@
+export * from './classify.js';
+export * from './clock.js';
+export * from './errors.js';
+export * from './fetch-all.js';
+export * from './fetch-each.js';
+export * from './inventory.js';
+export * from './options.js';
+export * from './outcome.js';
 export * from './version.js';
+export type { FetchOne } from './internal/engine.js';

@@ -1,0 +1,90 @@
+import type { Clock, TimerHandle } from '../clock.js';
+
+/** One scheduled expiry; `live` turns false when it fires or is cancelled. */
+export interface QueueEntry {
+  readonly at: number;
+  readonly onExpire: () => void;
+  live: boolean;
+}
+
+/**
+ * A FIFO of expiries served by ONE timer.
+ *
+ * Invariant: entries are added in non-decreasing `at` order. That holds because every entry of a
+ * queue is `clock.now() + d` for the same `d` (the per-attempt timeout, or the hedge delay), and
+ * the clock never goes back. So the head is always the earliest live expiry, and a batch of
+ * 100,000 attempts costs one armed timer at a time instead of 100,000 timers.
+ *
+ * Cancelled entries are dropped lazily, when they reach the head.
+ */
+export class DeadlineQueue {
+  #entries: QueueEntry[] = [];
+  #head = 0;
+  #timer: TimerHandle | undefined;
+  readonly #clock: Clock;
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  add(at: number, onExpire: () => void): QueueEntry {
+    const entry: QueueEntry = { at, onExpire, live: true };
+    this.#entries.push(entry);
+    if (this.#timer === undefined) this.#arm(at);
+    return entry;
+  }
+
+  cancel(entry: QueueEntry): void {
+    entry.live = false;
+    this.#dropDeadHead();
+  }
+
+  /** Clears the timer and forgets every entry. */
+  close(): void {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#entries = [];
+    this.#head = 0;
+  }
+
+  #arm(at: number): void {
+    this.#timer = this.#clock.setTimeout(this.#fire, Math.max(0, at - this.#clock.now()));
+  }
+
+  #fire = (): void => {
+    this.#timer = undefined;
+    const now = this.#clock.now();
+    while (this.#head < this.#entries.length) {
+      const entry = this.#entries[this.#head]!;
+      if (entry.live && entry.at > now) break;
+      this.#head += 1;
+      if (entry.live) {
+        entry.live = false;
+        entry.onExpire();
+      }
+    }
+    this.#compact();
+    const next = this.#entries[this.#head];
+    if (next !== undefined && this.#timer === undefined) this.#arm(next.at);
+  };
+
+  #dropDeadHead(): void {
+    while (this.#head < this.#entries.length && !this.#entries[this.#head]!.live) this.#head += 1;
+    this.#compact();
+    if (this.#head === this.#entries.length && this.#timer !== undefined) {
+      this.#clock.clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+
+  /** Reclaims the consumed prefix once it is most of the array (amortised O(1), no `shift`). */
+  #compact(): void {
+    if (this.#head === this.#entries.length) {
+      this.#entries = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
+      this.#entries = this.#entries.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+}
