@@ -20,10 +20,18 @@ try {
   const project = join(work, 'project');
   execFileSync('mkdir', ['-p', project]);
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'smoke', private: true }));
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], {
-    cwd: project,
-    stdio: 'inherit',
-  });
+  // Optional peers (fast-check for the testing kits) are installed too, as a user of a kit would.
+  const peers = packages.flatMap(({ manifest }) =>
+    Object.entries(manifest.peerDependencies ?? {}).map(([name, range]) => `${name}@${range}`),
+  );
+  execFileSync(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs, ...new Set(peers)],
+    {
+      cwd: project,
+      stdio: 'inherit',
+    },
+  );
 
   let checked = 0;
   for (const { manifest } of packages) {

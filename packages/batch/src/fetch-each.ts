@@ -16,6 +16,8 @@ export interface OutcomeStream<T, R> extends AsyncIterableIterator<Outcome<T, R>
   stats(): BatchStats;
   /** The verdict so far: set when a required item failed fatally or the breaker opened. */
   fatal(): FatalError | undefined;
+  /** Stops the batch (in-flight attempts are aborted) and resolves once its workers stopped. */
+  return(): Promise<IteratorReturnResult<undefined>>;
 }
 
 /**

@@ -1,0 +1,3 @@
+export * from './testing/check-invariants.js';
+export * from './testing/faults.js';
+export * from './testing/virtual-clock.js';

@@ -1,0 +1,66 @@
+import { describe, expect, test } from 'vitest';
+import {
+  BatchError,
+  CancelledError,
+  DeadlineError,
+  FatalError,
+  TimeoutError,
+  TransientError,
+  isBatchError,
+  isCancelledError,
+  isDeadlineError,
+  isFatalError,
+  isTimeoutError,
+  isTransientError,
+} from '../src/index.js';
+
+describe('errors', () => {
+  test('each class has a stable code, a name, the item index and the cause', () => {
+    const cause = new Error('socket hang up');
+    const cases: [BatchError, string, string][] = [
+      [new TimeoutError({ index: 3, attempts: 1, timeoutMs: 50 }), 'TIMEOUT', 'TimeoutError'],
+      [new TransientError({ index: 3, attempts: 2, cause }), 'TRANSIENT', 'TransientError'],
+      [new FatalError('x', { index: 3, attempts: 1, cause }), 'FATAL', 'FatalError'],
+      [new DeadlineError({ index: 3, attempts: 0, deadlineMs: 10 }), 'DEADLINE', 'DeadlineError'],
+      [
+        new CancelledError({ index: 3, attempts: 0, by: 'caller', cause }),
+        'CANCELLED',
+        'CancelledError',
+      ],
+    ];
+    for (const [error, code, name] of cases) {
+      expect(error.code).toBe(code);
+      expect(error.name).toBe(name);
+      expect(error.index).toBe(3);
+      expect(error).toBeInstanceOf(BatchError);
+      expect(isBatchError(error)).toBe(true);
+    }
+    expect(new TransientError({ index: 0, attempts: 2, cause }).cause).toBe(cause);
+    expect(new TransientError({ index: 0, attempts: 2, cause }).message).toMatch(
+      /after 2 attempt\(s\): socket hang up/,
+    );
+  });
+
+  test('guards tell the kinds apart', () => {
+    const timeout = new TimeoutError({ index: 0, attempts: 1, timeoutMs: 1 });
+    expect(
+      [isTimeoutError, isTransientError, isFatalError, isDeadlineError, isCancelledError].map((g) =>
+        g(timeout),
+      ),
+    ).toEqual([true, false, false, false, false]);
+    expect(isBatchError(new Error('plain'))).toBe(false);
+    expect(isBatchError(null)).toBe(false);
+  });
+
+  test('guards recognise an error from another copy of the package (brand, not instanceof)', () => {
+    // What a second copy (a CJS build next to the ESM one) produces: a different class with the
+    // same registered brand.
+    const foreign = Object.assign(new Error('from the other copy'), {
+      code: 'TIMEOUT',
+      [Symbol.for('holdfast.batch.error')]: true,
+    });
+    expect(foreign instanceof TimeoutError).toBe(false);
+    expect(isTimeoutError(foreign)).toBe(true);
+    expect(isFatalError(foreign)).toBe(false);
+  });
+});

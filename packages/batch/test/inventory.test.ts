@@ -1,0 +1,84 @@
+import { describe, expect, test } from 'vitest';
+import { createInventory, fetchAll, type Clock } from '../src/index.js';
+
+interface Container {
+  readonly Id: string;
+}
+
+/** A clock the test moves by hand. */
+function manualClock() {
+  let now = 0;
+  const clock: Clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => {} };
+  return { clock, advance: (ms: number) => (now += ms) };
+}
+
+const round = (ids: string[], failing: string[] = [], skipped: string[] = []) =>
+  fetchAll(
+    ids.map((Id) => ({ Id })),
+    (c: Container) => {
+      if (skipped.includes(c.Id)) throw new Error('skip me');
+      if (failing.includes(c.Id)) throw new Error('inspect failed');
+      return { id: c.Id, logPath: `/logs/${c.Id}` };
+    },
+    {
+      importance: () => 'optional',
+      classify: (e) => ((e as Error).message === 'skip me' ? 'skip' : 'fatal'),
+    },
+  );
+
+describe('createInventory', () => {
+  test('adds, updates, keeps a failed item until its TTL, then removes it', async () => {
+    const { clock, advance } = manualClock();
+    const inventory = createInventory<Container, { id: string }, string>({
+      key: (c) => c.Id,
+      ttlMs: 1_000,
+      clock,
+    });
+
+    expect(inventory.apply(await round(['a', 'b']))).toEqual({
+      added: ['a', 'b'],
+      updated: [],
+      keptStale: [],
+      removed: [],
+      missing: [],
+    });
+
+    advance(500);
+    const second = inventory.apply(await round(['a', 'b'], ['b']));
+    expect(second).toMatchObject({ updated: ['a'], keptStale: ['b'], removed: [] });
+    expect(inventory.get('b')).toMatchObject({ stale: true, value: { id: 'b' } });
+
+    advance(600); // b's last success was 1,100 ms ago: past the TTL
+    const third = inventory.apply(await round(['a', 'b'], ['b']));
+    expect(third).toMatchObject({ updated: ['a'], keptStale: [], removed: ['b'] });
+    expect(inventory.size).toBe(1);
+  });
+
+  test('an item gone from the listing is removed at once; a skipped one too', async () => {
+    const { clock } = manualClock();
+    const inventory = createInventory<Container, { id: string }, string>({
+      key: (c) => c.Id,
+      ttlMs: 60_000,
+      clock,
+    });
+    inventory.apply(await round(['a', 'b', 'c']));
+    const diff = inventory.apply(await round(['a', 'b'], [], ['b']));
+    expect([...diff.removed].sort()).toEqual(['b', 'c']);
+    expect([...inventory.entries()].map(([k]) => k)).toEqual(['a']);
+  });
+
+  test('an item that never succeeded is missing, not added', async () => {
+    const inventory = createInventory<Container, unknown, string>({ key: (c) => c.Id, ttlMs: 1 });
+    expect(inventory.apply(await round(['a'], ['a'])).missing).toEqual(['a']);
+    expect(inventory.size).toBe(0);
+  });
+
+  test('rejects bad options', () => {
+    expect(() => createInventory({ key: 'Id' as never, ttlMs: 1 })).toThrow(
+      /Expected `key` to be a function/,
+    );
+    expect(() => createInventory({ key: (c: Container) => c.Id, ttlMs: -5 })).toThrow(
+      /Expected `ttlMs`/,
+    );
+  });
+});
