@@ -1,10 +1,13 @@
 import type { Clock, TimerHandle } from '../clock.js';
 
-/** One scheduled expiry; `live` turns false when it fires or is cancelled. */
+/**
+ * One scheduled expiry: an object that is its own entry (an attempt is its timeout's entry, so
+ * scheduling allocates nothing). `live` turns false when it fires or is cancelled.
+ */
 export interface QueueEntry {
-  readonly at: number;
-  readonly onExpire: () => void;
+  at: number;
   live: boolean;
+  expire(): void;
 }
 
 /**
@@ -27,11 +30,12 @@ export class DeadlineQueue {
     this.#clock = clock;
   }
 
-  add(at: number, onExpire: () => void): QueueEntry {
-    const entry: QueueEntry = { at, onExpire, live: true };
+  /** Schedules `entry.expire()` at `at` (not before any entry added earlier). */
+  add(entry: QueueEntry, at: number): void {
+    entry.at = at;
+    entry.live = true;
     this.#entries.push(entry);
     if (this.#timer === undefined) this.#arm(at);
-    return entry;
   }
 
   cancel(entry: QueueEntry): void {
@@ -60,7 +64,7 @@ export class DeadlineQueue {
       this.#head += 1;
       if (entry.live) {
         entry.live = false;
-        entry.onExpire();
+        entry.expire();
       }
     }
     this.#compact();

@@ -55,13 +55,17 @@ export function assertFetchOne(fetchOne: unknown): void {
   }
 }
 
-/** One invocation of `fetchOne` (an attempt has one, or two when hedged). */
-interface Call {
-  /** Created only when the work reads `context.signal`. */
-  controller: AbortController | undefined;
-  running: boolean;
-  /** Its slot was freed (timeout, stop, hedge lost) while the work was still running. */
-  abandoned: boolean;
+/**
+ * The abort reason given to a hedged twin whose sibling answered first. One shared instance:
+ * creating an Error (and its stack) on every successful attempt would dominate the hot path.
+ */
+const HEDGE_LOST = Object.freeze(new Error('a hedged twin answered first'));
+const TIMED_OUT = Object.freeze({ kind: 'timeout' } as const);
+const STOPPED = Object.freeze({ kind: 'stopped' } as const);
+
+/** Something a worker waits on, woken early when the batch stops. */
+interface Waker {
+  wake(): void;
 }
 
 export interface EngineRun {
@@ -102,12 +106,13 @@ export function startEngine<T, R>(
   let endedAt: number | undefined;
   let fatal: FatalError | undefined;
   let stopReason: StopReason | undefined;
-  // Everything waiting on the batch (attempts, retry sleeps, abandoned-slot waits) registers a
-  // wake-up here; `stop()` calls them all once. Each removes itself when it settles otherwise.
-  const onStop = new Set<() => void>();
+  // What each worker is waiting on (an attempt, a retry sleep, an abandoned-slot wait) leaves
+  // its wake-up here, at the worker's index: a worker waits on one thing at a time, so one slot
+  // per worker is enough and costs no Set operations on the hot path. `stop()` calls them all.
+  const wakers: (Waker | undefined)[] = [];
   // Attempts whose slot was freed while their work still runs (see `maxAbandoned`).
   let abandonedNow = 0;
-  const stillRunning = new Set<Call>();
+  const stillRunning = new Set<{ running: boolean }>();
   const abandonWaiters = new Set<() => void>();
   let firstAttempts = 0;
   let retriesGranted = 0;
@@ -117,8 +122,7 @@ export function startEngine<T, R>(
   const stop = (reason: StopReason) => {
     if (stopReason !== undefined) return;
     stopReason = reason;
-    for (const wake of [...onStop]) wake();
-    onStop.clear();
+    for (const waker of wakers) waker?.wake();
   };
 
   const deadlineTimer: TimerHandle | undefined =
@@ -188,18 +192,18 @@ export function startEngine<T, R>(
   };
 
   /** Waits until fewer than `maxAbandoned` abandoned attempts are outstanding, or the batch stops. */
-  const abandonSlot = () =>
+  const abandonSlot = (worker: number) =>
     new Promise<void>((resolve) => {
       const wake = () => {
         abandonWaiters.delete(wake);
-        onStop.delete(wake);
+        wakers[worker] = undefined;
         resolve();
       };
       abandonWaiters.add(wake);
-      onStop.add(wake);
+      wakers[worker] = { wake };
     });
 
-  const releaseAbandoned = (call: Call) => {
+  const releaseAbandoned = (call: { running: boolean }) => {
     stillRunning.delete(call);
     abandonedNow -= 1;
     const [first] = abandonWaiters;
@@ -207,102 +211,156 @@ export function startEngine<T, R>(
   };
 
   /** Sleeps `ms` on the clock, waking early if the batch stops. */
-  const sleep = (ms: number) =>
+  const sleep = (worker: number, ms: number) =>
     new Promise<void>((resolve) => {
       const wake = () => {
         clock.clearTimeout(timer);
-        onStop.delete(wake);
+        wakers[worker] = undefined;
         resolve();
       };
       const timer = clock.setTimeout(wake, ms);
-      onStop.add(wake);
+      wakers[worker] = { wake };
     });
 
   /**
-   * Runs one attempt: the work, its timeout, its hedge, and the batch stop, whichever ends
-   * first. The work's promise always gets handlers, so an abandoned attempt that rejects later
-   * never raises an unhandled rejection.
+   * One attempt: the work, its timeout, its hedge, and the batch stop, whichever ends first.
+   * It is its own timeout entry, its own waker and its calls' context, so the first attempt of
+   * an item allocates as little as possible. The work's promise always gets handlers, so an
+   * abandoned attempt that rejects later never raises an unhandled rejection.
    */
-  const attempt = (item: T, index: number, attemptNo: number) =>
-    new Promise<AttemptEnd<R>>((resolve) => {
-      let ended = false;
-      let timeoutEntry: QueueEntry | undefined;
-      let hedgeEntry: QueueEntry | undefined;
-      const calls: Call[] = [];
-      let lastError: unknown;
+  class Attempt implements QueueEntry, Waker {
+    at = 0;
+    live = false;
+    /** How it ended; read by the item loop once `done` resolved. */
+    ending: AttemptEnd<R> | undefined = undefined;
+    lastError: unknown = undefined;
+    first: Call | undefined = undefined;
+    twin: Call | undefined = undefined;
+    hedgeEntry: HedgeEntry | undefined = undefined;
+    readonly done: Promise<this>;
+    #resolve!: (attempt: this) => void;
 
-      const end = (result: AttemptEnd<R>, abortReason?: unknown) => {
-        if (ended) return;
-        ended = true;
-        if (timeoutEntry !== undefined) timeouts.cancel(timeoutEntry);
-        if (hedgeEntry !== undefined) hedges.cancel(hedgeEntry);
-        onStop.delete(onBatchStop);
-        for (const call of calls) {
-          if (!call.running) continue;
-          call.controller?.abort(abortReason);
-          // The slot is freed now; the work may still be running (it ignored or has not yet
-          // reacted to its signal) and holds an abandoned slot until it ends. It counts in
-          // `stats.abandoned` if it never read its signal (it cannot stop) or is still running
-          // when the batch ends.
-          call.abandoned = true;
-          abandonedNow += 1;
-          if (call.controller === undefined) counts.abandoned += 1;
-          else stillRunning.add(call);
-        }
-        resolve(result);
-      };
-
-      const startCall = () => {
-        const call: Call = { controller: undefined, running: true, abandoned: false };
-        calls.push(call);
-        const context: FetchContext = {
-          attempt: attemptNo,
-          index,
-          get signal() {
-            call.controller ??= new AbortController();
-            return call.controller.signal;
-          },
-        };
-        let work: R | PromiseLike<R>;
-        try {
-          work = fetchOne(item, context);
-        } catch (error) {
-          work = Promise.reject(error);
-        }
-        Promise.resolve(work).then(
-          (value) => {
-            call.running = false;
-            if (call.abandoned) return releaseAbandoned(call);
-            end({ kind: 'value', value }, new Error('a hedged twin answered first'));
-          },
-          (error: unknown) => {
-            call.running = false;
-            if (call.abandoned) return releaseAbandoned(call);
-            lastError = error;
-            // With a hedged twin still running, one failure is not the end: wait for the twin.
-            if (!calls.some((c) => c.running)) end({ kind: 'error', error: lastError });
-          },
-        );
-      };
-
-      const onBatchStop = () => end({ kind: 'stopped' }, stoppedError(index, attemptNo, undefined));
-      onStop.add(onBatchStop);
+    constructor(
+      readonly worker: number,
+      readonly item: T,
+      readonly index: number,
+      readonly attemptNo: number,
+    ) {
+      this.done = new Promise<this>((resolve) => (this.#resolve = resolve));
+      wakers[worker] = this;
       const now = clock.now();
-      if (o.timeout !== Infinity) {
-        timeoutEntry = timeouts.add(now + o.timeout, () => {
-          const error = new TimeoutError({ index, attempts: attemptNo, timeoutMs: o.timeout });
-          end({ kind: 'timeout' }, error);
-        });
-      }
+      if (o.timeout !== Infinity) timeouts.add(this, now + o.timeout);
       if (o.hedgeDelay !== undefined) {
-        hedgeEntry = hedges.add(now + o.hedgeDelay, () => {
-          if (ended) return;
-          counts.hedged += 1;
-          startCall();
-        });
+        this.hedgeEntry = new HedgeEntry(this);
+        hedges.add(this.hedgeEntry, now + o.hedgeDelay);
       }
-      startCall();
-    });
+      this.first = this.#call();
+    }
+
+    /** The timeout fired. */
+    expire(): void {
+      this.end(
+        TIMED_OUT,
+        new TimeoutError({ index: this.index, attempts: this.attemptNo, timeoutMs: o.timeout }),
+      );
+    }
+
+    /** The batch stopped. */
+    wake(): void {
+      this.end(STOPPED, stoppedError(this.index, this.attemptNo, undefined));
+    }
+
+    startTwin(): void {
+      if (this.ending !== undefined) return;
+      counts.hedged += 1;
+      this.twin = this.#call();
+    }
+
+    #call(): Call {
+      const call = new Call(this);
+      let work: R | PromiseLike<R>;
+      try {
+        work = fetchOne(this.item, call);
+      } catch (error) {
+        work = Promise.reject(error);
+      }
+      Promise.resolve(work).then(
+        (value) => call.settled({ kind: 'value', value }),
+        (error: unknown) => call.settled({ kind: 'error', error }),
+      );
+      return call;
+    }
+
+    settled(call: Call, result: AttemptEnd<R>): void {
+      if (result.kind === 'value') return this.end(result, HEDGE_LOST);
+      this.lastError = (result as { error: unknown }).error;
+      // With a hedged twin still running, one failure is not the end: wait for the twin.
+      const other = call === this.first ? this.twin : this.first;
+      if (other?.running !== true) this.end(result, undefined);
+    }
+
+    end(result: AttemptEnd<R>, abortReason: unknown): void {
+      if (this.ending !== undefined) return;
+      this.ending = result;
+      if (this.live) timeouts.cancel(this);
+      if (this.hedgeEntry?.live === true) hedges.cancel(this.hedgeEntry);
+      wakers[this.worker] = undefined;
+      if (this.first?.running === true) this.first.abandon(abortReason);
+      if (this.twin?.running === true) this.twin.abandon(abortReason);
+      this.#resolve(this);
+    }
+  }
+
+  /** The hedge delay of one attempt, in the hedge queue. */
+  class HedgeEntry implements QueueEntry {
+    at = 0;
+    live = false;
+    constructor(readonly attempt: Attempt) {}
+    expire(): void {
+      this.attempt.startTwin();
+    }
+  }
+
+  /** One invocation of `fetchOne`, and the context it receives (an attempt has one, or two when hedged). */
+  class Call implements FetchContext {
+    /** Created only when the work reads `signal`. */
+    controller: AbortController | undefined = undefined;
+    running = true;
+    /** Its slot was freed (timeout, stop, hedge lost) while the work was still running. */
+    abandoned = false;
+
+    constructor(readonly owner: Attempt) {}
+
+    get attempt(): number {
+      return this.owner.attemptNo;
+    }
+    get index(): number {
+      return this.owner.index;
+    }
+    get signal(): AbortSignal {
+      this.controller ??= new AbortController();
+      return this.controller.signal;
+    }
+
+    settled(result: AttemptEnd<R>): void {
+      this.running = false;
+      if (this.abandoned) return releaseAbandoned(this);
+      this.owner.settled(this, result);
+    }
+
+    /**
+     * The slot is freed now; the work may still be running (it ignored or has not yet reacted
+     * to its signal) and holds an abandoned slot until it ends. It counts in `stats.abandoned`
+     * if it never read its signal (it cannot stop) or is still running when the batch ends.
+     */
+    abandon(reason: unknown): void {
+      this.controller?.abort(reason);
+      this.abandoned = true;
+      abandonedNow += 1;
+      if (this.controller === undefined) counts.abandoned += 1;
+      else stillRunning.add(this);
+    }
+  }
 
   const retryDelay = (retryNo: number) => {
     const base = Math.min(o.maxDelay, o.minDelay * o.factor ** (retryNo - 1));
@@ -322,42 +380,67 @@ export function startEngine<T, R>(
     return true;
   };
 
-  const runItem = async (item: T, index: number): Promise<[Outcome<T, R>, Importance]> => {
+  /** Settles a rejected outcome; a function, not a closure per item. */
+  const reject = (
+    item: T,
+    index: number,
+    error: BatchError,
+    attempts: number,
+    itemStart: number,
+    importance: Importance,
+  ) =>
+    settle(
+      { status: 'rejected', item, index, error, attempts, durationMs: clock.now() - itemStart },
+      importance,
+    );
+
+  /** Runs every attempt of one item and settles its single outcome. */
+  const runItem = async (worker: number, item: T, index: number): Promise<void> => {
     const itemStart = clock.now();
     let importance: Importance = 'required';
-    try {
-      importance = o.importance?.(item) ?? 'required';
-    } catch {
-      // A throwing `importance` keeps the safe default: the item counts as required.
+    if (o.importance !== undefined) {
+      try {
+        importance = o.importance(item);
+      } catch {
+        // A throwing `importance` keeps the safe default: the item counts as required.
+      }
     }
     let attempts = 0;
     let lastError: unknown;
-    const rejected = (error: BatchError): [Outcome<T, R>, Importance] => [
-      { status: 'rejected', item, index, error, attempts, durationMs: clock.now() - itemStart },
-      importance,
-    ];
     for (;;) {
-      while (stopReason === undefined && abandonedNow >= o.maxAbandoned) await abandonSlot();
-      if (stopReason !== undefined) return rejected(stoppedError(index, attempts, lastError));
+      while (stopReason === undefined && abandonedNow >= o.maxAbandoned) await abandonSlot(worker);
+      if (stopReason !== undefined) {
+        return reject(
+          item,
+          index,
+          stoppedError(index, attempts, lastError),
+          attempts,
+          itemStart,
+          importance,
+        );
+      }
       attempts += 1;
       if (attempts === 1) firstAttempts += 1;
       else counts.retried += 1;
 
-      const result = await attempt(item, index, attempts);
+      const result = (await new Attempt(worker, item, index, attempts).done).ending!;
       if (result.kind === 'value') {
-        return [
-          {
-            status: 'fulfilled',
-            item,
-            index,
-            value: result.value,
-            attempts,
-            durationMs: clock.now() - itemStart,
-          },
+        const durationMs = clock.now() - itemStart;
+        return settle(
+          { status: 'fulfilled', item, index, value: result.value, attempts, durationMs },
           importance,
-        ];
+        );
       }
-      if (result.kind === 'stopped') return rejected(stoppedError(index, attempts, lastError));
+      if (result.kind === 'stopped') {
+        return reject(
+          item,
+          index,
+          stoppedError(index, attempts, lastError),
+          attempts,
+          itemStart,
+          importance,
+        );
+      }
 
       const error =
         result.kind === 'timeout'
@@ -371,16 +454,9 @@ export function startEngine<T, R>(
         verdict = 'fatal';
       }
       if (verdict === 'skip')
-        return [{ status: 'skipped', item, index, reason: error }, importance];
+        return settle({ status: 'skipped', item, index, reason: error }, importance);
       if (verdict === 'fatal') {
-        const itemFatal = new FatalError(
-          `item ${index}: ${error instanceof Error ? error.message : String(error)}`,
-          {
-            index,
-            attempts,
-            cause: error,
-          },
-        );
+        const message = `item ${index}: ${error instanceof Error ? error.message : String(error)}`;
         if (importance === 'required') {
           declareFatal(
             new FatalError(`required item ${index} failed fatally`, {
@@ -390,18 +466,25 @@ export function startEngine<T, R>(
             }),
           );
         }
-        return rejected(itemFatal);
+        return reject(
+          item,
+          index,
+          new FatalError(message, { index, attempts, cause: error }),
+          attempts,
+          itemStart,
+          importance,
+        );
       }
       const delay = retryDelay(attempts);
       if (retryAllowed(attempts, delay)) {
-        if (delay > 0) await sleep(delay);
+        if (delay > 0) await sleep(worker, delay);
         continue;
       }
-      return rejected(
+      const final =
         result.kind === 'timeout'
           ? (error as TimeoutError)
-          : new TransientError({ index, attempts, cause: error }),
-      );
+          : new TransientError({ index, attempts, cause: error });
+      return reject(item, index, final, attempts, itemStart, importance);
     }
   };
 
@@ -412,7 +495,9 @@ export function startEngine<T, R>(
   let internalFailure: { error: unknown } | undefined;
   let allWorkersDone!: () => void;
   const workersDone = new Promise<void>((resolve) => (allWorkersDone = resolve));
+  let spawned = 0;
   const spawnWorker = () => {
+    const id = spawned++;
     workers += 1;
     const exit = () => {
       workers -= 1;
@@ -420,18 +505,18 @@ export function startEngine<T, R>(
     };
     // A worker only throws on a bug of this package (user code is caught where it is called);
     // it surfaces as the rejection of `done`, never as an unhandled rejection.
-    worker().then(exit, (error: unknown) => {
+    worker(id).then(exit, (error: unknown) => {
       internalFailure ??= { error };
       exit();
     });
   };
-  const worker = async () => {
+  const worker = async (id: number) => {
     for (;;) {
       if (sink.space !== undefined) await sink.space();
       if (stopReason?.kind === 'cancelled' && stopReason.by === 'consumer') return;
       let next: Awaited<ReturnType<ItemSource<T>['next']>>;
       try {
-        next = await source.next();
+        next = source.nextSync !== undefined ? source.nextSync() : await source.next();
       } catch (error) {
         declareFatal(
           new FatalError('reading the items failed', { index: -1, attempts: 0, cause: error }),
@@ -442,9 +527,11 @@ export function startEngine<T, R>(
         sourceDone = true;
         return;
       }
+      // The item starts first (its first attempt begins synchronously), then the next worker:
+      // items start in input order.
+      const running = runItem(id, next.item, next.index);
       if (workers < o.concurrency && !sourceDone) spawnWorker();
-      const [outcome, importance] = await runItem(next.item, next.index);
-      settle(outcome, importance);
+      await running;
     }
   };
   spawnWorker();

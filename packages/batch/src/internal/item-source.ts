@@ -4,6 +4,8 @@
  */
 export interface ItemSource<T> {
   next(): Promise<{ readonly item: T; readonly index: number } | undefined>;
+  /** Present for synchronous iterables: the same as `next()` without a promise per item. */
+  readonly nextSync?: () => { readonly item: T; readonly index: number } | undefined;
   /** Closes the underlying iterator early (calls its `return()`), at most once. */
   close(): Promise<void>;
 }
@@ -33,16 +35,18 @@ export function itemSource<T>(items: Iterable<T> | AsyncIterable<T>): ItemSource
 
   if (typeof asyncIterator !== 'function') {
     const iterator = syncIterator.call(items);
+    const nextSync = () => {
+      if (finished) return undefined;
+      const step = iterator.next();
+      if (step.done === true) {
+        finished = true;
+        return undefined;
+      }
+      return { item: step.value, index: index++ };
+    };
     return {
-      next: () => {
-        if (finished) return Promise.resolve(undefined);
-        const step = iterator.next();
-        if (step.done === true) {
-          finished = true;
-          return Promise.resolve(undefined);
-        }
-        return Promise.resolve({ item: step.value, index: index++ });
-      },
+      nextSync,
+      next: () => Promise.resolve(nextSync()),
       close: async () => {
         if (finished) return;
         finished = true;
