@@ -1,0 +1,250 @@
+/**
+ * `installReaper()`: a Node process that reaps the orphans it adopts, without stealing libuv's
+ * own children.
+ *
+ * @module
+ */
+import { ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { loadLibc, type Libc } from './internal/libc.js';
+import { trackedGroups } from './internal/process-groups.js';
+import { childPids, procStat } from './internal/proc.js';
+import { fail, milliseconds } from './internal/validate.js';
+import type { ReaperOptions } from './options.js';
+
+/** Counters of the reaper; see {@link Reaper.stats}. */
+export interface ReaperStats {
+  /** Adopted zombies reaped since install. */
+  readonly reaped: number;
+  /** Zombie children that nobody owns, at the last sweep (0 when reaping works). */
+  readonly zombiesNow: number;
+  /** Adopted children that are still running, at the last sweep. */
+  readonly orphansRunning: number;
+  /** Process groups started by `run()` and still tracked. */
+  readonly trackedGroups: number;
+  /** Time from the SIGCHLD (or sweep) that revealed a zombie to its reaping, over the last 1,000. */
+  readonly reapLatencyMs: {
+    readonly p50: number;
+    readonly p95: number;
+    readonly max: number;
+    readonly count: number;
+  };
+  /** Whether orphans will be reaped: PID 1 or a subreaper, and `waitpid` available. */
+  readonly reapsOrphans: boolean;
+  /** This process is a child subreaper. */
+  readonly subreaper: boolean;
+}
+
+/** A zombie the reaper collected. */
+export interface ReapedEvent {
+  readonly pid: number;
+  readonly latencyMs: number;
+}
+
+/** Events of the {@link Reaper}. */
+export interface ReaperEvents {
+  reaped: [ReapedEvent];
+  warning: [string];
+}
+
+const KEY = Symbol.for('holdfast.reaper.reaper');
+
+/** `ChildProcess.prototype.spawn`: public at run time, absent from Node's type definitions. */
+type SpawnMethod = (this: ChildProcess, ...args: unknown[]) => unknown;
+const childProcessPrototype = ChildProcess.prototype as unknown as { spawn: SpawnMethod };
+const SAMPLES = 1_000;
+
+/**
+ * The process-wide reaper returned by {@link installReaper}.
+ *
+ * Invariant: it calls `waitpid` only for a pid that is a zombie child of this process (checked in
+ * /proc) and that no live `ChildProcess` owns (pids of children spawned through `child_process`
+ * are recorded at spawn and forgotten at their `'exit'`). libuv reaps its own children; this
+ * reaps everything else, and never calls `waitpid(-1)`.
+ */
+export class Reaper extends EventEmitter<ReaperEvents> implements AsyncDisposable {
+  readonly #libc: Libc | undefined;
+  readonly #owned = new Set<number>();
+  readonly #latencies: number[] = [];
+  readonly #zombieSeenAt = new Map<number, number>();
+  readonly #poll: NodeJS.Timeout;
+  readonly #originalSpawn: SpawnMethod;
+  #reaped = 0;
+  #zombiesNow = 0;
+  #orphansRunning = 0;
+  #sigchldAt = 0;
+  #sweepQueued = false;
+  #closed = false;
+  readonly subreaper: boolean;
+  readonly reapsOrphans: boolean;
+
+  /** @internal Use {@link installReaper}. */
+  constructor(options: ReaperOptions) {
+    super();
+    const mode = options.subreaper ?? 'auto';
+    if (mode !== 'auto' && typeof mode !== 'boolean')
+      fail('subreaper', "'auto', true or false", mode);
+    const pollIntervalMs = milliseconds('pollIntervalMs', options.pollIntervalMs, 1_000);
+    this.#libc = loadLibc();
+    const isInit = process.pid === 1;
+    this.subreaper =
+      !isInit && mode !== false && this.#libc !== undefined && this.#libc.becomeSubreaper();
+    this.reapsOrphans = this.#libc !== undefined && (isInit || this.subreaper);
+
+    // Own every child that exists now and is not a zombie (it may be an unref'd libuv child,
+    // invisible among the active handles: never steal it), and every child spawned through
+    // child_process from now on, until its 'exit'.
+    for (const handle of (
+      process as unknown as { _getActiveHandles(): unknown[] }
+    )._getActiveHandles()) {
+      if (handle instanceof ChildProcess && handle.pid !== undefined) this.#own(handle);
+    }
+    for (const pid of childPids()) if (procStat(pid)?.state !== 'Z') this.#owned.add(pid);
+    const originalSpawn = childProcessPrototype.spawn;
+    this.#originalSpawn = originalSpawn;
+    const own = (child: ChildProcess) => this.#own(child);
+    childProcessPrototype.spawn = function (this: ChildProcess, ...args: unknown[]) {
+      const result = originalSpawn.apply(this, args);
+      own(this);
+      return result;
+    };
+
+    process.on('SIGCHLD', this.#onSigchld);
+    this.#poll = setInterval(() => this.sweep(), pollIntervalMs);
+    this.#poll.unref();
+
+    if (!this.reapsOrphans) {
+      const why =
+        this.#libc === undefined
+          ? process.platform === 'linux'
+            ? 'the optional dependency `koffi` is not installed, so waitpid is not available'
+            : `reaping needs Linux (this is ${process.platform})`
+          : mode === false
+            ? 'subreaper: false was asked and this process is not PID 1'
+            : 'prctl(PR_SET_CHILD_SUBREAPER) failed';
+      const message = `@holdfast/reaper: orphaned processes will NOT be reaped: ${why}. Run the container with \`docker run --init\`, use \`tini -s\` as the entrypoint, or start the agent under \`holdfast-init\`.`;
+      process.emitWarning(message, { code: 'HOLDFAST_NO_REAPER' });
+      queueMicrotask(() => this.emit('warning', message));
+    }
+    this.sweep();
+  }
+
+  #own(child: ChildProcess): void {
+    const pid = child.pid;
+    if (pid === undefined) return;
+    this.#owned.add(pid);
+    child.once('exit', () => this.#owned.delete(pid));
+  }
+
+  #onSigchld = (): void => {
+    this.#sigchldAt = performance.now();
+    if (this.#sweepQueued) return;
+    this.#sweepQueued = true;
+    setImmediate(() => {
+      this.#sweepQueued = false;
+      this.sweep();
+    });
+  };
+
+  /**
+   * Looks at every child of this process once: reaps the unowned zombies, counts the rest.
+   * Runs on SIGCHLD and on a slow poll; call it yourself to sweep now. Returns how many it reaped.
+   */
+  sweep(): number {
+    if (this.#closed) return 0;
+    const now = performance.now();
+    let reapedNow = 0;
+    let zombies = 0;
+    let orphans = 0;
+    const seen = new Set<number>();
+    for (const pid of childPids()) {
+      if (this.#owned.has(pid)) continue;
+      const stat = procStat(pid);
+      if (stat === undefined) continue;
+      if (stat.state !== 'Z') {
+        orphans += 1;
+        continue;
+      }
+      seen.add(pid);
+      const firstSeen = this.#zombieSeenAt.get(pid) ?? Math.min(now, this.#sigchldAt || now);
+      if (this.#libc?.reap(pid) === true) {
+        reapedNow += 1;
+        this.#zombieSeenAt.delete(pid);
+        const latencyMs = performance.now() - firstSeen;
+        this.#latencies.push(latencyMs);
+        if (this.#latencies.length > SAMPLES) this.#latencies.shift();
+        this.emit('reaped', { pid, latencyMs });
+      } else {
+        zombies += 1;
+        this.#zombieSeenAt.set(pid, firstSeen);
+      }
+    }
+    for (const pid of this.#zombieSeenAt.keys()) if (!seen.has(pid)) this.#zombieSeenAt.delete(pid);
+    this.#reaped += reapedNow;
+    this.#zombiesNow = zombies;
+    this.#orphansRunning = orphans;
+    return reapedNow;
+  }
+
+  /** Counters and the reap latency summary. */
+  stats(): ReaperStats {
+    const sorted = [...this.#latencies].sort((a, b) => a - b);
+    const at = (q: number) =>
+      sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+    return {
+      reaped: this.#reaped,
+      zombiesNow: this.#zombiesNow,
+      orphansRunning: this.#orphansRunning,
+      trackedGroups: trackedGroups(),
+      reapLatencyMs: { p50: at(0.5), p95: at(0.95), max: sorted.at(-1) ?? 0, count: sorted.length },
+      reapsOrphans: this.reapsOrphans,
+      subreaper: this.subreaper,
+    };
+  }
+
+  /** Stops reaping (a last sweep first) and restores `child_process`; the singleton is released. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.sweep();
+    this.#closed = true;
+    process.off('SIGCHLD', this.#onSigchld);
+    clearInterval(this.#poll);
+    childProcessPrototype.spawn = this.#originalSpawn;
+    const store = globalThis as Record<symbol, Reaper | undefined>;
+    if (store[KEY] === this) store[KEY] = undefined;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * Makes this process reap the orphans it adopts: as PID 1 of a container, or as a child
+ * subreaper. Returns the process-wide reaper (a second call returns the same one).
+ *
+ * **When to use:** an agent that runs as PID 1 (`CMD ["node", "agent.js"]`) or spawns scripts
+ * that leave background processes behind. libuv only reaps the children Node spawned itself, so
+ * every orphan becomes a zombie forever — Zipkin's defunct `wget`s.
+ *
+ * **Details:** on SIGCHLD (and on a slow poll as a fallback) it looks at this process's children
+ * in /proc and reaps, with `waitpid(pid, WNOHANG)` through the optional `koffi` dependency, only
+ * the zombies no live `ChildProcess` owns. Without `koffi`, or off Linux, it warns once
+ * (`HOLDFAST_NO_REAPER`) and says what to do instead; everything else in this package works.
+ *
+ * @example
+ * ```ts
+ * await using reaper = installReaper();
+ * reaper.on('reaped', ({ pid }) => metrics.reaped.inc());
+ * setInterval(() => gauge.set(reaper.stats().zombiesNow), 10_000);
+ * ```
+ *
+ * @since 0.1.0
+ */
+export function installReaper(options: ReaperOptions = {}): Reaper {
+  if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  const store = globalThis as Record<symbol, Reaper | undefined>;
+  store[KEY] ??= new Reaper(options);
+  return store[KEY];
+}
