@@ -32,11 +32,11 @@ export function childPids(pid: number | 'self' = 'self'): number[] {
     return [];
   }
   for (const task of tasks) {
-    let text = '';
+    let text: string;
     try {
       text = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8');
     } catch {
-      continue;
+      continue; // the thread ended meanwhile
     }
     for (const field of text.split(' ')) if (field.trim() !== '') pids.add(Number(field));
   }

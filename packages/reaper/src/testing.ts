@@ -1,0 +1,2 @@
+export * from './testing/fixtures.js';
+export * from './testing/process-tree.js';

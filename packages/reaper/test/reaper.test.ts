@@ -1,0 +1,49 @@
+/**
+ * The reaper in real processes: the Zipkin scenario with Node as PID 1 (in a PID namespace) and
+ * as a subreaper, its negative control, 100 orphans, and libuv's children left alone.
+ */
+import { describe, expect, test } from 'vitest';
+import { fixture, requireRootOrSkip, runToEnd, TSX } from './support.js';
+
+const scenario = async (args: string[], { pid1 = false } = {}) => {
+  const node = [process.execPath, ...TSX, fixture('reaper-scenario.ts'), ...args];
+  const exited = pid1
+    ? await runToEnd('unshare', ['--pid', '--fork', '--mount-proc', ...node])
+    : await runToEnd(node[0]!, node.slice(1));
+  if (exited.code !== 0)
+    throw new Error(`scenario ${args.join(' ')} failed (${exited.code}): ${exited.stderr}`);
+  return JSON.parse(exited.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+};
+
+describe('the Zipkin scenario: 1,000 health-check runs whose grandchild outlives a 50 ms timeout', () => {
+  test('with Node as a subreaper: zero zombies, zero leftover processes', async () => {
+    const result = await scenario(['zipkin', '1000', 'reaper']);
+    expect(result).toMatchObject({ zombies: 0, leftovers: 0 });
+  }, 120_000);
+
+  test('with Node as PID 1 in a PID namespace: zero zombies, zero leftover processes', async () => {
+    if (!requireRootOrSkip()) return;
+    const result = await scenario(['zipkin', '1000', 'reaper'], { pid1: true });
+    expect(result).toMatchObject({ pid: 1, zombies: 0, leftovers: 0 });
+  }, 120_000);
+
+  test('control: plain child_process and no reaper, as PID 1, leaves the zombies', async () => {
+    if (!requireRootOrSkip()) return;
+    const result = await scenario(['zipkin', '200', 'control'], { pid1: true });
+    expect(result.pid).toBe(1);
+    expect(result.zombies).toBeGreaterThanOrEqual(150); // one orphan per run, never reaped
+  }, 120_000);
+});
+
+describe('reaping', () => {
+  test('100 orphans are reaped and counted', async () => {
+    const result = await scenario(['orphans', '100']);
+    expect(result.zombies).toBe(0);
+    expect((result.stats as { reaped: number }).reaped).toBe(100);
+  }, 60_000);
+
+  test("libuv's own children keep their exit events while the reaper sweeps every millisecond", async () => {
+    const result = await scenario(['libuv', '500']);
+    expect(result).toMatchObject({ exited: 500, wrong: 0, stolen: 0 });
+  }, 60_000);
+});

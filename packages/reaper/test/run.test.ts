@@ -1,0 +1,136 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { isReaperError, run, shellExitCode } from '../src/index.js';
+import { liveProcessesInGroup, misbehavingCommand } from '../src/testing.js';
+import { fileExists, waitUntil } from './support.js';
+
+const work = mkdtempSync(join(tmpdir(), 'holdfast-run-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('run: results', () => {
+  test.each([0, 1, 2, 42, 127, 128, 200, 255])(
+    'exit code %i is reported exactly, as a result',
+    async (code) => {
+      const r = await run('sh', ['-c', `exit ${code}`]);
+      expect(r).toMatchObject({ exitCode: code, signal: null, timedOut: false, escalated: false });
+      expect(shellExitCode(r)).toBe(code);
+    },
+  );
+
+  test.each([
+    ['SIGTERM', 143],
+    ['SIGKILL', 137],
+    ['SIGINT', 130],
+    ['SIGSEGV', 139],
+  ] as const)('death by %s is reported as the signal (shell status %i)', async (signal, status) => {
+    const r = await run('sh', ['-c', `kill -${signal.slice(3)} $$`]);
+    expect(r).toMatchObject({ exitCode: null, signal });
+    expect(shellExitCode(r)).toBe(status);
+  });
+
+  test('stdout, stderr and input', async () => {
+    const r = await run('sh', ['-c', 'cat; echo oops >&2'], { input: 'hello' });
+    expect(r.stdout).toBe('hello');
+    expect(r.stderr).toBe('oops\n');
+    expect(r.pid).toBeGreaterThan(0);
+  });
+
+  test('output is capped per stream and marked truncated', async () => {
+    const r = await run('sh', ['-c', 'head -c 100000 /dev/zero'], { maxOutput: 1_000 });
+    expect(r.stdout.length).toBe(1_000);
+    expect(r.truncated).toBe(true);
+  });
+});
+
+describe('run: deadlines hold for the whole group', () => {
+  test('at the deadline the group gets killSignal; a well-behaved child needs no SIGKILL', async () => {
+    const r = await run('sh', ['-c', 'sleep 30 & sleep 30'], { timeout: 50 });
+    expect(r).toMatchObject({
+      timedOut: true,
+      escalated: false,
+      exitCode: null,
+      signal: 'SIGTERM',
+    });
+    expect(liveProcessesInGroup(r.pid)).toEqual([]); // the background sleep went too
+  });
+
+  test('the misbehaving fixtures of the testing kit are contained too', async () => {
+    const [command, args] = misbehavingCommand('pipe-holding-grandchild');
+    const r = await run(command, args, { timeout: 50 });
+    expect(r.timedOut).toBe(true);
+    expect(liveProcessesInGroup(r.pid)).toEqual([]);
+  });
+
+  test('a child that ignores SIGTERM is killed by SIGKILL after the grace (escalated)', async () => {
+    const ready = join(work, 'trap-ready');
+    const controller = new AbortController();
+    const result = run('sh', ['-c', `trap '' TERM; touch ${ready}; sleep 30`], {
+      signal: controller.signal,
+      killGrace: 100,
+    });
+    await waitUntil('the trap to be set', () => fileExists(ready));
+    controller.abort();
+    const r = await result;
+    expect(r).toMatchObject({ cancelled: true, escalated: true, signal: 'SIGKILL' });
+    expect(liveProcessesInGroup(r.pid)).toEqual([]);
+  });
+
+  test('killGrace: false never escalates', async () => {
+    const ready = join(work, 'trap-ready-2');
+    const controller = new AbortController();
+    const result = run(
+      'sh',
+      ['-c', `trap 'exit 9' TERM; touch ${ready}; while :; do sleep 0.01; done`],
+      {
+        signal: controller.signal,
+        killGrace: false,
+      },
+    );
+    await waitUntil('the trap to be set', () => fileExists(ready));
+    controller.abort();
+    const r = await result;
+    expect(r).toMatchObject({ cancelled: true, escalated: false, exitCode: 9 });
+  });
+
+  test('a grandchild holding stdout does not hold the result, and is terminated with the group', async () => {
+    const r = await run('sh', ['-c', 'sleep 30 & echo ready']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe('ready\n');
+    await waitUntil('the group to be gone', () => liveProcessesInGroup(r.pid).length === 0);
+  });
+
+  test('with killGroupOnExit: false the grandchild keeps running, and the result still arrives', async () => {
+    const r = await run('sh', ['-c', 'sleep 30 & echo ready'], { killGroupOnExit: false });
+    expect(r.stdout).toBe('ready\n');
+    const left = liveProcessesInGroup(r.pid);
+    expect(left.length).toBe(1); // the sleep, still holding the pipe we stopped waiting for
+    process.kill(-r.pid, 'SIGKILL');
+  });
+});
+
+describe('run: commands that cannot start', () => {
+  test('ENOENT for a missing binary', async () => {
+    const error = await run('/nonexistent/holdfast-binary').catch((e: unknown) => e);
+    expect(isReaperError(error) && error.code).toBe('ENOENT');
+  });
+
+  test('EACCES for a file that is not executable', async () => {
+    const file = join(work, 'not-executable.sh');
+    writeFileSync(file, '#!/bin/sh\nexit 0\n');
+    chmodSync(file, 0o644);
+    const error = await run(file).catch((e: unknown) => e);
+    expect(isReaperError(error) && error.code).toBe('EACCES');
+  });
+
+  test('bad options are TypeErrors naming the option', () => {
+    expect(() => run('true', [], { timeout: -1 })).toThrow(
+      /Expected `timeout` to be a number of milliseconds/,
+    );
+    expect(() => run('true', [], { killSignal: 'SIGNOPE' as NodeJS.Signals })).toThrow(
+      /Expected `killSignal`/,
+    );
+    expect(() => run('', [])).toThrow(/Expected `command` to be a non-empty string/);
+  });
+});
