@@ -1,6 +1,6 @@
 // `pnpm check:packages`: the published contract of every package, checked on the built artifacts.
 //   1. publint --strict: the package.json and the files it points at agree.
-//   2. attw --pack: types resolve for import and require under every module resolution mode.
+//   2. attw --pack: types resolve for import and require under Node's resolution modes and bundlers.
 //   3. the packed smoke test: each tarball installs into a fresh project and loads with both
 //      `import` and `require`, every entry of its exports map.
 // Run after `pnpm build` (the script `check:packages` does both).
@@ -14,7 +14,9 @@ const failures = [];
 for (const { dir, manifest } of workspacePackages()) {
   for (const [label, command, args] of [
     ['publint', bin('publint'), ['--strict']],
-    ['attw', bin('attw'), ['--pack', '.', '--format', 'table-flipped']],
+    // Profile node16: every resolution mode of Node >= 12 and bundlers. Node 10's resolution
+    // (no exports map) cannot see subpaths such as `/testing`; our engines say Node >= 20.
+    ['attw', bin('attw'), ['--pack', '.', '--profile', 'node16', '--format', 'table-flipped']],
   ]) {
     process.stdout.write(`\n== ${manifest.name}: ${label}\n`);
     try {

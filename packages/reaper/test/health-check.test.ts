@@ -1,0 +1,214 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import {
+  commandProbe,
+  httpProbe,
+  startHealthCheck,
+  waitUntilHealthy,
+  type HealthState,
+  type ProbeResult,
+} from '../src/index.js';
+
+const ok: ProbeResult = { ok: true, detail: 'fine', durationMs: 1 };
+const bad: ProbeResult = { ok: false, detail: 'HTTP 503', durationMs: 1 };
+
+describe('startHealthCheck (fake timers)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  test('thresholds decide the state; every change is called back, nothing exits', async () => {
+    const results = [ok, bad, bad, bad, ok];
+    const changes: [HealthState, HealthState][] = [];
+    const check = startHealthCheck({
+      probe: async () => results.shift() ?? ok,
+      intervalMs: 100,
+      failureThreshold: 3,
+      onChange: (state, previous) => changes.push([state, previous]),
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(check.status().state).toBe('healthy');
+    await vi.advanceTimersByTimeAsync(200);
+    expect(check.status()).toMatchObject({ state: 'healthy', consecutiveFailures: 2 });
+    await vi.advanceTimersByTimeAsync(100);
+    expect(check.status().state).toBe('unhealthy');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(check.status().state).toBe('healthy');
+    expect(changes).toEqual([
+      ['healthy', 'unknown'],
+      ['unhealthy', 'healthy'],
+      ['healthy', 'unhealthy'],
+    ]);
+    await check.stop();
+  });
+
+  test('runs never overlap: a slow probe delays the next run', async () => {
+    let running = 0;
+    let maxRunning = 0;
+    let runs = 0;
+    const check = startHealthCheck({
+      probe: () => {
+        running += 1;
+        runs += 1;
+        maxRunning = Math.max(maxRunning, running);
+        return new Promise((resolve) =>
+          setTimeout(() => {
+            running -= 1;
+            resolve(ok);
+          }, 250),
+        );
+      },
+      intervalMs: 100,
+      timeoutMs: 1_000,
+    });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(maxRunning).toBe(1);
+    expect(runs).toBe(3); // 0–250, 350–600, 700–950: each starts 100 ms after the last ended
+    await check.stop();
+  });
+
+  test('a probe past timeoutMs is aborted and counts as a failure', async () => {
+    let aborted = false;
+    const check = startHealthCheck({
+      probe: (signal) =>
+        new Promise((resolve) => {
+          signal.addEventListener('abort', () => {
+            aborted = true;
+            resolve({ ok: false, detail: 'aborted', durationMs: 0 });
+          });
+        }),
+      intervalMs: 1_000,
+      timeoutMs: 50,
+      failureThreshold: 1,
+    });
+    await vi.advanceTimersByTimeAsync(50);
+    expect(aborted).toBe(true);
+    expect(check.status()).toMatchObject({ state: 'unhealthy', consecutiveFailures: 1 });
+    await check.stop();
+  });
+
+  test('a throwing probe or callback does not stop the check', async () => {
+    const check = startHealthCheck({
+      probe: () => Promise.reject(new Error('probe bug')),
+      intervalMs: 10,
+      failureThreshold: 1,
+      onChange: () => {
+        throw new Error('callback bug');
+      },
+    });
+    await vi.advanceTimersByTimeAsync(50);
+    expect(check.status().state).toBe('unhealthy');
+    expect(check.status().runs).toBeGreaterThan(1);
+    await check.stop();
+  });
+
+  test('waitUntilHealthy returns a verdict: healthy after retries, or not healthy at the timeout', async () => {
+    const answers = [bad, bad, ok];
+    const first = waitUntilHealthy(async () => answers.shift() ?? ok, {
+      intervalMs: 100,
+      timeoutMs: 10_000,
+    });
+    await vi.advanceTimersByTimeAsync(200);
+    expect(await first).toMatchObject({ healthy: true, attempts: 3 });
+
+    const second = waitUntilHealthy(async () => bad, { intervalMs: 1_000, timeoutMs: 5_000 });
+    await vi.advanceTimersByTimeAsync(5_000);
+    const verdict = await second;
+    expect(verdict).toMatchObject({ healthy: false, lastResult: bad });
+    expect(verdict.attempts).toBe(5); // at 0, 1, 2, 3 and 4 s; the 5 s mark ends the wait
+  });
+
+  test('bad options are TypeErrors naming the option', () => {
+    expect(() => startHealthCheck({ probe: 'http://x' as never })).toThrow(
+      /Expected `probe` to be a function/,
+    );
+    expect(() => startHealthCheck({ probe: async () => ok, failureThreshold: 0 })).toThrow(
+      /`failureThreshold` to be an integer >= 1/,
+    );
+  });
+});
+
+describe('probes against real local services', () => {
+  let server: Server;
+  let base: string;
+  let status = 200;
+  beforeEach(async () => {
+    server = createServer((req, res) => {
+      if (req.url === '/hang') return; // never answers
+      res.writeHead(status);
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterEach(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  test('httpProbe: 200 is healthy, 503 is not, a hang is aborted by its signal', async () => {
+    expect(await httpProbe(`${base}/health`)(AbortSignal.timeout(5_000))).toMatchObject({
+      ok: true,
+      detail: 'HTTP 200',
+    });
+    status = 503;
+    expect(await httpProbe(`${base}/health`)(AbortSignal.timeout(5_000))).toMatchObject({
+      ok: false,
+      detail: 'HTTP 503',
+    });
+    const controller = new AbortController();
+    const hung = httpProbe(`${base}/hang`)(controller.signal);
+    controller.abort();
+    expect(await hung).toMatchObject({ ok: false, detail: 'timed out' });
+  });
+
+  test('httpProbe: a refused connection is a result, not a throw', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    expect(await httpProbe(`http://127.0.0.1:${port}/`)(AbortSignal.timeout(5_000))).toMatchObject({
+      ok: false,
+      detail: 'ECONNREFUSED',
+    });
+  });
+
+  test('the Apollo scenario: a check failing past every threshold calls back; process and service keep running', async () => {
+    status = 503;
+    let resolveChanged!: (state: HealthState) => void;
+    const changed = new Promise<HealthState>((resolve) => (resolveChanged = resolve));
+    const check = startHealthCheck({
+      probe: httpProbe(`${base}/health`),
+      intervalMs: 5,
+      failureThreshold: 3,
+      onChange: (state) => resolveChanged(state),
+    });
+    expect(await changed).toBe('unhealthy');
+    expect(check.status().consecutiveFailures).toBeGreaterThanOrEqual(3);
+    // Still here: the check changed state, it did not exit; the watched service still answers.
+    status = 200;
+    expect(await httpProbe(`${base}/health`)(AbortSignal.timeout(5_000))).toMatchObject({
+      ok: true,
+    });
+    await check.stop();
+  });
+
+  test('commandProbe: exit 0 is healthy, non-zero is not, and an abort kills the whole group', async () => {
+    expect(await commandProbe('sh', ['-c', 'exit 0'])(AbortSignal.timeout(5_000))).toMatchObject({
+      ok: true,
+      detail: 'exit code 0',
+    });
+    expect(await commandProbe('sh', ['-c', 'exit 3'])(AbortSignal.timeout(5_000))).toMatchObject({
+      ok: false,
+      detail: 'exit code 3',
+    });
+    const controller = new AbortController();
+    const probe = commandProbe('sh', ['-c', 'sleep 30 & sleep 30'])(controller.signal);
+    controller.abort();
+    expect(await probe).toMatchObject({ ok: false, detail: 'timed out' });
+  });
+});
