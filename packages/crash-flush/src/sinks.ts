@@ -1,0 +1,212 @@
+/**
+ * Where reports go. A sink says how to deliver a report while the process runs (`send`), and,
+ * for crash time, a delivery the guard can carry out synchronously (`prepare`).
+ *
+ * @module
+ */
+import { appendFile } from 'node:fs/promises';
+import type { CrashReport } from './report.js';
+import { VERSION } from './version.js';
+
+/** A delivery the guard can carry out while the process is dying: no user code involved. */
+export type Delivery =
+  | {
+      readonly kind: 'http';
+      readonly url: string;
+      readonly headers: Readonly<Record<string, string>>;
+      readonly body: string;
+    }
+  | { readonly kind: 'file'; readonly path: string; readonly line: string };
+
+/**
+ * A sink. Custom sinks implement `send` only: their crash-time reports are written to the spool
+ * and sent by `send` at the next start. Built-in sinks also implement `prepare`, which the guard
+ * carries out synchronously at crash time (an HTTP POST from a worker thread, or a file append).
+ *
+ * @example
+ * ```ts
+ * const kafkaSink: Sink = { name: 'kafka', send: (report) => producer.send({ topic: 'crashes', messages: [{ value: JSON.stringify(report) }] }) };
+ * ```
+ */
+export interface Sink {
+  readonly name: string;
+  /** Delivers a report while the process runs normally (captures, the spool at start-up). */
+  send(report: CrashReport): Promise<void>;
+  /** The synchronous crash-time delivery of a report, if this sink has one. */
+  prepare?(report: CrashReport): Delivery;
+}
+
+/** Options of the HTTP sinks. */
+export interface HttpSinkOptions {
+  readonly url: string;
+  /** Extra headers (authorisation, tenant). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+async function post(delivery: Extract<Delivery, { kind: 'http' }>): Promise<void> {
+  const res = await fetch(delivery.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...delivery.headers },
+    body: delivery.body,
+    signal: AbortSignal.timeout(10_000),
+  });
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`${delivery.url} answered ${res.status}`);
+}
+
+function checkUrl(url: unknown): string {
+  try {
+    const parsed = new URL(String(url));
+    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return parsed.href;
+  } catch {
+    // reported below
+  }
+  throw new TypeError(
+    `Expected \`url\` to be an absolute http(s) URL, got \`${String(url)}\` (${typeof url})`,
+  );
+}
+
+/**
+ * A plain JSON POST of the report, as is.
+ *
+ * @example
+ * ```ts
+ * installCrashGuard({ service: 'log-agent', sink: httpSink({ url: 'http://collector:8080/crashes' }) });
+ * ```
+ */
+export function httpSink(options: HttpSinkOptions): Sink {
+  const url = checkUrl(options.url);
+  const headers = options.headers ?? {};
+  const prepare = (report: CrashReport): Delivery => ({
+    kind: 'http',
+    url,
+    headers,
+    body: JSON.stringify(report),
+  });
+  return {
+    name: 'http',
+    prepare,
+    send: (report) => post(prepare(report) as Extract<Delivery, { kind: 'http' }>),
+  };
+}
+
+type OtlpValue =
+  { stringValue: string } | { intValue: string } | { boolValue: boolean } | { doubleValue: number };
+const value = (v: string | number | boolean): OtlpValue =>
+  typeof v === 'string'
+    ? { stringValue: v }
+    : typeof v === 'boolean'
+      ? { boolValue: v }
+      : Number.isInteger(v)
+        ? { intValue: String(v) }
+        : { doubleValue: v };
+const attributes = (entries: Record<string, string | number | boolean | undefined>) =>
+  Object.entries(entries)
+    .filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined)
+    .map(([key, v]) => ({ key, value: value(v) }));
+
+/**
+ * The OTLP/HTTP JSON body (`ExportLogsServiceRequest`) for one report: one FATAL log record (ERROR
+ * for a capture) with OpenTelemetry's exception semantic conventions, the metadata as resource
+ * attributes, and the last records as one JSON attribute.
+ */
+export function otlpLogsPayload(report: CrashReport): unknown {
+  const nanos = `${BigInt(report.time) * 1_000_000n}`;
+  const fatal = report.kind !== 'capture';
+  return {
+    resourceLogs: [
+      {
+        resource: {
+          attributes: attributes({
+            'service.name': report.service,
+            'process.pid': report.pid,
+            ...report.metadata,
+          }),
+        },
+        scopeLogs: [
+          {
+            scope: { name: '@holdfast/crash-flush', version: VERSION },
+            logRecords: [
+              {
+                timeUnixNano: nanos,
+                observedTimeUnixNano: nanos,
+                severityNumber: fatal ? 21 : 17,
+                severityText: fatal ? 'FATAL' : 'ERROR',
+                body: {
+                  stringValue:
+                    report.error === undefined
+                      ? `${report.kind}`
+                      : `${report.error.type}: ${report.error.message}`,
+                },
+                attributes: attributes({
+                  'crash.kind': report.kind,
+                  'crash.fingerprint': report.fingerprint,
+                  'crash.signal': report.signal,
+                  'crash.exit_code': report.exitCode,
+                  'crash.truncated': report.truncated,
+                  'process.uptime_ms': report.uptimeMs,
+                  'exception.type': report.error?.type,
+                  'exception.message': report.error?.message,
+                  'exception.stacktrace': report.error?.stack,
+                  'log.last_records': JSON.stringify(report.lastRecords),
+                  ...(report.extra === undefined
+                    ? {}
+                    : { 'crash.extra': JSON.stringify(report.extra) }),
+                }),
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/**
+ * OTLP/HTTP JSON logs to any OpenTelemetry collector or backend (`/v1/logs`): vendor-neutral.
+ *
+ * @example
+ * ```ts
+ * installCrashGuard({ service: 'log-agent', sink: otlpLogsSink({ url: 'http://otel-collector:4318/v1/logs' }) });
+ * ```
+ */
+export function otlpLogsSink(options: HttpSinkOptions): Sink {
+  const url = checkUrl(options.url);
+  const headers = options.headers ?? {};
+  const prepare = (report: CrashReport): Delivery => ({
+    kind: 'http',
+    url,
+    headers,
+    body: JSON.stringify(otlpLogsPayload(report)),
+  });
+  return {
+    name: 'otlp-logs',
+    prepare,
+    send: (report) => post(prepare(report) as Extract<Delivery, { kind: 'http' }>),
+  };
+}
+
+/**
+ * One JSON line per report appended to a file (a volume, a node-local path a log shipper tails).
+ *
+ * @example
+ * ```ts
+ * installCrashGuard({ service: 'log-agent', sink: fileSink('/var/log/agent/crashes.jsonl') });
+ * ```
+ */
+export function fileSink(path: string): Sink {
+  if (typeof path !== 'string' || path === '')
+    throw new TypeError(
+      `Expected \`path\` to be a file path, got \`${String(path)}\` (${typeof path})`,
+    );
+  const prepare = (report: CrashReport): Delivery => ({
+    kind: 'file',
+    path,
+    line: `${JSON.stringify(report)}\n`,
+  });
+  return {
+    name: 'file',
+    prepare,
+    send: (report) => appendFile(path, `${JSON.stringify(report)}\n`, { mode: 0o600 }),
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * Each crash kind in a real child process, against a real local server: the report arrives with
+ * its metadata and last log lines, and the exit status is the one the same fixture has WITHOUT
+ * the guard.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startCaptureServer, type CaptureServer } from '../src/testing.js';
+
+const fixture = fileURLToPath(new URL('./fixtures/crash.ts', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'holdfast-crash-'));
+
+interface Ended {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+}
+function crash(kind: string, env: Record<string, string>): Promise<Ended> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
+      env: { ...process.env, CRASH_KIND: kind, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code, signal) => resolve({ code, signal, stderr }));
+  });
+}
+
+type OtlpRecord = {
+  attributes: { key: string; value: Record<string, unknown> }[];
+  body: { stringValue: string };
+};
+const recordOf = (body: unknown) => {
+  const payload = body as {
+    resourceLogs: {
+      resource: { attributes: { key: string; value: Record<string, unknown> }[] };
+      scopeLogs: { logRecords: OtlpRecord[] }[];
+    }[];
+  };
+  const resource = payload.resourceLogs[0]!;
+  const record = resource.scopeLogs[0]!.logRecords[0]!;
+  const attr = (list: { key: string; value: Record<string, unknown> }[], key: string) =>
+    Object.values(list.find((a) => a.key === key)?.value ?? {})[0];
+  return {
+    resource: (k: string) => attr(resource.resource.attributes, k),
+    attr: (k: string) => attr(record.attributes, k),
+    body: record.body.stringValue,
+  };
+};
+
+let server: CaptureServer;
+beforeAll(async () => {
+  server = await startCaptureServer();
+});
+afterAll(async () => {
+  await server.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('in-process crash kinds: report delivered, exit status unchanged', () => {
+  test.each([
+    ['uncaught-sync', 'uncaughtException', /boom: sync/],
+    ['uncaught-timer', 'uncaughtException', /boom: in a timer/],
+    ['unhandled-rejection', 'unhandledRejection', /boom: rejected/],
+    ['exit-deep', 'exit', /^exit$/],
+    ['SIGTERM', 'signal', /^signal$/],
+    ['SIGINT', 'signal', /^signal$/],
+    ['SIGHUP', 'signal', /^signal$/],
+    ['second-throw', 'uncaughtException', /boom: sync/],
+    // Node surfaces a throw at the top level of an ES module as a rejected module evaluation.
+    ['top-level-throw', 'unhandledRejection', /boom: top level/],
+  ])(
+    '%s',
+    async (kind, reportKind, body) => {
+      const without = await crash(kind, { WITH_GUARD: '0' });
+      const before = server.requests.length;
+      const withGuard = await crash(kind, { WITH_GUARD: '1', SINK_URL: `${server.url}/v1/logs` });
+      expect({ code: withGuard.code, signal: withGuard.signal }).toEqual({
+        code: without.code,
+        signal: without.signal,
+      });
+      expect(server.requests.length).toBe(before + 1); // exactly one report per death
+      const record = recordOf(server.requests.at(-1)!.body);
+      expect(record.attr('crash.kind')).toBe(reportKind);
+      expect(record.body).toMatch(body);
+      expect(record.resource('service.name')).toBe('fixture-agent');
+      expect(record.resource('k8s.pod.name')).toBe('agent-0');
+      const last = JSON.parse(String(record.attr('log.last_records'))) as { msg: string }[];
+      expect(last.map((r) => r.msg)).toEqual(['starting', 'last line before the crash']);
+      if (kind === 'exit-deep') expect(record.attr('crash.exit_code')).toBe('3');
+      if (kind.startsWith('SIG')) expect(record.attr('crash.signal')).toBe(kind);
+    },
+    30_000,
+  );
+});
+
+describe('when the sink cannot take the report', () => {
+  test('a sink that hangs: bounded by the budget, then spooled (mode 0600); exit status unchanged', async () => {
+    const spool = join(work, 'spool-hang');
+    server.mode = 'hang';
+    try {
+      const ended = await crash('uncaught-sync', {
+        WITH_GUARD: '1',
+        SINK_URL: `${server.url}/v1/logs`,
+        SPOOL_DIR: spool,
+        FLUSH_MS: '300',
+      });
+      expect(ended.code).toBe(1);
+    } finally {
+      server.mode = 'ok';
+    }
+    const files = readdirSync(spool);
+    expect(files).toHaveLength(1);
+    expect(statSync(join(spool, files[0]!)).mode & 0o777).toBe(0o600);
+  }, 30_000);
+
+  test('a sink that is down: spooled, then sent at the next start and deleted', async () => {
+    const spool = join(work, 'spool-down');
+    const ended = await crash('uncaught-timer', {
+      WITH_GUARD: '1',
+      SINK_URL: 'http://127.0.0.1:9/v1/logs',
+      SPOOL_DIR: spool,
+      FLUSH_MS: '500',
+    });
+    expect(ended.code).toBe(1);
+    expect(readdirSync(spool)).toHaveLength(1);
+
+    const before = server.requests.length;
+    const next = await crash('noop', {
+      WITH_GUARD: '1',
+      SINK_URL: `${server.url}/v1/logs`,
+      SPOOL_DIR: spool,
+    });
+    expect(next.code).toBe(0);
+    expect(server.requests.length).toBe(before + 1);
+    expect(recordOf(server.requests.at(-1)!.body).body).toMatch(/boom: in a timer/);
+    expect(readdirSync(spool)).toHaveLength(0);
+  }, 30_000);
+});
