@@ -76,6 +76,7 @@ export function fingerprintOf(
   return createHash('sha256').update(basis).digest('hex').slice(0, 16);
 }
 
+/** What {@link buildReport} needs: the facts of one death, before redaction and size capping. */
 export interface ReportInput {
   readonly service: string;
   readonly kind: CrashKind;
