@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 /** One request the capture server received. */
 export interface CapturedRequest {
   readonly path: string;
+  /** `Date.now()` when the whole request had arrived. */
+  readonly receivedAt: number;
   readonly headers: IncomingMessage['headers'];
   /** The body, parsed as JSON (or the raw text when it is not JSON). */
   readonly body: unknown;
@@ -42,6 +44,7 @@ export async function startCaptureServer(): Promise<CaptureServer> {
     req.on('data', (part: Buffer) => parts.push(part));
     req.on('end', () => {
       if (capture.mode === 'hang') return;
+      const receivedAt = Date.now();
       const text = Buffer.concat(parts).toString('utf8');
       let body: unknown = text;
       try {
@@ -50,7 +53,7 @@ export async function startCaptureServer(): Promise<CaptureServer> {
         // kept as text
       }
       if (capture.mode === 'ok')
-        requests.push({ path: req.url ?? '/', headers: req.headers, body });
+        requests.push({ path: req.url ?? '/', receivedAt, headers: req.headers, body });
       res.writeHead(capture.mode === 'ok' ? 200 : 503, { 'content-type': 'application/json' });
       res.end('{}');
       for (const waiter of [...waiters]) {
