@@ -32,7 +32,7 @@ const guardNs = nsPerCall(() => guard.log(record));
 await guard.uninstall();
 
 const devNull = new Writable({ write: (_chunk, _enc, done) => done() });
-const logger = pino({ base: undefined, timestamp: false }, devNull);
+const logger = pino({ base: null, timestamp: false }, devNull);
 const pinoNs = nsPerCall(() => logger.info(record));
 
 // Crash-to-received: the fixture throws in a timer; the report carries the time of the crash.
