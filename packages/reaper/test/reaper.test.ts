@@ -47,3 +47,22 @@ describe('reaping', () => {
     expect(result).toMatchObject({ exited: 500, wrong: 0, stolen: 0 });
   }, 60_000);
 });
+
+describe('when orphans cannot be reaped', () => {
+  test('installReaper says so once, clearly, and everything else works', async () => {
+    const exited = await runToEnd(process.execPath, [...TSX, fixture('no-reaping.ts')]);
+    const result = JSON.parse(exited.stdout) as {
+      warnings: string[];
+      events: string[];
+      reapsOrphans: boolean;
+      exitCode: number;
+    };
+    expect(result.reapsOrphans).toBe(false);
+    expect(result.warnings).toHaveLength(1);
+    expect(result.events).toEqual(result.warnings);
+    expect(result.warnings[0]).toMatch(
+      /will NOT be reaped.*docker run --init.*tini -s.*holdfast-init/,
+    );
+    expect(result.exitCode).toBe(4);
+  }, 30_000);
+});

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { isReaperError, run, shellExitCode } from '../src/index.js';
 import { liveProcessesInGroup, misbehavingCommand } from '../src/testing.js';
-import { fileExists, waitUntil } from './support.js';
+import { fileExists, fixture, runToEnd, TSX, waitUntil } from './support.js';
 
 const work = mkdtempSync(join(tmpdir(), 'holdfast-run-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -133,4 +133,13 @@ describe('run: commands that cannot start', () => {
     );
     expect(() => run('', [])).toThrow(/Expected `command` to be a non-empty string/);
   });
+});
+
+describe('run: nothing outlives the process', () => {
+  test('on exit, the tracked process groups are killed', async () => {
+    const exited = await runToEnd(process.execPath, [...TSX, fixture('exit-with-children.ts')]);
+    const pgid = Number(exited.stdout);
+    expect(pgid).toBeGreaterThan(1);
+    await waitUntil('the group to be gone', () => liveProcessesInGroup(pgid).length === 0);
+  }, 30_000);
 });
