@@ -10,6 +10,10 @@ export default class PlainSummaryReporter implements Reporter {
     const counts = { passed: 0, failed: 0, skipped: 0, pending: 0 };
     for (const module of testModules) {
       for (const test of module.children.allTests()) counts[test.result().state] += 1;
+      // A file that failed outside its tests (an import error, a failing beforeAll) counts as a
+      // failure even though its tests were only skipped.
+      if (module.state() === 'failed' && !module.ok())
+        counts.failed += module.errors().length > 0 ? 1 : 0;
     }
     process.stdout.write(
       `tests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`,

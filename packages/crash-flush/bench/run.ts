@@ -77,7 +77,7 @@ const md = [
   '',
   "Latency is measured from the report's own timestamp (taken when the crash is observed) to the",
   'moment the capture server has the request, in milliseconds of the wall clock. Supervisor',
-  'pass-through (200 MB of stderr) is not measured: the supervisor is not built yet.',
+  'pass-through of 200 MB of stderr is not measured yet.',
 ].join('\n');
 mkdirSync(out, { recursive: true });
 writeFileSync(`${out}crash-flush.md`, `${md}\n`);

@@ -6,4 +6,5 @@ export * from './pino.js';
 export * from './report.js';
 export * from './ring-buffer.js';
 export * from './sinks.js';
+export * from './supervise.js';
 export * from './version.js';

@@ -1,0 +1,246 @@
+/**
+ * `supervise()`: runs the agent as a child and reports what no in-process hook can see — V8 heap
+ * exhaustion, native aborts, SIGSEGV, SIGKILL, the OOM killer — with an exit diagnosis.
+ *
+ * @module
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Metadata } from './options.js';
+import { buildReport, type CrashReport } from './report.js';
+import type { Sink } from './sinks.js';
+
+/** What killed the child, as far as its exit and its stderr tell. */
+export type CrashSignature =
+  | 'clean'
+  | 'exit-code'
+  | 'uncaught-exception'
+  | 'heap-out-of-memory'
+  | 'abort'
+  | 'segfault'
+  | 'killed'
+  | 'oom-killed'
+  | 'signal';
+
+/** The facts of one exit: what the Apollo investigation had to gather by hand. */
+export interface ExitDiagnosis {
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly signature: CrashSignature;
+  /** The kernel OOM killer acted during the child's life (cgroup v2 `memory.events`); undefined when unknown. */
+  readonly oomKilled: boolean | undefined;
+  /** The child's peak resident memory in bytes (`VmHWM` of /proc/<pid>/status, sampled every 50 ms). */
+  readonly peakMemoryBytes: number | undefined;
+  readonly uptimeMs: number;
+  readonly restarts: number;
+  /** The last lines the child wrote to stderr. */
+  readonly lastStderr: readonly string[];
+}
+
+/** Options of {@link supervise}. */
+export interface SuperviseOptions {
+  readonly command: string;
+  readonly args?: readonly string[];
+  readonly sink: Sink;
+  readonly service: string;
+  readonly metadata?: Metadata | (() => Metadata);
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /**
+   * Lines of stderr kept for the report.
+   * @default 50
+   */
+  readonly tailLines?: number;
+  /**
+   * Signals forwarded to the child.
+   * @default ['SIGTERM', 'SIGINT', 'SIGHUP']
+   */
+  readonly forwardSignals?: readonly NodeJS.Signals[];
+  /**
+   * Budget for sending the report, in ms; past it the report is spooled (if `spoolDir`).
+   * @default 5_000
+   */
+  readonly flushTimeoutMs?: number;
+  readonly spoolDir?: string;
+}
+
+/** How a supervised child ended, and whether its report left. */
+export interface SupervisedExit {
+  readonly diagnosis: ExitDiagnosis;
+  /** The report sent (or spooled), when the exit was a crash. */
+  readonly report: CrashReport | undefined;
+  readonly delivered: boolean;
+}
+
+/** The cgroup v2 directory of this process, if there is one. */
+function cgroupDir(): string | undefined {
+  try {
+    const line = readFileSync('/proc/self/cgroup', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('0::'));
+    return line === undefined ? undefined : join('/sys/fs/cgroup', line.slice(3).trim());
+  } catch {
+    return undefined;
+  }
+}
+
+function oomKills(dir: string | undefined): number | undefined {
+  if (dir === undefined) return undefined;
+  try {
+    const match = /^oom_kill (\d+)$/m.exec(readFileSync(join(dir, 'memory.events'), 'utf8'));
+    return match === null ? undefined : Number(match[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+function residentBytes(pid: number): number | undefined {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match === null ? undefined : Number(match[1]) * 1_024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads the crash signature from the exit and the stderr tail. */
+export function crashSignature(
+  exitCode: number | null,
+  signal: NodeJS.Signals | null,
+  stderr: readonly string[],
+  oomKilled: boolean | undefined,
+): CrashSignature {
+  const text = stderr.join('\n');
+  if (/FATAL ERROR: .*heap out of memory|JavaScript heap out of memory/.test(text))
+    return 'heap-out-of-memory';
+  if (signal === 'SIGKILL') return oomKilled === true ? 'oom-killed' : 'killed';
+  if (signal === 'SIGSEGV') return 'segfault';
+  if (signal === 'SIGABRT') return 'abort';
+  if (signal !== null) return 'signal';
+  if (exitCode === 0) return 'clean';
+  if (/^\s+at .+$/m.test(text) && /(Error|Exception)\b.*$/m.test(text)) return 'uncaught-exception';
+  return 'exit-code';
+}
+
+/**
+ * Runs `command` as a child, tees its stdout and stderr unchanged, forwards termination signals,
+ * and when it dies of anything but a clean exit, sends a report with an {@link ExitDiagnosis}.
+ *
+ * **When to use:** around an agent, for the deaths no in-process hook sees: V8 heap exhaustion,
+ * `process.abort()`, SIGSEGV, SIGKILL and the OOM killer. The CLI `holdfast-supervise` wraps it
+ * and exits exactly as the child did.
+ *
+ * @example
+ * ```ts
+ * const { diagnosis } = await supervise({ command: 'node', args: ['agent.js'], service: 'log-agent', sink });
+ * ```
+ *
+ * @since 0.1.0
+ */
+export async function supervise(options: SuperviseOptions): Promise<SupervisedExit> {
+  if (typeof options.command !== 'string' || options.command === '') {
+    throw new TypeError(
+      `Expected \`command\` to be a non-empty string, got \`${String(options.command)}\``,
+    );
+  }
+  const tailLines = options.tailLines ?? 50;
+  const cgroup = cgroupDir();
+  const oomBefore = oomKills(cgroup);
+  const started = Date.now();
+  const child = spawn(options.command, [...(options.args ?? [])], {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['inherit', 'pipe', 'pipe'],
+  });
+  const tail: string[] = [];
+  let partial = '';
+  child.stdout.on('data', (chunk: Buffer) => process.stdout.write(chunk));
+  child.stderr.on('data', (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    tail.push(...lines);
+    if (tail.length > tailLines) tail.splice(0, tail.length - tailLines);
+  });
+
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  const signals = options.forwardSignals ?? ['SIGTERM', 'SIGINT', 'SIGHUP'];
+  for (const signal of signals) process.on(signal, forward);
+  // Peak memory: the child's high-water mark, sampled from /proc while it runs.
+  let peak = 0;
+  const sampler = setInterval(() => {
+    if (child.pid !== undefined) peak = Math.max(peak, residentBytes(child.pid) ?? 0);
+  }, 50);
+  sampler.unref();
+
+  const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(
+    (resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code, sig) => resolve([code, sig]));
+    },
+  );
+  clearInterval(sampler);
+  for (const s of signals) process.off(s, forward);
+  if (partial !== '') tail.push(partial);
+
+  const oomAfter = oomKills(cgroup);
+  const oomKilled =
+    oomBefore === undefined || oomAfter === undefined ? undefined : oomAfter > oomBefore;
+  const diagnosis: ExitDiagnosis = {
+    exitCode,
+    signal,
+    signature: crashSignature(exitCode, signal, tail, oomKilled),
+    oomKilled,
+    peakMemoryBytes: peak > 0 ? peak : undefined,
+    uptimeMs: Date.now() - started,
+    restarts: 0,
+    lastStderr: [...tail],
+  };
+  if (diagnosis.signature === 'clean') return { diagnosis, report: undefined, delivered: true };
+
+  const metadata =
+    typeof options.metadata === 'function' ? options.metadata() : (options.metadata ?? {});
+  const report = buildReport({
+    service: options.service,
+    kind: signal === null ? 'exit' : 'signal',
+    error: Object.assign(
+      new Error(
+        `child ${signal === null ? `exited with code ${exitCode}` : `died of ${signal}`} (${diagnosis.signature})`,
+      ),
+      {
+        name: diagnosis.signature,
+        stack: tail.join('\n'),
+      },
+    ),
+    ...(signal === null ? {} : { signal }),
+    ...(exitCode === null ? {} : { exitCode }),
+    lastRecords: tail,
+    metadata,
+    extra: { diagnosis, supervisor: true },
+    maxReportBytes: 65_536,
+  });
+  let delivered = false;
+  try {
+    await Promise.race([
+      options.sink.send(report),
+      new Promise((_, reject) =>
+        setTimeout(
+          () => reject(new Error('flush timeout')),
+          options.flushTimeoutMs ?? 5_000,
+        ).unref(),
+      ),
+    ]);
+    delivered = true;
+  } catch {
+    if (options.spoolDir !== undefined) {
+      mkdirSync(options.spoolDir, { recursive: true, mode: 0o700 });
+      writeFileSync(
+        join(options.spoolDir, `${report.time}-${child.pid ?? 0}-${report.fingerprint}.json`),
+        JSON.stringify(report),
+        { mode: 0o600 },
+      );
+    }
+  }
+  return { diagnosis, report, delivered };
+}

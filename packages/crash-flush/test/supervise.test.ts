@@ -1,0 +1,104 @@
+/**
+ * The supervisor in real processes: deaths no in-process hook can see are reported with an exit
+ * diagnosis, and `holdfast-supervise` exits exactly as the child did.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { supervise, type CrashReport, type ExitDiagnosis, type Sink } from '../src/index.js';
+import { startCaptureServer, type CaptureServer } from '../src/testing.js';
+
+const child = fileURLToPath(new URL('./fixtures/dying-child.mjs', import.meta.url));
+const cli = fileURLToPath(new URL('../src/cli/supervise.ts', import.meta.url));
+const memory = () => {
+  const got: CrashReport[] = [];
+  const sink: Sink = { name: 'memory', send: async (r) => void got.push(r) };
+  return { sink, got };
+};
+
+describe('supervise()', () => {
+  test.each([
+    ['heap', ['--max-old-space-size=32'], 'heap-out-of-memory'],
+    ['abort', [], 'abort'],
+    ['segv', [], 'segfault'],
+    ['kill', [], 'killed'],
+    ['throw', [], 'uncaught-exception'],
+  ] as const)(
+    '%s: reported with its exit diagnosis',
+    async (how, nodeFlags, signature) => {
+      const { sink, got } = memory();
+      const result = await supervise({
+        command: process.execPath,
+        args: [...nodeFlags, child, how],
+        service: 'agent',
+        sink,
+        metadata: { node: 'n1' },
+      });
+      const d: ExitDiagnosis = result.diagnosis;
+      expect(d.signature).toBe(signature);
+      expect(result.delivered).toBe(true);
+      expect(got).toHaveLength(1);
+      expect(got[0]).toMatchObject({
+        service: 'agent',
+        metadata: { node: 'n1' },
+        extra: { supervisor: true },
+      });
+      expect(d.lastStderr.join('\n')).toMatch(/starting/);
+      expect(d.uptimeMs).toBeGreaterThan(0);
+      if (how === 'heap') expect(d.lastStderr.join('\n')).toMatch(/heap out of memory/);
+    },
+    60_000,
+  );
+
+  test('a clean exit sends nothing', async () => {
+    const { sink, got } = memory();
+    const result = await supervise({
+      command: process.execPath,
+      args: [child, 'clean'],
+      service: 'agent',
+      sink,
+    });
+    expect(result.diagnosis.signature).toBe('clean');
+    expect(got).toEqual([]);
+  }, 30_000);
+});
+
+describe('holdfast-supervise', () => {
+  let server: CaptureServer;
+  beforeAll(async () => {
+    server = await startCaptureServer();
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+  const end = (command: string, args: string[]) =>
+    new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      spawn(command, args, { stdio: 'ignore' }).on('close', (code, signal) =>
+        resolve({ code, signal }),
+      ),
+    );
+
+  test.each(['abort', 'segv', 'kill', 'throw'])(
+    '%s: exits exactly as the bare child does, and the report arrives',
+    async (how) => {
+      const bare = await end(process.execPath, [child, how]);
+      const before = server.requests.length;
+      const supervised = await end(process.execPath, [
+        '--import',
+        'tsx',
+        cli,
+        '--service',
+        'agent',
+        '--otlp',
+        `${server.url}/v1/logs`,
+        '--',
+        process.execPath,
+        child,
+        how,
+      ]);
+      expect(supervised).toEqual(bare);
+      expect(server.requests.length).toBe(before + 1);
+    },
+    60_000,
+  );
+});
