@@ -4,7 +4,13 @@
  * @module
  */
 import type { FatalError } from './errors.js';
-import { assertFetchOne, startEngine, type EngineRun, type FetchOne } from './internal/engine.js';
+import {
+  assertFetchOne,
+  emptyCounts,
+  startEngine,
+  type EngineRun,
+  type FetchOne,
+} from './internal/engine.js';
 import { assertItems } from './internal/item-source.js';
 import { resolveOptions } from './internal/resolve-options.js';
 import type { FetchOptions } from './options.js';
@@ -127,24 +133,8 @@ export function fetchEach<T, R>(
     [Symbol.asyncIterator]() {
       return this;
     },
-    stats: () => (run === undefined ? emptyStats() : run.stats()),
+    stats: () => run?.stats() ?? { ...emptyCounts(), durationMs: 0 },
     fatal: () => run?.fatal(),
   };
   return stream;
-}
-
-function emptyStats(): BatchStats {
-  return {
-    total: 0,
-    fulfilled: 0,
-    rejected: 0,
-    timedOut: 0,
-    retried: 0,
-    hedged: 0,
-    skipped: 0,
-    cancelled: 0,
-    abandoned: 0,
-    hookErrors: 0,
-    durationMs: 0,
-  };
 }

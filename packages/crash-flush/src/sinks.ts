@@ -54,6 +54,19 @@ async function post(delivery: Extract<Delivery, { kind: 'http' }>): Promise<void
   if (!res.ok) throw new Error(`${delivery.url} answered ${res.status}`);
 }
 
+/** A sink that POSTs `encode(report)` as JSON, at crash time from the sender thread. */
+function postingSink(
+  name: string,
+  options: HttpSinkOptions,
+  encode: (report: CrashReport) => string,
+): Sink {
+  const url = checkUrl(options.url);
+  const headers = options.headers ?? {};
+  const prepare = (report: CrashReport) =>
+    ({ kind: 'http', url, headers, body: encode(report) }) as const;
+  return { name, prepare, send: (report) => post(prepare(report)) };
+}
+
 function checkUrl(url: unknown): string {
   try {
     const parsed = new URL(String(url));
@@ -75,19 +88,7 @@ function checkUrl(url: unknown): string {
  * ```
  */
 export function httpSink(options: HttpSinkOptions): Sink {
-  const url = checkUrl(options.url);
-  const headers = options.headers ?? {};
-  const prepare = (report: CrashReport): Delivery => ({
-    kind: 'http',
-    url,
-    headers,
-    body: JSON.stringify(report),
-  });
-  return {
-    name: 'http',
-    prepare,
-    send: (report) => post(prepare(report) as Extract<Delivery, { kind: 'http' }>),
-  };
+  return postingSink('http', options, (report) => JSON.stringify(report));
 }
 
 type OtlpValue =
@@ -171,19 +172,7 @@ export function otlpLogsPayload(report: CrashReport): unknown {
  * ```
  */
 export function otlpLogsSink(options: HttpSinkOptions): Sink {
-  const url = checkUrl(options.url);
-  const headers = options.headers ?? {};
-  const prepare = (report: CrashReport): Delivery => ({
-    kind: 'http',
-    url,
-    headers,
-    body: JSON.stringify(otlpLogsPayload(report)),
-  });
-  return {
-    name: 'otlp-logs',
-    prepare,
-    send: (report) => post(prepare(report) as Extract<Delivery, { kind: 'http' }>),
-  };
+  return postingSink('otlp-logs', options, (report) => JSON.stringify(otlpLogsPayload(report)));
 }
 
 /**

@@ -68,6 +68,24 @@ interface Waker {
   wake(): void;
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Every counter of `BatchStats` at zero. */
+export function emptyCounts(): Omit<BatchStats, 'durationMs'> {
+  return {
+    total: 0,
+    fulfilled: 0,
+    rejected: 0,
+    timedOut: 0,
+    retried: 0,
+    hedged: 0,
+    skipped: 0,
+    cancelled: 0,
+    abandoned: 0,
+    hookErrors: 0,
+  };
+}
+
 export interface EngineRun {
   /** Settles when every item has its outcome (or, after a consumer stop, when workers exit). */
   readonly done: Promise<void>;
@@ -91,18 +109,7 @@ export function startEngine<T, R>(
   const hedges = new DeadlineQueue(clock);
   const classify = o.classify ?? defaultClassify;
 
-  const counts = {
-    total: 0,
-    fulfilled: 0,
-    rejected: 0,
-    timedOut: 0,
-    retried: 0,
-    hedged: 0,
-    skipped: 0,
-    cancelled: 0,
-    abandoned: 0,
-    hookErrors: 0,
-  };
+  const counts: Mutable<Omit<BatchStats, 'durationMs'>> = emptyCounts();
   let endedAt: number | undefined;
   let fatal: FatalError | undefined;
   let stopReason: StopReason | undefined;
