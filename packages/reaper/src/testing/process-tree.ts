@@ -51,7 +51,7 @@ export function countZombies(root: number = process.pid): number {
  * @example
  * ```ts
  * const r = await run('sh', ['-c', 'sleep 60 & sleep 60'], { timeout: 50 });
- * expect(liveProcessesInGroup(r.pid)).toEqual([]);
+ * await expect.poll(() => liveProcessesInGroup(r.pid)).toEqual([]);
  * ```
  */
 export function liveProcessesInGroup(pgid: number): number[] {
