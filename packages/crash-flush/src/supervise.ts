@@ -48,6 +48,12 @@ export interface SuperviseOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly cwd?: string;
   /**
+   * Copy the child's stdout and stderr to this process's, unchanged. `false` only keeps the
+   * stderr tail for the report (tests, or a caller that logs elsewhere).
+   * @default true
+   */
+  readonly tee?: boolean;
+  /**
    * Lines of stderr kept for the report.
    * @default 50
    */
@@ -63,6 +69,17 @@ export interface SuperviseOptions {
    */
   readonly flushTimeoutMs?: number;
   readonly spoolDir?: string;
+  /**
+   * Restart the child after a crash, up to `maxRestarts` times, `delayMs` apart. A forwarded
+   * termination signal ends the loop. @default no restarts
+   */
+  readonly restart?: { readonly maxRestarts: number; readonly delayMs?: number };
+  /**
+   * Crash loops: within `windowMs` only the first crash of a fingerprint is reported in full;
+   * the rest are counted, and the counts are sent as one report when the loop ends.
+   * @default { windowMs: 60_000 }
+   */
+  readonly rateLimit?: { readonly windowMs?: number };
 }
 
 /** How a supervised child ended, and whether its report left. */
@@ -71,6 +88,8 @@ export interface SupervisedExit {
   /** The report sent (or spooled), when the exit was a crash. */
   readonly report: CrashReport | undefined;
   readonly delivered: boolean;
+  /** Crashes that were only counted (a crash loop), over the whole supervision. */
+  readonly suppressed: number;
 }
 
 /** The cgroup v2 directory of this process, if there is one. */
@@ -123,9 +142,110 @@ export function crashSignature(
   return 'exit-code';
 }
 
+/** Runs the child once: tees its output, forwards signals, samples memory, diagnoses its exit. */
+async function runChild(
+  options: SuperviseOptions,
+  restarts: number,
+  onSignal: (signal: NodeJS.Signals) => void,
+) {
+  const tailLines = options.tailLines ?? 50;
+  const cgroup = cgroupDir();
+  const oomBefore = oomKills(cgroup);
+  const started = Date.now();
+  const child = spawn(options.command, [...(options.args ?? [])], {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['inherit', 'pipe', 'pipe'],
+  });
+  const tail: string[] = [];
+  let partial = '';
+  const tee = options.tee ?? true;
+  child.stdout.on('data', (chunk: Buffer) => {
+    if (tee) process.stdout.write(chunk);
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    if (tee) process.stderr.write(chunk);
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    tail.push(...lines);
+    if (tail.length > tailLines) tail.splice(0, tail.length - tailLines);
+  });
+
+  const forward = (signal: NodeJS.Signals) => {
+    onSignal(signal);
+    child.kill(signal);
+  };
+  const signals = options.forwardSignals ?? ['SIGTERM', 'SIGINT', 'SIGHUP'];
+  for (const signal of signals) process.on(signal, forward);
+  // Peak memory: the child's high-water mark, sampled from /proc while it runs.
+  let peak = 0;
+  const sampler = setInterval(() => {
+    if (child.pid !== undefined) peak = Math.max(peak, residentBytes(child.pid) ?? 0);
+  }, 50);
+  sampler.unref();
+
+  try {
+    const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(
+      (resolve, reject) => {
+        child.once('error', reject);
+        child.once('close', (code, sig) => resolve([code, sig]));
+      },
+    );
+    if (partial !== '') tail.push(partial);
+    const oomAfter = oomKills(cgroup);
+    const oomKilled =
+      oomBefore === undefined || oomAfter === undefined ? undefined : oomAfter > oomBefore;
+    const diagnosis: ExitDiagnosis = {
+      exitCode,
+      signal,
+      signature: crashSignature(exitCode, signal, tail, oomKilled),
+      oomKilled,
+      peakMemoryBytes: peak > 0 ? peak : undefined,
+      uptimeMs: Date.now() - started,
+      restarts,
+      lastStderr: [...tail],
+    };
+    return { diagnosis, pid: child.pid ?? 0 };
+  } finally {
+    clearInterval(sampler);
+    for (const s of signals) process.off(s, forward);
+  }
+}
+
+/** Sends a report within the budget; spools it when the sink does not take it in time. */
+async function deliver(
+  options: SuperviseOptions,
+  report: CrashReport,
+  pid: number,
+): Promise<boolean> {
+  try {
+    await Promise.race([
+      options.sink.send(report),
+      new Promise((_, reject) =>
+        setTimeout(
+          () => reject(new Error('flush timeout')),
+          options.flushTimeoutMs ?? 5_000,
+        ).unref(),
+      ),
+    ]);
+    return true;
+  } catch {
+    if (options.spoolDir !== undefined) {
+      mkdirSync(options.spoolDir, { recursive: true, mode: 0o700 });
+      writeFileSync(
+        join(options.spoolDir, `${report.time}-${pid}-${report.fingerprint}.json`),
+        JSON.stringify(report),
+        { mode: 0o600 },
+      );
+    }
+    return false;
+  }
+}
+
 /**
  * Runs `command` as a child, tees its stdout and stderr unchanged, forwards termination signals,
- * and when it dies of anything but a clean exit, sends a report with an {@link ExitDiagnosis}.
+ * and when it dies of anything but a clean exit, sends a report with an {@link ExitDiagnosis};
+ * with `restart`, starts it again, reporting a crash loop once in full and then as counts.
  *
  * **When to use:** around an agent, for the deaths no in-process hook sees: V8 heap exhaustion,
  * `process.abort()`, SIGSEGV, SIGKILL and the OOM killer. The CLI `holdfast-supervise` wraps it
@@ -144,103 +264,77 @@ export async function supervise(options: SuperviseOptions): Promise<SupervisedEx
       `Expected \`command\` to be a non-empty string, got \`${String(options.command)}\``,
     );
   }
-  const tailLines = options.tailLines ?? 50;
-  const cgroup = cgroupDir();
-  const oomBefore = oomKills(cgroup);
-  const started = Date.now();
-  const child = spawn(options.command, [...(options.args ?? [])], {
-    cwd: options.cwd,
-    env: options.env,
-    stdio: ['inherit', 'pipe', 'pipe'],
-  });
-  const tail: string[] = [];
-  let partial = '';
-  child.stdout.on('data', (chunk: Buffer) => process.stdout.write(chunk));
-  child.stderr.on('data', (chunk: Buffer) => {
-    process.stderr.write(chunk);
-    const lines = (partial + chunk.toString('utf8')).split('\n');
-    partial = lines.pop() ?? '';
-    tail.push(...lines);
-    if (tail.length > tailLines) tail.splice(0, tail.length - tailLines);
-  });
-
-  const forward = (signal: NodeJS.Signals) => child.kill(signal);
-  const signals = options.forwardSignals ?? ['SIGTERM', 'SIGINT', 'SIGHUP'];
-  for (const signal of signals) process.on(signal, forward);
-  // Peak memory: the child's high-water mark, sampled from /proc while it runs.
-  let peak = 0;
-  const sampler = setInterval(() => {
-    if (child.pid !== undefined) peak = Math.max(peak, residentBytes(child.pid) ?? 0);
-  }, 50);
-  sampler.unref();
-
-  const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(
-    (resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (code, sig) => resolve([code, sig]));
-    },
-  );
-  clearInterval(sampler);
-  for (const s of signals) process.off(s, forward);
-  if (partial !== '') tail.push(partial);
-
-  const oomAfter = oomKills(cgroup);
-  const oomKilled =
-    oomBefore === undefined || oomAfter === undefined ? undefined : oomAfter > oomBefore;
-  const diagnosis: ExitDiagnosis = {
-    exitCode,
-    signal,
-    signature: crashSignature(exitCode, signal, tail, oomKilled),
-    oomKilled,
-    peakMemoryBytes: peak > 0 ? peak : undefined,
-    uptimeMs: Date.now() - started,
-    restarts: 0,
-    lastStderr: [...tail],
-  };
-  if (diagnosis.signature === 'clean') return { diagnosis, report: undefined, delivered: true };
-
-  const metadata =
-    typeof options.metadata === 'function' ? options.metadata() : (options.metadata ?? {});
-  const report = buildReport({
-    service: options.service,
-    kind: signal === null ? 'exit' : 'signal',
-    error: Object.assign(
-      new Error(
-        `child ${signal === null ? `exited with code ${exitCode}` : `died of ${signal}`} (${diagnosis.signature})`,
-      ),
-      {
-        name: diagnosis.signature,
-        stack: tail.join('\n'),
-      },
-    ),
-    ...(signal === null ? {} : { signal }),
-    ...(exitCode === null ? {} : { exitCode }),
-    lastRecords: tail,
-    metadata,
-    extra: { diagnosis, supervisor: true },
-    maxReportBytes: 65_536,
-  });
-  let delivered = false;
-  try {
-    await Promise.race([
-      options.sink.send(report),
-      new Promise((_, reject) =>
-        setTimeout(
-          () => reject(new Error('flush timeout')),
-          options.flushTimeoutMs ?? 5_000,
-        ).unref(),
-      ),
-    ]);
-    delivered = true;
-  } catch {
-    if (options.spoolDir !== undefined) {
-      mkdirSync(options.spoolDir, { recursive: true, mode: 0o700 });
-      writeFileSync(
-        join(options.spoolDir, `${report.time}-${child.pid ?? 0}-${report.fingerprint}.json`),
-        JSON.stringify(report),
-        { mode: 0o600 },
-      );
-    }
+  const maxRestarts = options.restart?.maxRestarts ?? 0;
+  if (!Number.isInteger(maxRestarts) || maxRestarts < 0) {
+    throw new TypeError(
+      `Expected \`restart.maxRestarts\` to be an integer >= 0, got \`${String(maxRestarts)}\``,
+    );
   }
-  return { diagnosis, report, delivered };
+  const windowMs = options.rateLimit?.windowMs ?? 60_000;
+  const seen = new Map<string, { since: number; suppressed: number }>();
+  let suppressed = 0;
+  let terminating = false;
+  let lastSent: { report: CrashReport; delivered: boolean } | undefined;
+
+  for (let restarts = 0; ; restarts += 1) {
+    const { diagnosis, pid } = await runChild(options, restarts, () => (terminating = true));
+    if (diagnosis.signature === 'clean')
+      return { diagnosis, report: undefined, delivered: true, suppressed };
+
+    const metadata =
+      typeof options.metadata === 'function' ? options.metadata() : (options.metadata ?? {});
+    const report = buildReport({
+      service: options.service,
+      kind: diagnosis.signal === null ? 'exit' : 'signal',
+      error: Object.assign(
+        new Error(
+          `child ${diagnosis.signal === null ? `exited with code ${diagnosis.exitCode}` : `died of ${diagnosis.signal}`} (${diagnosis.signature})`,
+        ),
+        { name: diagnosis.signature, stack: diagnosis.lastStderr.join('\n') },
+      ),
+      ...(diagnosis.signal === null ? {} : { signal: diagnosis.signal }),
+      ...(diagnosis.exitCode === null ? {} : { exitCode: diagnosis.exitCode }),
+      lastRecords: diagnosis.lastStderr,
+      metadata,
+      extra: { diagnosis, supervisor: true },
+      maxReportBytes: 65_536,
+    });
+    const entry = seen.get(report.fingerprint);
+    if (entry !== undefined && report.time - entry.since <= windowMs) {
+      entry.suppressed += 1;
+      suppressed += 1;
+    } else {
+      seen.set(report.fingerprint, { since: report.time, suppressed: 0 });
+      lastSent = { report, delivered: await deliver(options, report, pid) };
+    }
+
+    if (restarts >= maxRestarts || terminating) {
+      // The loop is over: what was only counted leaves as one small report per fingerprint.
+      for (const [fingerprint, counted] of seen) {
+        if (counted.suppressed === 0) continue;
+        const summary = buildReport({
+          service: options.service,
+          kind: 'exit',
+          error: new Error(
+            `crash loop: ${counted.suppressed} more crashes with fingerprint ${fingerprint}`,
+          ),
+          lastRecords: [],
+          metadata,
+          extra: {
+            crashLoop: { fingerprint, suppressed: counted.suppressed, restarts },
+            supervisor: true,
+          },
+          maxReportBytes: 65_536,
+        });
+        await deliver(options, summary, pid);
+      }
+      return {
+        diagnosis,
+        report: lastSent?.report ?? report,
+        delivered: lastSent?.delivered ?? false,
+        suppressed,
+      };
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.restart?.delayMs ?? 1_000));
+  }
 }

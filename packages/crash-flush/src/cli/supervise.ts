@@ -4,14 +4,14 @@
  * exits exactly as the child did (its code, or its signal re-raised; as PID 1, 128 + the signal).
  *
  *   holdfast-supervise --service log-agent --otlp http://127.0.0.1:4318/v1/logs [--spool dir] -- node agent.js
- *   (also --http <url> or --file <path> as the sink)
+ *   (also --http <url> or --file <path> as the sink; --restarts <n> restarts a crashed agent n times)
  */
 import { constants } from 'node:os';
 import { fileSink, httpSink, otlpLogsSink, type Sink } from '../sinks.js';
 import { supervise } from '../supervise.js';
 
 const usage =
-  'usage: holdfast-supervise --service <name> (--otlp <url> | --http <url> | --file <path>) [--spool <dir>] -- command [args...]';
+  'usage: holdfast-supervise --service <name> (--otlp <url> | --http <url> | --file <path>) [--spool <dir>] [--restarts <n>] -- command [args...]';
 
 const separator = process.argv.indexOf('--');
 const flags = process.argv.slice(2, separator === -1 ? undefined : separator);
@@ -33,6 +33,13 @@ const sink: Sink =
       ? httpSink({ url: sinkFlag })
       : fileSink(sinkFlag);
 const spoolDir = flag('spool');
+const restarts = Number(flag('restarts') ?? 0);
+if (!Number.isInteger(restarts) || restarts < 0) {
+  process.stderr.write(
+    `holdfast-supervise: Expected --restarts to be an integer >= 0, got \`${flag('restarts')}\`\n`,
+  );
+  process.exit(2);
+}
 
 async function main(): Promise<void> {
   const { diagnosis } = await supervise({
@@ -41,6 +48,7 @@ async function main(): Promise<void> {
     service: service!,
     sink,
     ...(spoolDir === undefined ? {} : { spoolDir }),
+    restart: { maxRestarts: restarts },
   });
   if (diagnosis.signal === null) process.exit(diagnosis.exitCode ?? 1);
   if (process.pid === 1) process.exit(128 + (constants.signals[diagnosis.signal] ?? 0));
