@@ -12,6 +12,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { isMainThread, parentPort, type Worker } from 'node:worker_threads';
 import { CrashFlushError } from './errors.js';
 import { SyncSender } from './internal/sync-sender.js';
 import type { CrashGuardOptions, Metadata } from './options.js';
@@ -44,9 +45,17 @@ export interface CrashGuard extends AsyncDisposable {
   /** Resolves when every capture sent so far has been delivered or spooled. */
   flush(): Promise<void>;
   stats(): CrashGuardStats;
+  /**
+   * Reports a worker's uncaught error with the worker's name, and delivers the reports of a guard
+   * installed inside that worker. Returns a function that stops watching.
+   */
+  watchWorker(worker: Worker, name?: string): () => void;
   /** Removes every hook, stops the sender thread and releases the singleton. */
   uninstall(): Promise<void>;
 }
+
+/** The message a guard inside a worker thread posts to hand a report to the main thread's guard. */
+const FORWARDED = '@holdfast/crash-flush:report';
 
 /** Node's `--unhandled-rejections` mode for this process. */
 function unhandledRejectionsMode(): string {
@@ -225,8 +234,17 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
     }
   };
 
+  // Inside a worker thread the report goes to the main thread's guard (see watchWorker): posting
+  // is synchronous, and the main thread, which outlives the worker, sends it.
+  const forwardToMain = !isMainThread && parentPort !== null;
+
   /** Delivers a report while the process dies: synchronous, within what is left of the budget. */
   const sendNow = (r: CrashReport) => {
+    if (forwardToMain) {
+      parentPort?.postMessage({ [FORWARDED]: r });
+      counts.sent += 1;
+      return;
+    }
     crashStartedAt ??= Date.now();
     const left = flushTimeoutMs - (Date.now() - crashStartedAt);
     const delivery = sink.prepare?.(r);
@@ -296,12 +314,8 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
   const capture = (error: unknown, extra?: Readonly<Record<string, unknown>>) => {
     const r = admit(report('capture', { error, ...(extra === undefined ? {} : { extra }) }));
     if (r === undefined) return;
-    const sending = sink.send(r).then(
-      () => void (counts.sent += 1),
-      () => spool(r),
-    );
-    pending.add(sending);
-    void sending.finally(() => pending.delete(sending));
+    if (forwardToMain) parentPort?.postMessage({ [FORWARDED]: r });
+    else sendLater(r);
   };
 
   // What a previous run could not send: deliver it now, delete what was delivered.
@@ -338,9 +352,36 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
     if (store[KEY] === guard) store[KEY] = undefined;
   };
 
+  /** Sends while the process runs; spools what the sink refuses. */
+  const sendLater = (r: CrashReport) => {
+    const sending = sink.send(r).then(
+      () => void (counts.sent += 1),
+      () => spool(r),
+    );
+    pending.add(sending);
+    void sending.finally(() => pending.delete(sending));
+  };
+
+  const watchWorker = (worker: Worker, name = `worker ${worker.threadId}`) => {
+    const onError = (error: unknown) =>
+      sendLater(report('worker', { error, extra: { worker: name } }));
+    const onMessage = (message: unknown) => {
+      const forwarded = (message as Record<string, CrashReport> | null)?.[FORWARDED];
+      if (forwarded !== undefined)
+        sendLater({ ...forwarded, extra: { ...forwarded.extra, worker: name } });
+    };
+    worker.on('error', onError);
+    worker.on('message', onMessage);
+    return () => {
+      worker.off('error', onError);
+      worker.off('message', onMessage);
+    };
+  };
+
   const guard: CrashGuard = {
     log: (record) => ring.push(record),
     capture,
+    watchWorker,
     flush: async () => {
       await Promise.allSettled([...pending]);
     },

@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 
 /** How the process was ending, or `capture` for a non-fatal report. */
-export type CrashKind = 'uncaughtException' | 'unhandledRejection' | 'signal' | 'exit' | 'capture';
+export type CrashKind =
+  'uncaughtException' | 'unhandledRejection' | 'signal' | 'exit' | 'capture' | 'worker';
 
 /** One crash report. Plain JSON: it crosses threads, goes to disk and over the wire as is. */
 export interface CrashReport {

@@ -11,7 +11,6 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startCaptureServer, type CaptureServer } from '../src/testing.js';
 
-const fixture = fileURLToPath(new URL('./fixtures/crash.ts', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'holdfast-crash-'));
 
 interface Ended {
@@ -20,11 +19,18 @@ interface Ended {
   stderr: string;
 }
 function crash(kind: string, env: Record<string, string>): Promise<Ended> {
+  return crashWith('crash.ts', { CRASH_KIND: kind, ...env });
+}
+function crashWith(file: string, env: Record<string, string>): Promise<Ended> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
-      env: { ...process.env, CRASH_KIND: kind, ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL(`./fixtures/${file}`, import.meta.url))],
+      {
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('close', (code, signal) => resolve({ code, signal, stderr }));
@@ -140,5 +146,30 @@ describe('when the sink cannot take the report', () => {
     expect(server.requests.length).toBe(before + 1);
     expect(recordOf(server.requests.at(-1)!.body).body).toMatch(/boom: in a timer/);
     expect(readdirSync(spool)).toHaveLength(0);
+  }, 30_000);
+});
+
+describe('worker threads', () => {
+  const run = (env: Record<string, string>) => crashWith('worker-crash.ts', env);
+
+  test("watchWorker reports a worker's uncaught error with the worker's name", async () => {
+    const before = server.requests.length;
+    const ended = await run({ SINK_URL: `${server.url}/v1/logs` });
+    expect(ended.code).toBe(0);
+    const reports = server.requests.slice(before).map((r) => recordOf(r.body));
+    expect(reports.map((r) => r.attr('crash.kind'))).toEqual(['worker']);
+    expect(reports[0]!.body).toMatch(/boom in the worker/);
+    expect(String(reports[0]!.attr('crash.extra'))).toContain('"worker":"parser"');
+  }, 30_000);
+
+  test("a guard inside a worker forwards its report, with the worker's last records, to the main guard", async () => {
+    const before = server.requests.length;
+    const ended = await run({ SINK_URL: `${server.url}/v1/logs`, GUARD_IN_WORKER: '1' });
+    expect(ended.code).toBe(0);
+    const reports = server.requests.slice(before).map((r) => recordOf(r.body));
+    const forwarded = reports.find((r) => r.attr('crash.kind') === 'uncaughtException');
+    expect(forwarded?.body).toMatch(/boom in the worker/);
+    expect(String(forwarded?.attr('log.last_records'))).toContain('parsing in the worker');
+    expect(String(forwarded?.attr('crash.extra'))).toContain('"worker":"parser"');
   }, 30_000);
 });
