@@ -5,6 +5,7 @@
  * @module
  */
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Metadata } from './options.js';
@@ -337,4 +338,62 @@ export async function supervise(options: SuperviseOptions): Promise<SupervisedEx
     }
     await new Promise((resolve) => setTimeout(resolve, options.restart?.delayMs ?? 1_000));
   }
+}
+
+/**
+ * Ends this process exactly as a supervised child ended: with its exit code, or by re-raising its
+ * signal (as PID 1, which a signal cannot kill that way, with 128 + the signal's number).
+ *
+ * @example
+ * ```ts
+ * const { diagnosis } = await supervise(options);
+ * exitAs(diagnosis);
+ * ```
+ */
+export function exitAs(diagnosis: Pick<ExitDiagnosis, 'exitCode' | 'signal'>): void {
+  if (diagnosis.signal === null) process.exit(diagnosis.exitCode ?? 1);
+  if (process.pid === 1) process.exit(128 + (constants.signals[diagnosis.signal] ?? 0));
+  process.removeAllListeners(diagnosis.signal);
+  process.kill(process.pid, diagnosis.signal);
+}
+
+/** Options of {@link superviseSelf}: those of `supervise`, without the command. */
+export interface SuperviseSelfOptions extends Omit<SuperviseOptions, 'command' | 'args'> {
+  /**
+   * The environment variable that marks the supervised child.
+   * @default 'HOLDFAST_SUPERVISED'
+   */
+  readonly marker?: string;
+}
+
+/**
+ * Puts the running agent under its own supervisor: the first call re-executes the same entry
+ * (same Node flags and arguments) as a child marked by an environment variable, supervises it,
+ * and ends this process exactly as the child ended — it never returns there. In the marked child
+ * it returns at once, and the agent goes on.
+ *
+ * **When to use:** an agent that cannot change how it is started (`node agent.js` in an image
+ * you do not control) but must report heap exhaustion and native crashes.
+ *
+ * @example
+ * ```ts
+ * await superviseSelf({ service: 'log-agent', sink: otlpLogsSink({ url }) });
+ * startAgent(); // runs in the supervised child only
+ * ```
+ *
+ * @since 0.1.0
+ */
+export async function superviseSelf(options: SuperviseSelfOptions): Promise<void> {
+  const marker = options.marker ?? 'HOLDFAST_SUPERVISED';
+  if (process.env[marker] === '1') return;
+  const { marker: _marker, ...rest } = options;
+  const { diagnosis } = await supervise({
+    ...rest,
+    command: process.execPath,
+    args: [...process.execArgv, ...process.argv.slice(1)],
+    env: { ...(options.env ?? process.env), [marker]: '1' },
+  });
+  exitAs(diagnosis);
+  // The process is ending; the agent's code after `await superviseSelf()` must not run here.
+  await new Promise<never>(() => {});
 }

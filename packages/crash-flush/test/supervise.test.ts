@@ -121,3 +121,27 @@ describe('holdfast-supervise', () => {
     60_000,
   );
 });
+
+describe('superviseSelf()', () => {
+  let server: CaptureServer;
+  beforeAll(async () => {
+    server = await startCaptureServer();
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  test('re-executes the agent under a supervisor that reports its abort and dies the same way', async () => {
+    const fixture = fileURLToPath(new URL('./fixtures/self-supervised.ts', import.meta.url));
+    const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+      (resolve) =>
+        spawn(process.execPath, ['--import', 'tsx', fixture], {
+          env: { ...process.env, SINK_URL: `${server.url}/v1/logs` },
+          stdio: 'ignore',
+        }).on('close', (code, signal) => resolve({ code, signal })),
+    );
+    expect(ended).toEqual({ code: null, signal: 'SIGABRT' });
+    const [request] = await server.waitFor(1);
+    expect(JSON.stringify(request!.body)).toContain('(abort)');
+  }, 30_000);
+});

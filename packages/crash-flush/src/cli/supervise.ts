@@ -6,9 +6,8 @@
  *   holdfast-supervise --service log-agent --otlp http://127.0.0.1:4318/v1/logs [--spool dir] -- node agent.js
  *   (also --http <url> or --file <path> as the sink; --restarts <n> restarts a crashed agent n times)
  */
-import { constants } from 'node:os';
 import { fileSink, httpSink, otlpLogsSink, type Sink } from '../sinks.js';
-import { supervise } from '../supervise.js';
+import { exitAs, supervise } from '../supervise.js';
 
 const usage =
   'usage: holdfast-supervise --service <name> (--otlp <url> | --http <url> | --file <path>) [--spool <dir>] [--restarts <n>] -- command [args...]';
@@ -50,11 +49,7 @@ async function main(): Promise<void> {
     ...(spoolDir === undefined ? {} : { spoolDir }),
     restart: { maxRestarts: restarts },
   });
-  if (diagnosis.signal === null) process.exit(diagnosis.exitCode ?? 1);
-  if (process.pid === 1) process.exit(128 + (constants.signals[diagnosis.signal] ?? 0));
-  // Die of the same signal: default disposition, then raise it.
-  process.removeAllListeners(diagnosis.signal);
-  process.kill(process.pid, diagnosis.signal);
+  exitAs(diagnosis);
 }
 
 main().catch((error: unknown) => {
