@@ -1,0 +1,90 @@
+/**
+ * A chunk: records of one tag, sealed at a size or age limit, routed to one or more outputs. The
+ * pool's internal view, plus {@link ChunkInfo}, the read-only view outputs and events see.
+ *
+ * @module
+ */
+import type { Account } from './budget.js';
+import type { ChunkHeader } from './storage/storage.js';
+
+/** What outputs and events see of a chunk. */
+export interface ChunkInfo {
+  /** Unique across restarts; `[A-Za-z0-9_-]+`. */
+  readonly id: string;
+  readonly tag: string;
+  /** Clock time when the chunk got its first record. */
+  readonly createdAt: number;
+  readonly recordCount: number;
+  /** Payload bytes (the sum of the records' lengths). */
+  readonly bytes: number;
+}
+
+/** A chunk as the pool tracks it. */
+export class Chunk implements ChunkInfo, ChunkHeader {
+  readonly id: string;
+  readonly tag: string;
+  readonly createdAt: number;
+  readonly routes: readonly string[];
+  /** The records while the chunk is up; `undefined` while it is down (only in storage). */
+  records: Buffer[] | undefined = [];
+  recordCount = 0;
+  bytes = 0;
+  sealed = false;
+  /** A complete copy is in storage, so the chunk may go down. */
+  persisted = false;
+  /** The account paying for the chunk's bytes while it is up. */
+  charge: Account | undefined;
+  /** Outputs that have not yet acked or dropped the chunk. */
+  readonly pendingRoutes: Set<string>;
+  /** Per output: attempts made so far. */
+  readonly attempts = new Map<string, number>();
+  /** Per output: clock time before which the chunk is not handed out again (a waiting retry). */
+  readonly notBefore = new Map<string, number>();
+  /** Leases currently out on this chunk (at most one per output). */
+  leases = 0;
+  /** Every route is done (or the chunk was dropped): it has left the pool. */
+  done = false;
+  /** `fsync: 'always'`: records appended since the last write was started. */
+  unwritten = 0;
+  /** `fsync: 'always'`: the write that will carry the `unwritten` records. */
+  pendingWrite: Promise<void> | undefined;
+  /** Why the chunk could not be written to storage (it is then delivered from memory). */
+  storageError: Error | undefined;
+  /** A read from storage is under way. */
+  loading = false;
+  /** Storage operations on this chunk, in order: each is chained after the previous one. */
+  io: Promise<void> = Promise.resolve();
+  /** Timer that seals the chunk when it reaches `chunkAgeMs`. */
+  ageTimer: unknown;
+
+  constructor(id: string, tag: string, createdAt: number, routes: readonly string[]) {
+    this.id = id;
+    this.tag = tag;
+    this.createdAt = createdAt;
+    this.routes = routes;
+    this.pendingRoutes = new Set(routes);
+  }
+
+  get up(): boolean {
+    return this.records !== undefined;
+  }
+
+  /** Chains a storage operation after the previous ones on this chunk. */
+  chain(operation: () => Promise<void>): Promise<void> {
+    const next = this.io.then(operation);
+    // The chain itself must survive a failed step; callers handle the failure on `next`.
+    this.io = next.catch(() => undefined);
+    return next;
+  }
+
+  /** The read-only view handed to outputs and events. */
+  info(): ChunkInfo {
+    return {
+      id: this.id,
+      tag: this.tag,
+      createdAt: this.createdAt,
+      recordCount: this.recordCount,
+      bytes: this.bytes,
+    };
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The clock seam: every timer and every reading of time in `@holdfast/chunk-pool` goes through a
+ * {@link Clock}, so tests drive time explicitly instead of waiting on the wall clock.
+ *
+ * @module
+ */
+
+/** An opaque timer handle, as returned by {@link Clock.setTimeout}. */
+export type TimerHandle = unknown;
+
+/**
+ * Where the batch reads time and sets timers.
+ *
+ * **When to use:** pass your own in `options.clock` to run the pool on virtual time (lease timeouts, retry delays, seal ages) (fast-check's
+ * scheduler, Effect-style test clocks); `vi.useFakeTimers()` works with the default clock too.
+ *
+ * @example
+ * ```ts
+ * const clock: Clock = { now: () => t, setTimeout: (fn, ms) => timers.add(fn, ms), clearTimeout: (h) => timers.remove(h) };
+ * ```
+ */
+export interface Clock {
+  /** Milliseconds on a monotonic scale; only differences are used. */
+  now(): number;
+  setTimeout(callback: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/**
+ * The default clock: `Date.now` and the global timers, looked up at each call so that fake
+ * timers installed after import (vitest, sinon) are honoured.
+ *
+ * @example
+ * ```ts
+ * const started = systemClock.now();
+ * ```
+ */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
+  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
+};

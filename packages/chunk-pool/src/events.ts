@@ -1,0 +1,58 @@
+/**
+ * The pool's typed events. Listeners run synchronously inside the pool's bookkeeping: keep them
+ * short, and do not call back into the pool from them.
+ *
+ * @module
+ */
+import type { ChunkInfo } from './chunk.js';
+import type { ChunkPoolError } from './errors.js';
+import type { BreakerState } from './retry-schedule.js';
+
+/** Why records left the pool without being delivered. */
+export type DropReason =
+  'drop-newest' | 'drop-oldest' | 'output-dropped' | 'corrupt' | 'pool-closed';
+
+/** Records dropped by a policy; always counted in `stats()` too. */
+export interface DroppedEvent {
+  readonly reason: DropReason;
+  readonly tag: string;
+  /** The chunk, or `undefined` for a single record refused by `'drop-newest'`. */
+  readonly chunk: ChunkInfo | undefined;
+  /** The outputs that will not get these records. */
+  readonly outputs: readonly string[];
+  readonly records: number;
+  readonly bytes: number;
+  /** The records themselves when they were in memory (to log or divert them). */
+  readonly data: readonly Buffer[] | undefined;
+  /** The reason an output gave to `lease.drop(reason)`. */
+  readonly detail?: string;
+}
+
+/** A chunk that went past its output's `retry.maxAttempts`. */
+export interface DeadLetterEvent {
+  readonly output: string;
+  readonly chunk: ChunkInfo;
+  readonly reason: string;
+  /** The records (also written to `rejected/<output>/` with file storage). */
+  readonly data: readonly Buffer[];
+}
+
+/** Event names and their arguments, for `pool.on(name, listener)`. */
+export interface ChunkPoolEvents {
+  /** A chunk was sealed and handed to its routes. */
+  sealed: [chunk: ChunkInfo];
+  dropped: [event: DroppedEvent];
+  'dead-letter': [event: DeadLetterEvent];
+  /** A damaged chunk file was moved to quarantine. */
+  quarantined: [event: { readonly chunkId: string; readonly reason: string }];
+  /** An output's breaker changed state. */
+  breaker: [event: { readonly output: string; readonly state: BreakerState }];
+  /** A lease was not settled within `leaseTimeout`; its chunk is handed out again. */
+  'lease-expired': [event: { readonly output: string; readonly chunk: ChunkInfo }];
+  /** Storage failed; the chunk stays in memory and is still delivered. */
+  'storage-error': [event: { readonly chunk: ChunkInfo; readonly error: ChunkPoolError }];
+  /** The backlog found at open. */
+  recovered: [
+    event: { readonly chunks: number; readonly records: number; readonly quarantined: number },
+  ];
+}

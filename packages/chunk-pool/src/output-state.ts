@@ -1,0 +1,61 @@
+/**
+ * What the pool keeps per output: the chunks waiting for it, its leases and waiting takers, its
+ * retry policy and breaker, and its counters.
+ *
+ * @module
+ */
+import type { Chunk } from './chunk.js';
+import type { ChunkPoolError } from './errors.js';
+import type { ChunkLease } from './lease.js';
+import type { ResolvedRetry } from './options.js';
+import { Breaker } from './retry-schedule.js';
+
+/** A `take()` call waiting for a chunk. */
+export interface Taker {
+  readonly resolve: (lease: ChunkLease) => void;
+  readonly reject: (error: ChunkPoolError) => void;
+  /** Removes the abort listener; called once the taker leaves the queue. */
+  readonly detach: () => void;
+}
+
+/** A counter of records and bytes. */
+export class VolumeCounter {
+  records = 0;
+  bytes = 0;
+
+  add(records: number, bytes: number): void {
+    this.records += records;
+    this.bytes += bytes;
+  }
+}
+
+/** One output's state. */
+export class OutputState {
+  readonly name: string;
+  readonly retry: ResolvedRetry;
+  readonly breaker: Breaker;
+  /**
+   * Chunks sealed for this output and not leased by it, in the order they should be tried: seal
+   * order, with a retried chunk moved to the end.
+   */
+  readonly queue = new Set<Chunk>();
+  /** Leases out now, with their timeout timers. */
+  readonly leases = new Map<ChunkLease, { readonly chunk: Chunk; readonly timer: unknown }>();
+  readonly takers: Taker[] = [];
+  /** Reads from storage under way for this output's takers. */
+  loading = 0;
+  /** Timer that wakes takers when a retry delay or the breaker's cooldown ends. */
+  wakeTimer: unknown;
+  wakeAt = Number.POSITIVE_INFINITY;
+  readonly delivered = new VolumeCounter();
+  readonly dropped = new VolumeCounter();
+  readonly deadLettered = new VolumeCounter();
+  retries = 0;
+  leaseTimeouts = 0;
+
+  constructor(name: string, retry: ResolvedRetry, breakerThreshold: number) {
+    this.name = name;
+    this.retry = retry;
+    this.breaker = new Breaker(breakerThreshold, retry);
+  }
+}

@@ -1,0 +1,998 @@
+/**
+ * The chunk pool: inputs append records into chunks, outputs lease sealed chunks, and a memory
+ * budget split into accounts (see `budget.ts`) keeps inputs from taking what outputs need to make
+ * progress.
+ *
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Writable } from 'node:stream';
+import { MemoryBudget, type Account } from './budget.js';
+import { Chunk } from './chunk.js';
+import { ChunkPoolError, isChunkPoolError } from './errors.js';
+import type { ChunkPoolEvents, DropReason } from './events.js';
+import { ChunkLease, type Settlement } from './lease.js';
+import { resolveOptions, type ChunkPoolOptions, type ResolvedOptions } from './options.js';
+import { OutputState, VolumeCounter, type Taker } from './output-state.js';
+import { encodeRecord, type PoolRecord } from './record.js';
+import { backoffDelay } from './retry-schedule.js';
+import type { ChunkPoolStats, OutputStats } from './stats.js';
+import { poolWritable } from './writable.js';
+
+/** How an `append` ended: accepted, or dropped by `whenFull: 'drop-newest'` (counted). */
+export type AppendOutcome = 'accepted' | 'dropped';
+
+/** Options of one `append`, `take` or `consume` call. */
+export interface CallOptions {
+  /** Gives up waiting (for room, or for a chunk); the call rejects with an `ABORTED` error. */
+  readonly signal?: AbortSignal;
+}
+
+interface AppendWaiter {
+  readonly tag: string;
+  readonly record: Buffer;
+  readonly resolve: (outcome: Promise<AppendOutcome>) => void;
+  readonly reject: (error: ChunkPoolError) => void;
+  readonly detach: () => void;
+}
+
+const ACCEPTED: Promise<AppendOutcome> = Promise.resolve('accepted');
+const DROPPED: Promise<AppendOutcome> = Promise.resolve('dropped');
+
+/**
+ * A quota-reserving chunk pool between an agent's inputs and its outputs.
+ *
+ * It cannot deadlock the way Fluent Bit did: inputs may hold at most
+ * `maxBytesUp − outputs × reservePerOutput` bytes in memory, each output brings stored chunks
+ * back up only inside its own reserve, and a chunk waiting for a retry leaves memory (file
+ * storage). So whenever an output can deliver, it can obtain a chunk.
+ *
+ * **When to use:** between the inputs that read logs or metrics and the outputs that ship them,
+ * so that a slow or dead output neither grows memory without bound nor stops the others.
+ *
+ * @example
+ * ```ts
+ * const pool = await ChunkPool.open({ outputs: ['otlp', 'archive'], maxBytesUp: 64 << 20 });
+ * await pool.append('app', line); // waits when the inputs' share is full
+ * for await (const lease of pool.consume('otlp')) {
+ *   (await send(lease.chunk.records)) ? await lease.ack() : await lease.retry();
+ * }
+ * ```
+ */
+export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDisposable {
+  readonly #options: ResolvedOptions;
+  readonly #budget: MemoryBudget;
+  readonly #outputs = new Map<string, OutputState>();
+  /** Every chunk not yet done, in creation order. */
+  readonly #chunks = new Set<Chunk>();
+  readonly #openChunks = new Map<string, Chunk>();
+  readonly #appendWaiters: AppendWaiter[] = [];
+  readonly #drainWaiters: (() => void)[] = [];
+  readonly #runId = randomBytes(3).toString('hex');
+  #sequence = 0;
+  #storedBytes = 0;
+  /** Set when storage reported a full disk; cleared by a deletion or after `chunkAgeMs`. */
+  #storageFull: ChunkPoolError | undefined;
+  #storageFullTimer: unknown;
+  #closing: Promise<void> | undefined;
+  readonly #accepted = new VolumeCounter();
+  readonly #droppedWhenFull = new VolumeCounter();
+  readonly #recovered = { chunks: 0, records: 0 };
+  #quarantined = 0;
+
+  /**
+   * Opens a pool: checks the options, opens the storage and takes over the backlog a previous run
+   * left there (up to `recoveryBytesUp` in memory, the rest down).
+   *
+   * @throws {ChunkPoolError} `INVALID_OPTION` naming a bad option.
+   */
+  static async open(options: ChunkPoolOptions): Promise<ChunkPool> {
+    const pool = new ChunkPool(resolveOptions(options));
+    await pool.#recover();
+    return pool;
+  }
+
+  private constructor(options: ResolvedOptions) {
+    super();
+    this.#options = options;
+    this.#budget = new MemoryBudget(options.inputShare, options.outputs, options.reservePerOutput);
+    for (const [name, retry] of options.retryByOutput) {
+      this.#outputs.set(name, new OutputState(name, retry, options.breakerThreshold));
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Inputs
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Appends one record under `tag`. Resolves `'accepted'` once the pool holds it (with
+   * `fsync: 'always'`, once it is on disk), or `'dropped'` under `whenFull: 'drop-newest'`. With
+   * `whenFull: 'block'` the promise waits while the inputs' share is full: that is the
+   * backpressure.
+   *
+   * @throws {ChunkPoolError} `RECORD_TOO_LARGE`, `INVALID_RECORD`, `STORAGE_FULL`,
+   *   `POOL_CLOSED`, `ABORTED`.
+   */
+  append(tag: string, record: PoolRecord, options: CallOptions = {}): Promise<AppendOutcome> {
+    if (this.#closing !== undefined) return Promise.reject(closedError());
+    let bytes: Buffer;
+    try {
+      if (typeof tag !== 'string') {
+        throw new ChunkPoolError('INVALID_RECORD', `tag must be a string, got ${typeof tag}`);
+      }
+      bytes = encodeRecord(record);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    if (bytes.length > this.#options.chunkBytes) {
+      return Promise.reject(
+        new ChunkPoolError(
+          'RECORD_TOO_LARGE',
+          `record of ${bytes.length} bytes is larger than chunkBytes (${this.#options.chunkBytes})`,
+        ),
+      );
+    }
+    if (this.#storageFull !== undefined) return Promise.reject(this.#storageFull);
+    if (this.#appendWaiters.length === 0 && this.#admit(bytes.length)) {
+      return this.#accept(tag, bytes);
+    }
+    return this.#whenFull(tag, bytes, options.signal);
+  }
+
+  /**
+   * A `Writable` (object mode) that appends each written string or buffer under `tag`; its
+   * `write()` callback waits for the pool's backpressure, so `pipeline()` slows the source down.
+   */
+  writable(tag: string): Writable {
+    return poolWritable(this, tag);
+  }
+
+  /**
+   * Seals every open chunk and makes accepted data durable per the storage's fsync policy
+   * (a no-op for memory storage beyond sealing). Resolves when that is done.
+   */
+  async flush(): Promise<void> {
+    const sealed = [...this.#openChunks.values()];
+    for (const chunk of sealed) this.#seal(chunk);
+    const { storage } = this.#options;
+    const chunks = [...this.#chunks];
+    await Promise.all(chunks.map((chunk) => chunk.io));
+    await storage.sync();
+    if (!storage.persistent) return;
+    const failed = chunks.find((chunk) => !chunk.done && chunk.storageError !== undefined);
+    if (failed !== undefined) {
+      throw new ChunkPoolError(
+        isChunkPoolError(failed.storageError, 'STORAGE_FULL') ? 'STORAGE_FULL' : 'STORAGE_ERROR',
+        `chunk ${failed.id} could not be made durable; it stays in memory until delivered`,
+        { cause: failed.storageError },
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Outputs
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * A lease on the next chunk for `output`: waits until one is sealed, its retry delay has passed
+   * and the output's breaker lets it through.
+   *
+   * @throws {ChunkPoolError} `UNKNOWN_OUTPUT`, `POOL_CLOSED`, `ABORTED`.
+   */
+  take(output: string, options: CallOptions = {}): Promise<ChunkLease> {
+    const state = this.#outputs.get(output);
+    if (state === undefined) return Promise.reject(unknownOutput(output, this.#options.outputs));
+    if (this.#closing !== undefined) return Promise.reject(closedError());
+    const { signal } = options;
+    if (signal?.aborted === true) return Promise.reject(abortedError(signal));
+    return new Promise<ChunkLease>((resolve, reject) => {
+      const onAbort = (): void => {
+        const index = state.takers.indexOf(taker);
+        if (index !== -1) state.takers.splice(index, 1);
+        reject(abortedError(signal));
+      };
+      const taker: Taker = {
+        resolve,
+        reject,
+        detach: () => signal?.removeEventListener('abort', onAbort),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      state.takers.push(taker);
+      this.#serve(state);
+    });
+  }
+
+  /**
+   * Leases for `output`, one after another, as an async iterable. Ends (without throwing) when
+   * `signal` aborts or the pool closes. Settle each lease before the loop asks for the next one,
+   * or run several loops for concurrency.
+   */
+  async *consume(output: string, options: CallOptions = {}): AsyncGenerator<ChunkLease> {
+    for (;;) {
+      try {
+        yield await this.take(output, options);
+      } catch (error) {
+        if (isChunkPoolError(error, 'ABORTED') || isChunkPoolError(error, 'POOL_CLOSED')) return;
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * Resolves when every accepted record is done (delivered, dropped or dead-lettered) on every
+   * route; seals open chunks first. Use before `close()` for a graceful shutdown.
+   */
+  drain(options: CallOptions = {}): Promise<void> {
+    for (const chunk of [...this.#openChunks.values()]) this.#seal(chunk);
+    if (this.#chunks.size === 0) return Promise.resolve();
+    const { signal } = options;
+    if (signal?.aborted === true) return Promise.reject(abortedError(signal));
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        const index = this.#drainWaiters.indexOf(done);
+        if (index !== -1) this.#drainWaiters.splice(index, 1);
+        reject(abortedError(signal));
+      };
+      const done = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#drainWaiters.push(done);
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // State
+  // ---------------------------------------------------------------------------------------------
+
+  /** Gauges and counters, per input share and per output. */
+  stats(): ChunkPoolStats {
+    const now = this.#options.clock.now();
+    const pending = new Map<string, { chunks: number; records: number; waiting: number }>();
+    for (const name of this.#outputs.keys())
+      pending.set(name, { chunks: 0, records: 0, waiting: 0 });
+    let downBytes = 0;
+    let downChunks = 0;
+    for (const chunk of this.#chunks) {
+      if (!chunk.up) {
+        downBytes += chunk.bytes;
+        downChunks += 1;
+      }
+      for (const route of chunk.pendingRoutes) {
+        const entry = pending.get(route);
+        if (entry === undefined) continue;
+        entry.chunks += 1;
+        entry.records += chunk.recordCount;
+        if ((chunk.notBefore.get(route) ?? 0) > now) entry.waiting += 1;
+      }
+    }
+    const outputs: Record<string, OutputStats> = {};
+    for (const [name, state] of this.#outputs) {
+      const entry = pending.get(name) ?? { chunks: 0, records: 0, waiting: 0 };
+      outputs[name] = {
+        reserve: accountStats(this.#budget.reserve(name)),
+        pendingChunks: entry.chunks,
+        pendingRecords: entry.records,
+        leases: state.leases.size,
+        retriesWaiting: entry.waiting,
+        delivered: { ...state.delivered },
+        retries: state.retries,
+        leaseTimeouts: state.leaseTimeouts,
+        dropped: { ...state.dropped },
+        deadLettered: { ...state.deadLettered },
+        breaker: state.breaker.state(now),
+      };
+    }
+    return {
+      bytesUp: this.#budget.bytesUp,
+      maxBytesUp: this.#options.maxBytesUp,
+      input: accountStats(this.#budget.input),
+      down: { bytes: downBytes, chunks: downChunks },
+      stored: { bytes: this.#storedBytes, limitBytes: this.#options.maxBytesStored },
+      appendsWaiting: this.#appendWaiters.length,
+      accepted: { ...this.#accepted },
+      droppedWhenFull: { ...this.#droppedWhenFull },
+      recovered: { ...this.#recovered },
+      quarantined: this.#quarantined,
+      outputs,
+    };
+  }
+
+  /**
+   * Stops the pool: waiting appends and takes reject with `POOL_CLOSED`, open chunks are sealed
+   * and made durable, storage is closed. Leases still out cannot be settled any more; with file
+   * storage their chunks are delivered again after the next open. With memory storage, records
+   * not yet done are dropped, counted and emitted (`reason: 'pool-closed'`): `drain()` first.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  /** Same as {@link close}, for `await using pool = await ChunkPool.open(...)`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #close(): Promise<void> {
+    for (const waiter of this.#appendWaiters.splice(0)) {
+      waiter.detach();
+      waiter.reject(closedError());
+    }
+    for (const state of this.#outputs.values()) {
+      for (const taker of state.takers.splice(0)) {
+        taker.detach();
+        taker.reject(closedError());
+      }
+      for (const [lease, { timer }] of state.leases) {
+        this.#options.clock.clearTimeout(timer);
+        lease.expire();
+      }
+      this.#options.clock.clearTimeout(state.wakeTimer);
+    }
+    this.#options.clock.clearTimeout(this.#storageFullTimer);
+    for (const chunk of [...this.#openChunks.values()]) this.#seal(chunk);
+    await Promise.all([...this.#chunks].map((chunk) => chunk.io));
+    if (!this.#options.storage.persistent) {
+      for (const chunk of [...this.#chunks]) {
+        this.#dropChunk(chunk, 'pool-closed', [...chunk.pendingRoutes]);
+      }
+    }
+    await this.#options.storage.close();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Admission: the inputs' side of the budget
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Charges `bytes` to the inputs' share and the storage budget if both have room. With file
+   * storage, memory pressure first moves stored chunks down. Never waits: an input never holds
+   * one resource while waiting for another.
+   */
+  #admit(bytes: number): boolean {
+    if (this.#storedBytes + bytes > this.#options.maxBytesStored) return false;
+    const input = this.#budget.input;
+    if (input.tryCharge(bytes)) return true;
+    if (!this.#options.storage.persistent) return false;
+    this.#spill(bytes);
+    return input.tryCharge(bytes);
+  }
+
+  /** Moves stored, unleased chunks on the inputs' account down until `bytes` fit (newest first). */
+  #spill(bytes: number): void {
+    const input = this.#budget.input;
+    const candidates = [...this.#chunks].reverse();
+    for (const chunk of candidates) {
+      if (input.fits(bytes)) return;
+      if (chunk.charge === input && chunk.persisted && chunk.leases === 0 && !chunk.loading) {
+        this.#putDown(chunk);
+      }
+    }
+  }
+
+  #accept(tag: string, record: Buffer): Promise<AppendOutcome> {
+    const { chunkBytes, storage } = this.#options;
+    let chunk = this.#openChunks.get(tag);
+    if (chunk !== undefined && chunk.bytes + record.length > chunkBytes) {
+      this.#seal(chunk);
+      chunk = undefined;
+    }
+    if (chunk === undefined) {
+      try {
+        chunk = this.#openChunk(tag);
+      } catch (error) {
+        this.#budget.input.release(record.length);
+        return Promise.reject(error as Error);
+      }
+    }
+    (chunk.records as Buffer[]).push(record);
+    chunk.bytes += record.length;
+    chunk.recordCount += 1;
+    this.#storedBytes += record.length;
+    this.#accepted.add(1, record.length);
+    const written =
+      storage.persistent && storage.syncEachAppend ? this.#writeThrough(chunk) : undefined;
+    if (chunk.bytes >= chunkBytes) this.#seal(chunk);
+    return written === undefined ? ACCEPTED : written.then(() => 'accepted' as const);
+  }
+
+  #openChunk(tag: string): Chunk {
+    const routes = this.#routesFor(tag);
+    const clock = this.#options.clock;
+    const id = `${Date.now().toString(36)}-${this.#runId}-${(this.#sequence++).toString(36)}`;
+    const chunk = new Chunk(id, tag, clock.now(), routes);
+    chunk.charge = this.#budget.input;
+    this.#budget.input.addChunk();
+    chunk.ageTimer = clock.setTimeout(() => this.#seal(chunk), this.#options.chunkAgeMs);
+    this.#chunks.add(chunk);
+    this.#openChunks.set(tag, chunk);
+    return chunk;
+  }
+
+  #routesFor(tag: string): readonly string[] {
+    const routes = this.#options.route(tag);
+    if (!Array.isArray(routes) || routes.length === 0) {
+      throw new ChunkPoolError(
+        'INVALID_OPTION',
+        `route(${JSON.stringify(tag)}) returned no outputs`,
+      );
+    }
+    for (const route of routes) {
+      if (!this.#outputs.has(route)) throw unknownOutput(route, this.#options.outputs);
+    }
+    return [...new Set(routes)];
+  }
+
+  /**
+   * `fsync: 'always'`: writes the records appended since the last write, as one frame, after the
+   * chunk's earlier writes. Every append in the group resolves when that write is durable; if it
+   * fails, they reject and their records leave the chunk (they were never accepted).
+   */
+  #writeThrough(chunk: Chunk): Promise<void> {
+    chunk.unwritten += 1;
+    chunk.pendingWrite ??= chunk.chain(async () => {
+      const records = chunk.records as Buffer[];
+      const count = chunk.unwritten;
+      const start = records.length - count;
+      const batch = records.slice(start);
+      chunk.unwritten = 0;
+      chunk.pendingWrite = undefined;
+      try {
+        await this.#options.storage.append(chunk, batch);
+      } catch (error) {
+        this.#unaccept(chunk, start, count);
+        throw this.#storageError(chunk, error);
+      }
+    });
+    return chunk.pendingWrite;
+  }
+
+  /** Takes back records whose durable write failed (their appends reject). */
+  #unaccept(chunk: Chunk, start: number, count: number): void {
+    const removed = (chunk.records as Buffer[]).splice(start, count);
+    let bytes = 0;
+    for (const record of removed) bytes += record.length;
+    chunk.bytes -= bytes;
+    chunk.recordCount -= removed.length;
+    chunk.charge?.release(bytes);
+    this.#storedBytes -= bytes;
+    this.#accepted.add(-removed.length, -bytes);
+  }
+
+  /** Applies `whenFull` to an append that does not fit now. */
+  #whenFull(tag: string, record: Buffer, signal: AbortSignal | undefined): Promise<AppendOutcome> {
+    const { whenFull } = this.#options;
+    if (whenFull === 'drop-newest') {
+      this.#droppedWhenFull.add(1, record.length);
+      this.emit('dropped', {
+        reason: 'drop-newest',
+        tag,
+        chunk: undefined,
+        outputs: this.#safeRoutes(tag),
+        records: 1,
+        bytes: record.length,
+        data: [record],
+      });
+      return DROPPED;
+    }
+    if (whenFull === 'drop-oldest' && this.#appendWaiters.length === 0) {
+      if (this.#dropOldestUntilFits(record.length)) return this.#accept(tag, record);
+    }
+    // Blocked (or nothing can be dropped now): seal open chunks so outputs can take them, wait.
+    for (const chunk of [...this.#openChunks.values()]) this.#seal(chunk);
+    if (signal?.aborted === true) return Promise.reject(abortedError(signal));
+    return new Promise<AppendOutcome>((resolve, reject) => {
+      const onAbort = (): void => {
+        const index = this.#appendWaiters.indexOf(waiter);
+        if (index !== -1) this.#appendWaiters.splice(index, 1);
+        reject(abortedError(signal));
+      };
+      const waiter: AppendWaiter = {
+        tag,
+        record,
+        resolve: (outcome) => {
+          outcome.then(resolve, reject);
+        },
+        reject,
+        detach: () => signal?.removeEventListener('abort', onAbort),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#appendWaiters.push(waiter);
+      this.#relieve();
+    });
+  }
+
+  /** `drop-oldest`: drops the oldest sealed, unleased chunks until `bytes` fit. */
+  #dropOldestUntilFits(bytes: number): boolean {
+    for (;;) {
+      if (this.#admit(bytes)) return true;
+      const victim = this.#oldestDroppable(bytes);
+      if (victim === undefined) return false;
+      this.#dropChunk(victim, 'drop-oldest', [...victim.pendingRoutes]);
+    }
+  }
+
+  #oldestDroppable(bytes: number): Chunk | undefined {
+    const storageBound = this.#storedBytes + bytes > this.#options.maxBytesStored;
+    for (const chunk of this.#chunks) {
+      if (!chunk.sealed || chunk.leases > 0 || chunk.loading) continue;
+      // Under memory pressure only a chunk on the inputs' account frees what inputs need.
+      if (storageBound || chunk.charge === this.#budget.input) return chunk;
+    }
+    return undefined;
+  }
+
+  /** Lets waiting appends in, in order, while they fit. */
+  #admitWaiters(): void {
+    while (this.#appendWaiters.length > 0 && this.#closing === undefined) {
+      const waiter = this.#appendWaiters[0] as AppendWaiter;
+      if (this.#storageFull !== undefined) {
+        this.#appendWaiters.shift();
+        waiter.detach();
+        waiter.reject(this.#storageFull);
+        continue;
+      }
+      if (!this.#admit(waiter.record.length)) {
+        if (this.#options.whenFull !== 'drop-oldest') return;
+        if (!this.#dropOldestUntilFits(waiter.record.length)) return;
+      }
+      this.#appendWaiters.shift();
+      waiter.detach();
+      waiter.resolve(this.#accept(waiter.tag, waiter.record));
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Sealing and storage
+  // ---------------------------------------------------------------------------------------------
+
+  #seal(chunk: Chunk): void {
+    if (chunk.sealed) return;
+    chunk.sealed = true;
+    this.#options.clock.clearTimeout(chunk.ageTimer);
+    if (this.#openChunks.get(chunk.tag) === chunk) this.#openChunks.delete(chunk.tag);
+    const { storage } = this.#options;
+    if (!storage.persistent) {
+      this.#handOut(chunk);
+      return;
+    }
+    if (storage.syncEachAppend) {
+      // Hand out only once every append is on disk, so no output sees a record whose append failed.
+      void chunk
+        .chain(() => storage.seal(chunk.id))
+        .then(
+          () => this.#persisted(chunk),
+          (error: unknown) => this.#storageError(chunk, error),
+        )
+        .finally(() => this.#handOut(chunk));
+      return;
+    }
+    this.#handOut(chunk);
+    const records = chunk.records as Buffer[];
+    void chunk
+      .chain(async () => {
+        if (chunk.done) return;
+        await storage.append(chunk, records);
+        await storage.seal(chunk.id);
+      })
+      .then(
+        () => this.#persisted(chunk),
+        (error: unknown) => this.#storageError(chunk, error),
+      );
+  }
+
+  /** A sealed chunk goes to the queues of its routes. */
+  #handOut(chunk: Chunk): void {
+    if (chunk.done) return;
+    if (chunk.recordCount === 0) {
+      this.#forget(chunk);
+      return;
+    }
+    this.emit('sealed', chunk.info());
+    for (const route of chunk.pendingRoutes) {
+      const state = this.#outputs.get(route) as OutputState;
+      state.queue.add(chunk);
+      this.#serve(state);
+    }
+  }
+
+  #persisted(chunk: Chunk): void {
+    if (chunk.done) return;
+    chunk.persisted = true;
+    // Memory this chunk holds can now be released by moving it down.
+    this.#relieve();
+  }
+
+  /** Reports a storage failure; the chunk stays up and is still delivered from memory. */
+  #storageError(chunk: Chunk, error: unknown): ChunkPoolError {
+    const poolError = isChunkPoolError(error)
+      ? error
+      : new ChunkPoolError('STORAGE_ERROR', `storage failed on chunk ${chunk.id}`, {
+          cause: error,
+        });
+    chunk.storageError = poolError;
+    if (poolError.code === 'STORAGE_FULL') this.#markStorageFull(poolError);
+    this.emit('storage-error', { chunk: chunk.info(), error: poolError });
+    return poolError;
+  }
+
+  /** New appends are refused until storage frees space or `chunkAgeMs` passes. */
+  #markStorageFull(error: ChunkPoolError): void {
+    this.#storageFull = error;
+    const { clock } = this.#options;
+    clock.clearTimeout(this.#storageFullTimer);
+    this.#storageFullTimer = clock.setTimeout(() => {
+      this.#storageFull = undefined;
+    }, this.#options.chunkAgeMs);
+    this.#admitWaiters();
+  }
+
+  /** Releases a stored chunk's memory; it is read back when an output needs it. */
+  #putDown(chunk: Chunk): void {
+    this.#release(chunk);
+    chunk.records = undefined;
+  }
+
+  #release(chunk: Chunk): void {
+    if (chunk.charge === undefined || !chunk.up) return;
+    chunk.charge.release(chunk.bytes);
+    chunk.charge.removeChunk();
+    chunk.charge = undefined;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Serving outputs
+  // ---------------------------------------------------------------------------------------------
+
+  /** Hands chunks to `state`'s waiting takers while there are chunks it may have. */
+  #serve(state: OutputState): void {
+    const { clock } = this.#options;
+    while (state.takers.length > 0) {
+      const now = clock.now();
+      const breaker = state.breaker.state(now);
+      if (breaker === 'open') {
+        this.#wakeAt(state, state.breaker.openUntil);
+        return;
+      }
+      // Half-open: one probe at a time.
+      if (breaker === 'half-open' && state.leases.size > 0) return;
+      const chunk = this.#nextChunkFor(state, now);
+      if (chunk === undefined) return;
+      const taker = state.takers.shift() as Taker;
+      taker.detach();
+      taker.resolve(this.#lease(state, chunk));
+    }
+  }
+
+  /**
+   * The first chunk in `state`'s queue that is up and not waiting for a retry. Down chunks on the
+   * way are brought up inside the output's own reserve (one per waiting taker), never inside the
+   * inputs' share: that is the reservation rule.
+   */
+  #nextChunkFor(state: OutputState, now: number): Chunk | undefined {
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const chunk of state.queue) {
+      const notBefore = chunk.notBefore.get(state.name) ?? 0;
+      if (notBefore > now) {
+        earliest = Math.min(earliest, notBefore);
+        continue;
+      }
+      if (chunk.up) return chunk;
+      if (chunk.loading || state.loading >= state.takers.length) continue;
+      const reserve = this.#budget.reserve(state.name);
+      if (reserve.tryCharge(chunk.bytes)) this.#bringUp(chunk, reserve, state);
+    }
+    if (earliest !== Number.POSITIVE_INFINITY) this.#wakeAt(state, earliest);
+    return undefined;
+  }
+
+  #bringUp(chunk: Chunk, account: Account, state: OutputState): void {
+    chunk.loading = true;
+    state.loading += 1;
+    account.addChunk();
+    void chunk
+      .chain(() =>
+        this.#options.storage.read(chunk.id).then((records) => void (chunk.records = records)),
+      )
+      .then(
+        () => {
+          chunk.charge = account;
+          if (chunk.done) this.#putDown(chunk);
+        },
+        (error: unknown) => {
+          account.release(chunk.bytes);
+          account.removeChunk();
+          if (!chunk.done) void this.#quarantine(chunk, error);
+        },
+      )
+      .finally(() => {
+        chunk.loading = false;
+        state.loading -= 1;
+        this.#relieve();
+      });
+  }
+
+  async #quarantine(chunk: Chunk, error: unknown): Promise<void> {
+    const reason = error instanceof Error ? error.message : String(error);
+    this.#quarantined += 1;
+    this.emit('quarantined', { chunkId: chunk.id, reason });
+    this.#dropChunk(chunk, 'corrupt', [...chunk.pendingRoutes], { keepStored: true });
+    await chunk
+      .chain(() => this.#options.storage.quarantine(chunk.id, reason))
+      .catch(() => undefined);
+  }
+
+  #lease(state: OutputState, chunk: Chunk): ChunkLease {
+    state.queue.delete(chunk);
+    chunk.leases += 1;
+    const attempt = (chunk.attempts.get(state.name) ?? 0) + 1;
+    chunk.attempts.set(state.name, attempt);
+    const view = { ...chunk.info(), records: chunk.records as Buffer[] };
+    const lease: ChunkLease = new ChunkLease(state.name, view, attempt, (settlement) =>
+      this.#settle(state, chunk, lease, settlement),
+    );
+    const timer = this.#options.clock.setTimeout(
+      () => this.#expire(state, chunk, lease),
+      this.#options.leaseTimeout,
+    );
+    state.leases.set(lease, { chunk, timer });
+    return lease;
+  }
+
+  #endLease(state: OutputState, chunk: Chunk, lease: ChunkLease): void {
+    const entry = state.leases.get(lease);
+    if (entry !== undefined) this.#options.clock.clearTimeout(entry.timer);
+    state.leases.delete(lease);
+    chunk.leases -= 1;
+  }
+
+  #settle(
+    state: OutputState,
+    chunk: Chunk,
+    lease: ChunkLease,
+    settlement: Settlement,
+  ): Promise<void> {
+    if (this.#closing !== undefined) return Promise.reject(closedError());
+    this.#endLease(state, chunk, lease);
+    const now = this.#options.clock.now();
+    switch (settlement.kind) {
+      case 'ack': {
+        state.delivered.add(chunk.recordCount, chunk.bytes);
+        if (state.breaker.success()) this.emit('breaker', { output: state.name, state: 'closed' });
+        return this.#finishRoute(state, chunk);
+      }
+      case 'drop': {
+        state.dropped.add(chunk.recordCount, chunk.bytes);
+        this.emit('dropped', {
+          reason: 'output-dropped',
+          tag: chunk.tag,
+          chunk: chunk.info(),
+          outputs: [state.name],
+          records: chunk.recordCount,
+          bytes: chunk.bytes,
+          data: chunk.records,
+          detail: settlement.reason,
+        });
+        return this.#finishRoute(state, chunk);
+      }
+      case 'retry':
+        return this.#failedAttempt(state, chunk, lease.attempt, now, settlement.delay);
+    }
+  }
+
+  /** A lease not settled in time: a failed attempt, and the chunk is handed out again. */
+  #expire(state: OutputState, chunk: Chunk, lease: ChunkLease): void {
+    lease.expire();
+    this.#endLease(state, chunk, lease);
+    state.leaseTimeouts += 1;
+    this.emit('lease-expired', { output: state.name, chunk: chunk.info() });
+    void this.#failedAttempt(state, chunk, lease.attempt, this.#options.clock.now(), undefined);
+  }
+
+  #failedAttempt(
+    state: OutputState,
+    chunk: Chunk,
+    attempt: number,
+    now: number,
+    delay: number | undefined,
+  ): Promise<void> {
+    state.retries += 1;
+    if (state.breaker.failure(now, this.#options.random)) {
+      this.emit('breaker', { output: state.name, state: 'open' });
+    }
+    if (attempt >= state.retry.maxAttempts) return this.#deadLetter(state, chunk);
+    const wait = delay ?? backoffDelay(state.retry, attempt, this.#options.random);
+    chunk.notBefore.set(state.name, now + wait);
+    state.queue.delete(chunk);
+    state.queue.add(chunk);
+    // A chunk waiting for a retry does not pin memory when storage can hold it.
+    if (chunk.leases === 0 && chunk.persisted && chunk.up) this.#putDown(chunk);
+    this.#relieve();
+    return Promise.resolve();
+  }
+
+  #deadLetter(state: OutputState, chunk: Chunk): Promise<void> {
+    const records = chunk.records ?? [];
+    const reason = `failed ${chunk.attempts.get(state.name) ?? 0} attempts`;
+    state.deadLettered.add(chunk.recordCount, chunk.bytes);
+    this.emit('dead-letter', { output: state.name, chunk: chunk.info(), reason, data: records });
+    const { storage } = this.#options;
+    const stored = storage.persistent
+      ? chunk.chain(() => storage.deadLetter(chunk, state.name, reason, records))
+      : Promise.resolve();
+    return stored.then(() => this.#finishRoute(state, chunk));
+  }
+
+  /** `state` is done with `chunk`; the chunk is deleted once every route is done. */
+  #finishRoute(state: OutputState, chunk: Chunk): Promise<void> {
+    chunk.pendingRoutes.delete(state.name);
+    state.queue.delete(chunk);
+    if (chunk.pendingRoutes.size === 0) return this.#forget(chunk);
+    const { storage } = this.#options;
+    const marked = storage.persistent
+      ? chunk.chain(() => storage.markRouteDone(chunk.id, state.name))
+      : Promise.resolve();
+    // Memory brought up for this output goes back as soon as no lease holds it.
+    if (chunk.leases === 0 && chunk.persisted && chunk.charge !== this.#budget.input) {
+      this.#putDown(chunk);
+    }
+    this.#relieve();
+    return marked;
+  }
+
+  /** Drops a chunk for `routes` (a `whenFull` or corruption drop), counted and emitted. */
+  #dropChunk(
+    chunk: Chunk,
+    reason: DropReason,
+    routes: readonly string[],
+    { keepStored = false } = {},
+  ): void {
+    for (const route of routes) {
+      const state = this.#outputs.get(route);
+      state?.dropped.add(chunk.recordCount, chunk.bytes);
+      state?.queue.delete(chunk);
+      chunk.pendingRoutes.delete(route);
+    }
+    if (reason === 'drop-oldest') this.#droppedWhenFull.add(chunk.recordCount, chunk.bytes);
+    this.emit('dropped', {
+      reason,
+      tag: chunk.tag,
+      chunk: chunk.info(),
+      outputs: routes,
+      records: chunk.recordCount,
+      bytes: chunk.bytes,
+      data: chunk.records,
+    });
+    void this.#forget(chunk, { keepStored });
+  }
+
+  /** Removes a chunk that no route needs any more, from memory, budgets and storage. */
+  #forget(chunk: Chunk, { keepStored = false } = {}): Promise<void> {
+    if (chunk.done) return Promise.resolve();
+    chunk.done = true;
+    this.#options.clock.clearTimeout(chunk.ageTimer);
+    if (this.#openChunks.get(chunk.tag) === chunk) this.#openChunks.delete(chunk.tag);
+    for (const state of this.#outputs.values()) state.queue.delete(chunk);
+    this.#release(chunk);
+    chunk.records = undefined;
+    this.#storedBytes -= chunk.bytes;
+    this.#chunks.delete(chunk);
+    const { storage } = this.#options;
+    let deleted = Promise.resolve();
+    if (storage.persistent && !keepStored) {
+      deleted = chunk.chain(() => storage.delete(chunk.id));
+      deleted.then(
+        () => this.#clearStorageFull(),
+        () => undefined,
+      );
+    }
+    this.#relieve();
+    if (this.#chunks.size === 0) for (const done of this.#drainWaiters.splice(0)) done();
+    return deleted;
+  }
+
+  #clearStorageFull(): void {
+    if (this.#storageFull === undefined) return;
+    this.#storageFull = undefined;
+    this.#options.clock.clearTimeout(this.#storageFullTimer);
+  }
+
+  /** Something was freed or became available: let appends in and serve outputs. */
+  #relieve(): void {
+    this.#admitWaiters();
+    for (const state of this.#outputs.values()) this.#serve(state);
+  }
+
+  #wakeAt(state: OutputState, at: number): void {
+    if (state.wakeAt <= at && state.wakeAt > this.#options.clock.now()) return;
+    const { clock } = this.#options;
+    clock.clearTimeout(state.wakeTimer);
+    state.wakeAt = at;
+    state.wakeTimer = clock.setTimeout(
+      () => {
+        state.wakeAt = Number.POSITIVE_INFINITY;
+        this.#serve(state);
+      },
+      Math.max(0, at - clock.now()),
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Recovery
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Takes over the backlog: each recovered chunk goes to the routes it still had; its records
+   * stay in memory while they fit in `recoveryBytesUp` (charged to the inputs' share), the rest
+   * stay down and come up through the outputs' reserves.
+   */
+  async #recover(): Promise<void> {
+    const { storage, recoveryBytesUp } = this.#options;
+    const scan = await storage.open();
+    this.#quarantined += scan.quarantined;
+    let recoveryBytes = 0;
+    for (const found of scan.chunks) {
+      const routes = found.routes.filter(
+        (route) => this.#outputs.has(route) && !found.doneRoutes.includes(route),
+      );
+      if (routes.length === 0 || found.recordCount === 0) {
+        await storage.delete(found.id);
+        continue;
+      }
+      const chunk = new Chunk(found.id, found.tag, found.createdAt, routes);
+      chunk.sealed = true;
+      chunk.persisted = true;
+      chunk.recordCount = found.recordCount;
+      chunk.bytes = found.bytes;
+      chunk.records = undefined;
+      if (found.records !== undefined && recoveryBytes + found.bytes <= recoveryBytesUp) {
+        recoveryBytes += found.bytes;
+        chunk.records = [...found.records];
+        chunk.charge = this.#budget.input;
+        this.#budget.input.tryCharge(found.bytes);
+        this.#budget.input.addChunk();
+      }
+      this.#chunks.add(chunk);
+      this.#storedBytes += chunk.bytes;
+      this.#recovered.chunks += 1;
+      this.#recovered.records += chunk.recordCount;
+      for (const route of routes) (this.#outputs.get(route) as OutputState).queue.add(chunk);
+    }
+    this.emit('recovered', {
+      chunks: this.#recovered.chunks,
+      records: this.#recovered.records,
+      quarantined: this.#quarantined,
+    });
+  }
+
+  #safeRoutes(tag: string): readonly string[] {
+    try {
+      return this.#routesFor(tag);
+    } catch {
+      return [];
+    }
+  }
+}
+
+function accountStats(account: Account): { bytesUp: number; chunksUp: number; limitBytes: number } {
+  return { bytesUp: account.bytes, chunksUp: account.chunks, limitBytes: account.limit };
+}
+
+function closedError(): ChunkPoolError {
+  return new ChunkPoolError('POOL_CLOSED', 'the chunk pool is closed');
+}
+
+function abortedError(signal: AbortSignal | undefined): ChunkPoolError {
+  return new ChunkPoolError('ABORTED', 'the operation was aborted', { cause: signal?.reason });
+}
+
+function unknownOutput(output: string, outputs: readonly string[]): ChunkPoolError {
+  return new ChunkPoolError(
+    'UNKNOWN_OUTPUT',
+    `unknown output ${JSON.stringify(output)}; the pool's outputs are ${outputs.join(', ')}`,
+  );
+}
