@@ -589,7 +589,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   #handOut(chunk: Chunk): void {
     if (chunk.done) return;
     if (chunk.recordCount === 0) {
-      this.#forget(chunk);
+      void this.#forget(chunk);
       return;
     }
     this.emit('sealed', chunk.info());

@@ -1,0 +1,26 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach } from 'vitest';
+
+const made: string[] = [];
+afterEach(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temporary folder, removed after the test. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'holdfast-chunk-pool-'));
+  made.push(dir);
+  return dir;
+}
+
+/** `n` records `prefix-0`, `prefix-1`, ... padded to `size` bytes. */
+export function records(n: number, size = 100, prefix = 'r'): string[] {
+  return Array.from({ length: n }, (_, i) => `${prefix}-${i}-`.padEnd(size, '.'));
+}
+
+/** The record names (`prefix-i`) in leased records. */
+export function names(data: readonly Buffer[]): string[] {
+  return data.map((record) => record.toString().split('-').slice(0, 2).join('-'));
+}
