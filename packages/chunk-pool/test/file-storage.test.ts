@@ -1,0 +1,138 @@
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { ChunkPool, fileStorage, type ChunkPoolOptions } from '../src/index.js';
+import { names, records, tempDir } from './support.js';
+
+function openFile(dir: string, options: Partial<ChunkPoolOptions> = {}) {
+  return ChunkPool.open({
+    outputs: ['a', 'b'],
+    chunkBytes: 1000,
+    maxBytesUp: 6000,
+    reservePerOutput: 1000,
+    storage: fileStorage({ dir, fsync: 'batch' }),
+    ...options,
+  });
+}
+
+async function takeAll(pool: ChunkPool, output: string): Promise<string[]> {
+  const seen: string[] = [];
+  while ((pool.stats().outputs[output]?.pendingChunks ?? 0) > 0) {
+    const lease = await pool.take(output);
+    seen.push(...names(lease.chunk.records));
+    await lease.ack();
+  }
+  return seen;
+}
+
+const chunkFiles = (dir: string) => readdirSync(join(dir, 'chunks')).map((name) => join(dir, 'chunks', name));
+
+describe('file storage', () => {
+  test('a flushed backlog survives a restart and is delivered to each route still pending', async () => {
+    const dir = tempDir();
+    const first = await openFile(dir);
+    for (const record of records(30)) await first.append('app', record);
+    await first.flush();
+    expect(await takeAll(first, 'a')).toHaveLength(30); // 'a' is done before the restart
+    await first.close();
+
+    const second = await openFile(dir);
+    expect(second.stats().recovered).toEqual({ chunks: 3, records: 30 });
+    expect(second.stats().outputs.a?.pendingRecords).toBe(0);
+    expect(await takeAll(second, 'b')).toEqual(records(30).map((_, i) => `r-${i}`));
+    await second.close();
+    expect(chunkFiles(dir)).toEqual([]);
+  });
+
+  test('files are created with mode 0600 and the folders with 0700', async () => {
+    const dir = tempDir();
+    const pool = await openFile(dir);
+    await pool.append('app', 'x');
+    await pool.flush();
+    for (const file of chunkFiles(dir)) expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'chunks')).mode & 0o777).toBe(0o700);
+    await pool.close();
+  });
+
+  test('a flipped byte leads to quarantine, counted, and the rest is still delivered', async () => {
+    const dir = tempDir();
+    const first = await openFile(dir);
+    for (const record of records(30)) await first.append('app', record);
+    await first.close();
+    const [victim] = chunkFiles(dir).sort();
+    const bytes = readFileSync(victim as string);
+    bytes[bytes.length - 50] ^= 0xff; // inside the records frame
+    writeFileSync(victim as string, bytes);
+
+    const second = await openFile(dir, { outputs: ['a'] });
+    expect(second.stats().quarantined).toBe(1);
+    expect(readdirSync(join(dir, 'quarantine')).some((name) => name.endsWith('.chunk'))).toBe(true);
+    expect(await takeAll(second, 'a')).toHaveLength(20);
+    await second.close();
+  });
+
+  test('a torn tail keeps every complete frame; the torn file goes to quarantine', async () => {
+    const dir = tempDir();
+    const first = await openFile(dir, {
+      outputs: ['a'],
+      storage: fileStorage({ dir, fsync: 'always' }),
+    });
+    for (const record of records(5)) await first.append('app', record);
+    await first.close();
+    const [file] = chunkFiles(dir);
+    const bytes = readFileSync(file as string);
+    writeFileSync(file as string, bytes.subarray(0, bytes.length - 30)); // half of the last append
+
+    const second = await openFile(dir, { outputs: ['a'] });
+    expect(second.stats().quarantined).toBe(1);
+    expect(await takeAll(second, 'a')).toEqual(['r-0', 'r-1', 'r-2', 'r-3']);
+    await second.close();
+  });
+
+  test('a retried chunk goes down, and comes back up inside the output reserve', async () => {
+    const dir = tempDir();
+    const pool = await openFile(dir, { outputs: ['a'], retry: { minDelay: 0, maxDelay: 0 } });
+    for (const record of records(10)) await pool.append('app', record);
+    await pool.flush();
+    const lease = await pool.take('a');
+    await lease.retry();
+    expect(pool.stats().down).toEqual({ bytes: 1000, chunks: 1 });
+    expect(pool.stats().bytesUp).toBe(0);
+    const again = await pool.take('a');
+    expect(pool.stats().outputs.a?.reserve).toMatchObject({ bytesUp: 1000, chunksUp: 1 });
+    expect(pool.stats().input.bytesUp).toBe(0);
+    await again.ack();
+    expect(pool.stats().bytesUp).toBe(0);
+    await pool.close();
+  });
+
+  test('memory pressure moves stored chunks down instead of blocking inputs', async () => {
+    const dir = tempDir();
+    const pool = await openFile(dir, { outputs: ['a'], maxBytesUp: 4000 }); // inputs: 3000
+    for (const record of records(100)) await pool.append('app', record);
+    const stats = pool.stats();
+    expect(stats.input.bytesUp).toBeLessThanOrEqual(3000);
+    expect(stats.down.chunks).toBeGreaterThanOrEqual(7);
+    expect(await takeAll(pool, 'a')).toHaveLength(100);
+    await pool.close();
+  });
+
+  test('dead letters of a file pool are kept under rejected/<output>', async () => {
+    const dir = tempDir();
+    const pool = await openFile(dir, { outputs: ['a'], retry: { maxAttempts: 1 } });
+    await pool.append('app', 'poison');
+    await pool.flush();
+    await (await pool.take('a')).retry();
+    expect(readdirSync(join(dir, 'rejected', 'a'))).toHaveLength(1);
+    await pool.close();
+  });
+
+  test('chunk ids that would escape the folder are refused by the storage', async () => {
+    const storage = fileStorage({ dir: tempDir() });
+    await storage.open();
+    await expect(storage.read('../../etc/passwd')).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    await expect(
+      storage.append({ id: '../x', tag: 't', createdAt: 0, routes: ['a'] }, []),
+    ).rejects.toThrow(/not a safe file name/);
+  });
+});
