@@ -25,7 +25,8 @@ async function takeAll(pool: ChunkPool, output: string): Promise<string[]> {
   return seen;
 }
 
-const chunkFiles = (dir: string) => readdirSync(join(dir, 'chunks')).map((name) => join(dir, 'chunks', name));
+const chunkFiles = (dir: string) =>
+  readdirSync(join(dir, 'chunks')).map((name) => join(dir, 'chunks', name));
 
 describe('file storage', () => {
   test('a flushed backlog survives a restart and is delivered to each route still pending', async () => {
@@ -61,7 +62,7 @@ describe('file storage', () => {
     await first.close();
     const [victim] = chunkFiles(dir).sort();
     const bytes = readFileSync(victim as string);
-    bytes[bytes.length - 50] ^= 0xff; // inside the records frame
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 50) ^ 0xff, bytes.length - 50); // in the records
     writeFileSync(victim as string, bytes);
 
     const second = await openFile(dir, { outputs: ['a'] });
@@ -130,7 +131,9 @@ describe('file storage', () => {
   test('chunk ids that would escape the folder are refused by the storage', async () => {
     const storage = fileStorage({ dir: tempDir() });
     await storage.open();
-    await expect(storage.read('../../etc/passwd')).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    await expect(storage.read('../../etc/passwd')).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+    });
     await expect(
       storage.append({ id: '../x', tag: 't', createdAt: 0, routes: ['a'] }, []),
     ).rejects.toThrow(/not a safe file name/);

@@ -143,7 +143,10 @@ describe('leases', () => {
   });
 
   test('retry waits for the backoff (or the given delay), then hands the chunk out again', async () => {
-    const { pool, clock } = await open({ retry: { minDelay: 100, maxDelay: 1000 }, random: () => 1 });
+    const { pool, clock } = await open({
+      retry: { minDelay: 100, maxDelay: 1000 },
+      random: () => 1,
+    });
     for (const record of records(10)) await pool.append('app', record);
     await (await pool.take('a')).retry();
     const again = pool.take('a');
@@ -214,7 +217,9 @@ describe('bad input', () => {
     [{ outputs: ['a'], whenFull: 'spill' }, /whenFull/],
     [{ outputs: ['a'], retry: { minDelay: 10, maxDelay: 1 } }, /maxDelay/],
   ])('%j is refused with INVALID_OPTION', async (options, message) => {
-    const error: unknown = await ChunkPool.open(options as ChunkPoolOptions).catch((e: unknown) => e);
+    const error: unknown = await ChunkPool.open(options as ChunkPoolOptions).catch(
+      (e: unknown) => e,
+    );
     expect(isChunkPoolError(error, 'INVALID_OPTION')).toBe(true);
     expect(String(error)).toMatch(message);
   });
