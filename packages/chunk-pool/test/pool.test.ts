@@ -96,6 +96,14 @@ describe('whenFull', () => {
     expect(pool.stats().input.bytesUp).toBeLessThanOrEqual(3000);
   });
 
+  test('tryAppend accepts without a promise while there is room, and says false when full', async () => {
+    const { pool } = await open({ maxBytesUp: 4000 }); // inputs: 3000 bytes
+    for (const record of records(30)) expect(pool.tryAppend('app', record)).toBe(true);
+    expect(pool.tryAppend('app', 'x')).toBe(false);
+    expect(pool.stats().accepted.records).toBe(30);
+    expect(() => pool.tryAppend('app', 'x'.repeat(1001))).toThrow(/larger than chunkBytes/);
+  });
+
   test("'drop-newest' refuses the record, counted and emitted", async () => {
     const { pool } = await open({ maxBytesUp: 4000, whenFull: 'drop-newest' });
     const dropped: number[] = [];

@@ -45,15 +45,17 @@ export function encodePreamble(header: ChunkHeader): Buffer {
   return Buffer.concat([preamble, frame(FrameKind.Header, [json])]);
 }
 
-/** One records frame holding `records` (several small buffers, to be written with `writev`). */
+/** One records frame holding `records`: a frame head and one payload buffer (one CRC pass). */
 export function encodeRecords(records: readonly Buffer[]): Buffer[] {
-  const parts: Buffer[] = [];
+  let length = 0;
+  for (const record of records) length += 4 + record.length;
+  const payload = Buffer.allocUnsafe(length);
+  let offset = 0;
   for (const record of records) {
-    const length = Buffer.allocUnsafe(4);
-    length.writeUInt32BE(record.length, 0);
-    parts.push(length, record);
+    offset = payload.writeUInt32BE(record.length, offset);
+    offset += record.copy(payload, offset);
   }
-  return frameParts(FrameKind.Records, parts);
+  return frameParts(FrameKind.Records, [payload]);
 }
 
 /** A route-done frame for `output`. */
@@ -162,8 +164,8 @@ function splitRecords(payload: Buffer): Buffer[] | undefined {
     const length = payload.readUInt32BE(offset);
     offset += 4;
     if (payload.length - offset < length) return undefined;
-    // A copy, so the records do not keep the whole file buffer alive.
-    records.push(Buffer.from(payload.subarray(offset, offset + length)));
+    // Views into the file's buffer, which holds only this chunk: no copy.
+    records.push(payload.subarray(offset, offset + length));
     offset += length;
   }
   return records;
