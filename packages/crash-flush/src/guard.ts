@@ -11,6 +11,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { channel } from 'node:diagnostics_channel';
 import { join } from 'node:path';
 import { isMainThread, parentPort, type Worker } from 'node:worker_threads';
 import { CrashFlushError } from './errors.js';
@@ -21,6 +22,14 @@ import { RingBuffer } from './ring-buffer.js';
 import type { Sink } from './sinks.js';
 
 const KEY = Symbol.for('holdfast.crash-flush.guard');
+
+/**
+ * The diagnostics channel a guard publishes on once installed (`{ service }`): how the testing
+ * kit's crash trigger knows the agent is ready. Channels are looked up by name, so every copy of
+ * the package publishes on the same one; with no subscriber, publishing costs nothing.
+ */
+export const GUARD_INSTALLED_CHANNEL = 'holdfast:crash-flush:guard-installed';
+const installed = channel(GUARD_INSTALLED_CHANNEL);
 
 /** Counters of the guard. */
 export interface CrashGuardStats {
@@ -390,5 +399,6 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
     [Symbol.asyncDispose]: uninstall,
   };
   store[KEY] = guard;
+  if (installed.hasSubscribers) installed.publish({ service: options.service });
   return guard;
 }

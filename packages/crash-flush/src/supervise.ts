@@ -31,8 +31,19 @@ export interface ExitDiagnosis {
   readonly signature: CrashSignature;
   /** The kernel OOM killer acted during the child's life (cgroup v2 `memory.events`); undefined when unknown. */
   readonly oomKilled: boolean | undefined;
-  /** The child's peak resident memory in bytes (`VmHWM` of /proc/<pid>/status, sampled every 50 ms). */
+  /**
+   * The child's peak memory in bytes, from the source {@link ExitDiagnosis.peakMemorySource}
+   * names; undefined when neither could be read.
+   */
   readonly peakMemoryBytes: number | undefined;
+  /**
+   * Where `peakMemoryBytes` came from: `'cgroup-memory.peak'` when the child ran in a cgroup v2 of
+   * its own (not the supervisor's: a shared cgroup's peak would count the supervisor too) that
+   * still existed at its exit; otherwise `'proc-vmhwm'`, the resident high-water mark from
+   * `/proc/<pid>/status`, sampled every 50 ms (a peak reached between two samples is missed);
+   * undefined when neither could be read.
+   */
+  readonly peakMemorySource: 'cgroup-memory.peak' | 'proc-vmhwm' | undefined;
   readonly uptimeMs: number;
   readonly restarts: number;
   /** The last lines the child wrote to stderr. */
@@ -50,12 +61,16 @@ export interface SuperviseOptions {
   readonly cwd?: string;
   /**
    * Copy the child's stdout and stderr to this process's, unchanged. `false` only keeps the
-   * stderr tail for the report (tests, or a caller that logs elsewhere).
+   * stderr tail for the report (tests). `{ stdout, stderr }` copies each to the stream given
+   * instead (a log file, a logger), and an omitted one nowhere; either way the child is paused
+   * while a copy's stream is full, and `supervise()` resolves once the copies are flushed.
    * @default true
    */
-  readonly tee?: boolean;
+  readonly tee?:
+    boolean | { readonly stdout?: NodeJS.WritableStream; readonly stderr?: NodeJS.WritableStream };
   /**
-   * Lines of stderr kept for the report.
+   * Lines of stderr kept for the report. The tail is bounded in bytes too (1 KiB per line asked
+   * for), so a child that floods stderr, or writes no newlines, costs no more memory.
    * @default 50
    */
   readonly tailLines?: number;
@@ -81,6 +96,11 @@ export interface SuperviseOptions {
    * @default { windowMs: 60_000 }
    */
   readonly rateLimit?: { readonly windowMs?: number };
+  /**
+   * Stops supervising: the running child is killed with SIGKILL (no report is sent for it), no
+   * restart follows, and `supervise()` rejects with `signal.reason`.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** How a supervised child ended, and whether its report left. */
@@ -93,10 +113,10 @@ export interface SupervisedExit {
   readonly suppressed: number;
 }
 
-/** The cgroup v2 directory of this process, if there is one. */
-function cgroupDir(): string | undefined {
+/** The cgroup v2 directory of a process (this one by default), if there is one. */
+function cgroupDir(pid: number | 'self' = 'self'): string | undefined {
   try {
-    const line = readFileSync('/proc/self/cgroup', 'utf8')
+    const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8')
       .split('\n')
       .find((l) => l.startsWith('0::'));
     return line === undefined ? undefined : join('/sys/fs/cgroup', line.slice(3).trim());
@@ -110,6 +130,16 @@ function oomKills(dir: string | undefined): number | undefined {
   try {
     const match = /^oom_kill (\d+)$/m.exec(readFileSync(join(dir, 'memory.events'), 'utf8'));
     return match === null ? undefined : Number(match[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `memory.peak` of a cgroup v2 directory (Linux 5.19 and later). */
+function cgroupPeakBytes(dir: string): number | undefined {
+  try {
+    const value = Number(readFileSync(join(dir, 'memory.peak'), 'utf8').trim());
+    return Number.isSafeInteger(value) && value > 0 ? value : undefined;
   } catch {
     return undefined;
   }
@@ -143,6 +173,61 @@ export function crashSignature(
   return 'exit-code';
 }
 
+/**
+ * The last `maxBytes` of a stream, kept as the chunks it arrived in (references, not copies): the
+ * bounded stderr tail. Decoded into lines only once, when the child has exited.
+ */
+class ByteTail {
+  readonly #chunks: Buffer[] = [];
+  #bytes = 0;
+  /** Bytes dropped from the front: when non-zero, the first kept line may be cut. */
+  #dropped = 0;
+  constructor(readonly maxBytes: number) {}
+
+  push(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    this.#bytes += chunk.length;
+    // Invariant: the chunks after the first always hold fewer than maxBytes.
+    while (this.#chunks.length > 1 && this.#bytes - this.#chunks[0]!.length >= this.maxBytes) {
+      const first = this.#chunks.shift()!;
+      this.#bytes -= first.length;
+      this.#dropped += first.length;
+    }
+  }
+
+  /** The last `count` complete-or-final lines (a line cut by the byte bound is left out). */
+  lines(count: number): string[] {
+    let bytes = Buffer.concat(this.#chunks);
+    const cut = bytes.length > this.maxBytes || this.#dropped > 0;
+    if (bytes.length > this.maxBytes) bytes = bytes.subarray(bytes.length - this.maxBytes);
+    const lines = bytes.toString('utf8').split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    if (cut && lines.length > 1) lines.shift();
+    return lines.slice(-count);
+  }
+}
+
+/** Bytes of stderr kept per tail line requested: long stack lines fit, a flood does not. */
+const TAIL_BYTES_PER_LINE = 1_024;
+
+/** Copies a child's stream to ours, pausing the child's pipe while ours is full. */
+function teeTo(from: NodeJS.ReadableStream, to: NodeJS.WritableStream): (chunk: Buffer) => void {
+  const resume = () => from.resume();
+  return (chunk) => {
+    if (!to.write(chunk)) {
+      from.pause();
+      to.once('drain', resume);
+    }
+  };
+}
+
+/** Resolves when what was written to `stream` so far has been handed to the system. */
+function flushed(stream: NodeJS.WritableStream | undefined): Promise<void> {
+  const pending = (stream as { writableLength?: number } | undefined)?.writableLength ?? 0;
+  if (stream === undefined || pending === 0) return Promise.resolve();
+  return new Promise((resolve) => stream.write('', () => resolve()));
+}
+
 /** Runs the child once: tees its output, forwards signals, samples memory, diagnoses its exit. */
 async function runChild(
   options: SuperviseOptions,
@@ -158,19 +243,21 @@ async function runChild(
     env: options.env,
     stdio: ['inherit', 'pipe', 'pipe'],
   });
-  const tail: string[] = [];
-  let partial = '';
+  // The tail keeps chunks, not strings: a child writing hundreds of MB costs no decoding and no
+  // copying (a line-splitting tail decoded every chunk and, without newlines, grew without bound).
+  const tail = new ByteTail(Math.max(tailLines, 1) * TAIL_BYTES_PER_LINE);
   const tee = options.tee ?? true;
-  child.stdout.on('data', (chunk: Buffer) => {
-    if (tee) process.stdout.write(chunk);
-  });
+  const copies =
+    tee === true ? { stdout: process.stdout, stderr: process.stderr } : tee === false ? {} : tee;
+  if (copies.stdout !== undefined) child.stdout.on('data', teeTo(child.stdout, copies.stdout));
+  else child.stdout.resume();
+  const teeStderr = copies.stderr === undefined ? undefined : teeTo(child.stderr, copies.stderr);
   child.stderr.on('data', (chunk: Buffer) => {
-    if (tee) process.stderr.write(chunk);
-    const lines = (partial + chunk.toString('utf8')).split('\n');
-    partial = lines.pop() ?? '';
-    tail.push(...lines);
-    if (tail.length > tailLines) tail.splice(0, tail.length - tailLines);
+    teeStderr?.(chunk);
+    tail.push(chunk);
   });
+  const abort = () => child.kill('SIGKILL');
+  options.signal?.addEventListener('abort', abort, { once: true });
 
   const forward = (signal: NodeJS.Signals) => {
     onSignal(signal);
@@ -178,11 +265,18 @@ async function runChild(
   };
   const signals = options.forwardSignals ?? ['SIGTERM', 'SIGINT', 'SIGHUP'];
   for (const signal of signals) process.on(signal, forward);
-  // Peak memory: the child's high-water mark, sampled from /proc while it runs.
+  // Peak memory: the child's high-water mark, sampled from /proc while it runs — and the child's
+  // cgroup, in case something (systemd-run --scope, a runtime) gave it one of its own.
   let peak = 0;
-  const sampler = setInterval(() => {
-    if (child.pid !== undefined) peak = Math.max(peak, residentBytes(child.pid) ?? 0);
-  }, 50);
+  let ownCgroup: string | undefined;
+  const sample = () => {
+    if (child.pid === undefined) return;
+    peak = Math.max(peak, residentBytes(child.pid) ?? 0);
+    const dir = cgroupDir(child.pid);
+    if (dir !== undefined && dir !== cgroup) ownCgroup = dir;
+  };
+  sample();
+  const sampler = setInterval(sample, 50);
   sampler.unref();
 
   try {
@@ -192,23 +286,30 @@ async function runChild(
         child.once('close', (code, sig) => resolve([code, sig]));
       },
     );
-    if (partial !== '') tail.push(partial);
+    // The child's last words are worth the most: they leave before the report, and before any
+    // exitAs() could cut them off.
+    await Promise.all([flushed(copies.stdout), flushed(copies.stderr)]);
+    const lastStderr = tail.lines(tailLines);
+    const cgroupPeak = ownCgroup === undefined ? undefined : cgroupPeakBytes(ownCgroup);
     const oomAfter = oomKills(cgroup);
     const oomKilled =
       oomBefore === undefined || oomAfter === undefined ? undefined : oomAfter > oomBefore;
     const diagnosis: ExitDiagnosis = {
       exitCode,
       signal,
-      signature: crashSignature(exitCode, signal, tail, oomKilled),
+      signature: crashSignature(exitCode, signal, lastStderr, oomKilled),
       oomKilled,
-      peakMemoryBytes: peak > 0 ? peak : undefined,
+      peakMemoryBytes: cgroupPeak ?? (peak > 0 ? peak : undefined),
+      peakMemorySource:
+        cgroupPeak !== undefined ? 'cgroup-memory.peak' : peak > 0 ? 'proc-vmhwm' : undefined,
       uptimeMs: Date.now() - started,
       restarts,
-      lastStderr: [...tail],
+      lastStderr,
     };
     return { diagnosis, pid: child.pid ?? 0 };
   } finally {
     clearInterval(sampler);
+    options.signal?.removeEventListener('abort', abort);
     for (const s of signals) process.off(s, forward);
   }
 }
@@ -241,6 +342,22 @@ async function deliver(
     }
     return false;
   }
+}
+
+/** Waits `ms`, or until `signal` aborts (then rejects with its reason); removes its listener. */
+function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted === true) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /**
@@ -278,7 +395,9 @@ export async function supervise(options: SuperviseOptions): Promise<SupervisedEx
   let lastSent: { report: CrashReport; delivered: boolean } | undefined;
 
   for (let restarts = 0; ; restarts += 1) {
+    options.signal?.throwIfAborted();
     const { diagnosis, pid } = await runChild(options, restarts, () => (terminating = true));
+    options.signal?.throwIfAborted();
     if (diagnosis.signature === 'clean')
       return { diagnosis, report: undefined, delivered: true, suppressed };
 
@@ -336,7 +455,7 @@ export async function supervise(options: SuperviseOptions): Promise<SupervisedEx
         suppressed,
       };
     }
-    await new Promise((resolve) => setTimeout(resolve, options.restart?.delayMs ?? 1_000));
+    await delay(options.restart?.delayMs ?? 1_000, options.signal);
   }
 }
 

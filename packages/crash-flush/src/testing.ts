@@ -1,1 +1,2 @@
 export * from './testing/capture-server.js';
+export * from './testing/crash-scenarios.js';

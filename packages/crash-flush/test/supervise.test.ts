@@ -3,6 +3,8 @@
  * diagnosis, and `holdfast-supervise` exits exactly as the child did.
  */
 import { spawn } from 'node:child_process';
+import { getEventListeners } from 'node:events';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { supervise, type CrashReport, type ExitDiagnosis, type Sink } from '../src/index.js';
@@ -45,6 +47,9 @@ describe('supervise()', () => {
       });
       expect(d.lastStderr.join('\n')).toMatch(/starting/);
       expect(d.uptimeMs).toBeGreaterThan(0);
+      // The child shares the supervisor's cgroup here, so its own peak comes from /proc.
+      expect(d.peakMemorySource).toBe('proc-vmhwm');
+      expect(d.peakMemoryBytes).toBeGreaterThan(0);
       if (how === 'heap') expect(d.lastStderr.join('\n')).toMatch(/heap out of memory/);
     },
     60_000,
@@ -68,6 +73,87 @@ describe('supervise()', () => {
       extra: { crashLoop: { fingerprint: got[0]!.fingerprint, suppressed: 50, restarts: 50 } },
     });
   }, 120_000);
+
+  test('a child that floods stderr without newlines: every byte is teed, the tail stays bounded', async () => {
+    const { sink, got } = memory();
+    let teed = 0;
+    const result = await supervise({
+      command: process.execPath,
+      args: [
+        '-e',
+        "process.stderr.write('x'.repeat(8 << 20)); process.stderr.write('\\nlast words\\n'); process.exitCode = 5;",
+      ],
+      service: 'agent',
+      sink,
+      tailLines: 3,
+      tee: {
+        stderr: new Writable({
+          write: (chunk: Buffer, _encoding, done) => {
+            teed += chunk.length;
+            done();
+          },
+        }),
+      },
+    });
+    expect(teed).toBe((8 << 20) + '\nlast words\n'.length);
+    // 3 lines' worth of bytes were kept; the line they cut into is left out, not half-reported.
+    expect(result.diagnosis).toMatchObject({ exitCode: 5, lastStderr: ['last words'] });
+    expect(got).toHaveLength(1);
+  }, 30_000);
+
+  test('an abort kills the running child, sends nothing and rejects with the reason', async () => {
+    const { sink, got } = memory();
+    const stop = new AbortController();
+    const reason = new Error('shutting down');
+    const running = supervise({
+      command: process.execPath,
+      args: [child, 'hang'],
+      service: 'agent',
+      sink,
+      signal: stop.signal,
+      // Aborts once the child is up: its first line has arrived.
+      tee: {
+        stderr: new Writable({
+          write: (_chunk, _encoding, done) => {
+            stop.abort(reason);
+            done();
+          },
+        }),
+      },
+    });
+    await expect(running).rejects.toBe(reason);
+    expect(got).toEqual([]);
+    expect(getEventListeners(stop.signal, 'abort')).toHaveLength(0);
+  }, 30_000);
+
+  test('an abort between restarts ends the loop; an aborted signal starts nothing', async () => {
+    const stop = new AbortController();
+    const reason = new Error('enough');
+    const got: CrashReport[] = [];
+    const sink: Sink = {
+      name: 'aborting',
+      send: async (r) => {
+        got.push(r);
+        stop.abort(reason);
+      },
+    };
+    await expect(
+      supervise({
+        command: process.execPath,
+        args: [child, 'throw'],
+        service: 'agent',
+        sink,
+        tee: false,
+        restart: { maxRestarts: 5, delayMs: 60_000 },
+        signal: stop.signal,
+      }),
+    ).rejects.toBe(reason);
+    expect(got).toHaveLength(1);
+    expect(getEventListeners(stop.signal, 'abort')).toHaveLength(0);
+    await expect(
+      supervise({ command: 'does-not-exist', service: 'agent', sink, signal: stop.signal }),
+    ).rejects.toBe(reason);
+  }, 30_000);
 
   test('a clean exit sends nothing', async () => {
     const { sink, got } = memory();
