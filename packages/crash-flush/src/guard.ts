@@ -162,7 +162,17 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
   refresh?.unref();
   const sender = new SyncSender();
   const pending = new Set<Promise<void>>();
-  const seen = new Map<string, { since: number; full: number; suppressed: number }>();
+  // Rate-limit state by fingerprint; kept in the spool folder so it survives a crash loop.
+  const rateFile = spoolDir === undefined ? undefined : join(spoolDir, RATE_LIMIT_FILE);
+  const seen = loadRateState(rateFile);
+  const saveRateState = () => {
+    if (rateFile === undefined) return;
+    try {
+      writeFileSync(rateFile, JSON.stringify([...seen]), { mode: 0o600 });
+    } catch {
+      // A full or read-only disk costs the rate limit, never the report.
+    }
+  };
 
   // Crash-time state. `crashStartedAt` starts the one global budget; `reported` makes sure a
   // death is reported once (an uncaught exception also ends in the 'exit' event); `flushing`
@@ -205,25 +215,26 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
     }
   };
 
-  /** Rate limit by fingerprint: false when this one is only counted. */
+  /** Rate limit by fingerprint: the report to send (with the count it carries), or undefined. */
   const admit = (r: CrashReport): CrashReport | undefined => {
     const now = Date.now();
     const entry = seen.get(r.fingerprint);
+    let carried = 0;
     if (entry === undefined || now - entry.since > windowMs) {
+      carried = entry?.suppressed ?? 0;
       seen.set(r.fingerprint, { since: now, full: 1, suppressed: 0 });
-      return r;
-    }
-    if (entry.full < fullReports) {
+    } else if (entry.full < fullReports) {
       entry.full += 1;
-      const suppressed = entry.suppressed;
+      carried = entry.suppressed;
       entry.suppressed = 0;
-      return suppressed === 0
-        ? r
-        : { ...r, extra: { ...r.extra, suppressedSinceLast: suppressed } };
+    } else {
+      entry.suppressed += 1;
+      counts.suppressed += 1;
+      saveRateState();
+      return undefined;
     }
-    entry.suppressed += 1;
-    counts.suppressed += 1;
-    return undefined;
+    saveRateState();
+    return carried === 0 ? r : { ...r, extra: { ...r.extra, suppressedSinceLast: carried } };
   };
 
   const spool = (r: CrashReport) => {
@@ -280,7 +291,8 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
     flushing = true;
     try {
       reported = true;
-      sendNow(report(kind, fields));
+      const admitted = admit(report(kind, fields));
+      if (admitted !== undefined) sendNow(admitted);
     } catch {
       // Nothing in the guard may change how the process dies.
     } finally {
@@ -401,4 +413,22 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
   store[KEY] = guard;
   if (installed.hasSubscribers) installed.publish({ service: options.service });
   return guard;
+}
+
+/** The rate-limit state file in the spool folder (not `.json`: the spool sender skips it). */
+const RATE_LIMIT_FILE = 'rate-limit.state';
+
+type RateState = Map<string, { since: number; full: number; suppressed: number }>;
+
+function loadRateState(path: string | undefined): RateState {
+  if (path === undefined) return new Map();
+  try {
+    const entries = JSON.parse(readFileSync(path, 'utf8')) as [
+      string,
+      { since: number; full: number; suppressed: number },
+    ][];
+    return new Map(Array.isArray(entries) ? entries : []);
+  } catch {
+    return new Map(); // missing or torn: start counting afresh
+  }
 }

@@ -50,6 +50,8 @@ export interface CrashGuardOptions {
   /**
    * Crash loops and repeated captures: within `windowMs`, the first `fullReports` reports of a
    * fingerprint are sent in full; later ones only bump a count carried by the next full one.
+   * With `spoolDir`, the counts live in `spoolDir/rate-limit.state` and survive restarts, so an
+   * agent in a crash loop under Kubernetes (no supervisor) sends one full report per window.
    * @default { windowMs: 60_000, fullReports: 1 }
    */
   readonly rateLimit?: { readonly windowMs?: number; readonly fullReports?: number };

@@ -59,6 +59,9 @@ const recordOf = (body: unknown) => {
   };
 };
 
+/** Spooled reports (the folder also holds the rate-limit state). */
+const spooled = (dir: string) => readdirSync(dir).filter((name) => name.endsWith('.json'));
+
 let server: CaptureServer;
 beforeAll(async () => {
   server = await startCaptureServer();
@@ -120,7 +123,7 @@ describe('when the sink cannot take the report', () => {
     } finally {
       server.mode = 'ok';
     }
-    const files = readdirSync(spool);
+    const files = spooled(spool);
     expect(files).toHaveLength(1);
     expect(statSync(join(spool, files[0]!)).mode & 0o777).toBe(0o600);
   }, 30_000);
@@ -134,7 +137,7 @@ describe('when the sink cannot take the report', () => {
       FLUSH_MS: '500',
     });
     expect(ended.code).toBe(1);
-    expect(readdirSync(spool)).toHaveLength(1);
+    expect(spooled(spool)).toHaveLength(1);
 
     const before = server.requests.length;
     const next = await crash('noop', {
@@ -145,8 +148,26 @@ describe('when the sink cannot take the report', () => {
     expect(next.code).toBe(0);
     expect(server.requests.length).toBe(before + 1);
     expect(recordOf(server.requests.at(-1)!.body).body).toMatch(/boom: in a timer/);
-    expect(readdirSync(spool)).toHaveLength(0);
+    expect(spooled(spool)).toHaveLength(0);
   }, 30_000);
+});
+
+describe('crash loops without a supervisor', () => {
+  test('restarts within the window send one full report; the next one carries the count', async () => {
+    const spool = join(work, 'spool-loop');
+    const env = { WITH_GUARD: '1', SINK_URL: `${server.url}/v1/logs`, SPOOL_DIR: spool };
+    const before = server.requests.length;
+    for (let restart = 0; restart < 4; restart++) {
+      expect((await crash('uncaught-timer', { ...env, RATE_WINDOW_MS: '3600000' })).code).toBe(1);
+    }
+    expect(server.requests.length).toBe(before + 1);
+    // The window has passed (0 ms): a full report again, carrying the three crashes only counted.
+    expect((await crash('uncaught-timer', { ...env, RATE_WINDOW_MS: '0' })).code).toBe(1);
+    expect(server.requests.length).toBe(before + 2);
+    expect(String(recordOf(server.requests.at(-1)!.body).attr('crash.extra'))).toContain(
+      '"suppressedSinceLast":3',
+    );
+  }, 60_000);
 });
 
 describe('worker threads', () => {
