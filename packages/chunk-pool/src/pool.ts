@@ -76,6 +76,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   #storageFull: ChunkPoolError | undefined;
   #storageFullTimer: unknown;
   #closing: Promise<void> | undefined;
+  #admittingWaiters = false;
   readonly #accepted = new VolumeCounter();
   readonly #droppedWhenFull = new VolumeCounter();
   readonly #recovered = { chunks: 0, records: 0 };
@@ -554,8 +555,21 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     return undefined;
   }
 
-  /** Lets waiting appends in, in order, while they fit. */
+  /**
+   * Lets waiting appends in, in order, while they fit. Not re-entrant: a `drop-oldest` drop
+   * inside the loop relieves the pool, which must not admit the same waiter a second time.
+   */
   #admitWaiters(): void {
+    if (this.#admittingWaiters) return;
+    this.#admittingWaiters = true;
+    try {
+      this.#admitWaitersInOrder();
+    } finally {
+      this.#admittingWaiters = false;
+    }
+  }
+
+  #admitWaitersInOrder(): void {
     while (this.#appendWaiters.length > 0 && this.#closing === undefined) {
       const waiter = this.#appendWaiters[0] as AppendWaiter;
       if (this.#storageFull !== undefined) {

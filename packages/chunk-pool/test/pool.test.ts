@@ -125,6 +125,26 @@ describe('whenFull', () => {
     expect(names(next.chunk.records)[0]).toBe('r-20'); // r-10..r-19 were dropped
   });
 
+  test("'drop-oldest' admits a waiting append once, even when a drop relieves the pool", async () => {
+    // Found by the model-based property: the drop re-entered admission and took the record twice.
+    const { pool } = await open({
+      outputs: ['a', 'b'],
+      route: (tag) => (tag === 'both' ? ['a', 'b'] : [tag]),
+      chunkBytes: 300,
+      reservePerOutput: 300,
+      maxBytesUp: 1_200,
+      whenFull: 'drop-oldest',
+    });
+    const appends = [
+      ...records(2, 100, 'both').map((record) => pool.append('both', record)),
+      ...records(5, 100, 'a').map((record) => pool.append('a', record)),
+      ...records(3, 100, 'b').map((record) => pool.append('b', record)),
+    ];
+    await Promise.all(appends);
+    const stats = pool.stats().outputs.b;
+    expect((stats?.pendingRecords ?? 0) + (stats?.dropped.records ?? 0)).toBe(5);
+  });
+
   test('an aborted blocked append rejects with ABORTED and is not accepted', async () => {
     const { pool } = await open({ maxBytesUp: 4000 });
     for (const record of records(30)) await pool.append('app', record);
