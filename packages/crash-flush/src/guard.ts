@@ -219,7 +219,7 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
   const admit = (r: CrashReport): CrashReport | undefined => {
     const now = Date.now();
     const entry = seen.get(r.fingerprint);
-    let carried = 0;
+    let carried: number;
     if (entry === undefined || now - entry.since > windowMs) {
       carried = entry?.suppressed ?? 0;
       seen.set(r.fingerprint, { since: now, full: 1, suppressed: 0 });
