@@ -117,25 +117,12 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
    *   `POOL_CLOSED`, `ABORTED`.
    */
   append(tag: string, record: PoolRecord, options: CallOptions = {}): Promise<AppendOutcome> {
-    if (this.#closing !== undefined) return Promise.reject(closedError());
     let bytes: Buffer;
     try {
-      if (typeof tag !== 'string') {
-        throw new ChunkPoolError('INVALID_RECORD', `tag must be a string, got ${typeof tag}`);
-      }
-      bytes = encodeRecord(record);
+      bytes = this.#acceptable(tag, record);
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    if (bytes.length > this.#options.chunkBytes) {
-      return Promise.reject(
-        new ChunkPoolError(
-          'RECORD_TOO_LARGE',
-          `record of ${bytes.length} bytes is larger than chunkBytes (${this.#options.chunkBytes})`,
-        ),
-      );
-    }
-    if (this.#storageFull !== undefined) return Promise.reject(this.#storageFull);
     if (this.#appendWaiters.length === 0 && this.#admit(bytes.length)) {
       return this.#accept(tag, bytes);
     }
@@ -151,6 +138,16 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
    * @throws {ChunkPoolError} `RECORD_TOO_LARGE`, `INVALID_RECORD`, `STORAGE_FULL`, `POOL_CLOSED`.
    */
   tryAppend(tag: string, record: PoolRecord): boolean {
+    const bytes = this.#acceptable(tag, record);
+    const { storage } = this.#options;
+    if (storage.persistent && storage.syncEachAppend) return false;
+    if (this.#appendWaiters.length > 0 || !this.#admit(bytes.length)) return false;
+    void this.#accept(tag, bytes);
+    return true;
+  }
+
+  /** The record's bytes, or the error that refuses it before any budget is looked at. */
+  #acceptable(tag: string, record: PoolRecord): Buffer {
     if (this.#closing !== undefined) throw closedError();
     if (typeof tag !== 'string') {
       throw new ChunkPoolError('INVALID_RECORD', `tag must be a string, got ${typeof tag}`);
@@ -163,11 +160,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       );
     }
     if (this.#storageFull !== undefined) throw this.#storageFull;
-    const { storage } = this.#options;
-    if (storage.persistent && storage.syncEachAppend) return false;
-    if (this.#appendWaiters.length > 0 || !this.#admit(bytes.length)) return false;
-    void this.#accept(tag, bytes);
-    return true;
+    return bytes;
   }
 
   /**
