@@ -1,157 +1,221 @@
 /**
- * `pnpm demo`: the incidents holdfast answers, replayed on real local parts, with a report of the
- * promises kept. (The full log-agent scenario — chunk pool, outage, supervisor — lands with the
- * remaining packages.)
+ * `pnpm demo`: the log agent (./agent/main.ts) under fire, on real local parts — the four
+ * incidents holdfast answers, in one run, then a report of the promises kept.
  *
- *   1. iLogtail: discovery over the Docker Engine API against a runtime where a third of the
- *      containers have exited and their inspects hang or fail, the last one included;
- *   2. Zipkin: 200 health-check runs whose grandchild outlives a 50 ms timeout, with the agent as
- *      a subreaper: zero zombies, zero leftovers;
- *   3. Retina: an agent that dies of an uncaught exception; its report reaches the OTLP endpoint
- *      of a local backend, and its exit code is unchanged.
+ *   1. iLogtail: discovery against a container runtime where a third of the containers have
+ *      exited and their inspects hang or fail (the Docker daemon when one answers, otherwise a
+ *      simulator on a unix socket);
+ *   2. Fluent Bit: a flood of log lines, and the search backend down for a stretch while the
+ *      archive backend stays up — memory stays within budget, archive keeps delivering, search
+ *      gets everything once it is back;
+ *   3. Zipkin: a sidecar's check script times out again and again, leaving children behind;
+ *   4. Retina: the agent throws an uncaught exception (the supervisor restarts it; it resumes
+ *      from its checkpoint and its file-backed backlog), then exhausts its heap; the crash
+ *      reports reach the backend's OTLP endpoint and the agent exits as its child did.
  *
- * `--json` prints the report as JSON. Exits non-zero if any promise failed.
+ * `--json` prints only the report, as JSON. Exits non-zero if any promise failed.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { createInventory, fetchAll } from '@holdfast/batch';
-import { installReaper, run } from '@holdfast/reaper';
+import { installReaper } from '@holdfast/reaper';
 import { countZombies, descendants } from '@holdfast/reaper/testing';
+import { dockerAnswers } from './agent/docker-client.js';
+import { startControlServer } from './control-server.js';
 import { createDisplay } from './display.js';
-import {
-  dockerAnswers,
-  inspectContainer,
-  listContainers,
-  type ContainerSummary,
-} from './docker-client.js';
 import { startLogBackend } from './log-backend.js';
+import { buildReport, printReport, type ScenarioFacts } from './report.js';
 import { startRuntimeSimulator } from './runtime-simulator.js';
 
 const json = process.argv.includes('--json');
 const display = createDisplay(process.stdout, json);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const startedAt = performance.now();
 
-interface KeptPromise {
-  readonly promise: string;
-  readonly kept: boolean;
-  readonly detail: string;
-}
+const LINES_PER_CONTAINER = 1_000;
+const LINES_PER_SECOND = 30_000;
+const OUTAGE_MS = 3_000;
 
-async function discovery(work: string): Promise<KeptPromise> {
-  const real = await dockerAnswers('/var/run/docker.sock');
-  const simulator = real
-    ? undefined
-    : await startRuntimeSimulator({ socketPath: join(work, 'docker.sock'), containers: 300 });
-  const socket = simulator?.socketPath ?? '/var/run/docker.sock';
-  try {
-    display.event(
-      real
-        ? 'discovery: the Docker daemon on /var/run/docker.sock'
-        : 'discovery: a simulated runtime, 300 containers, a third exited (inspects hang or fail)',
-    );
-    const listing = await listContainers(socket);
-    const result = await fetchAll(
-      listing,
-      (c: ContainerSummary, { signal }) => inspectContainer(socket, c.Id, signal),
-      {
-        concurrency: 16,
-        timeout: 500,
-        deadline: 10_000,
-        maxAbandoned: Infinity,
-        importance: (c) => (c.State === 'running' ? 'required' : 'optional'),
-        breaker: { failureRatio: 0.5, minSamples: 20 },
-      },
-    );
-    const inventory = createInventory({ key: (c: ContainerSummary) => c.Id, ttlMs: 60_000 });
-    const added = inventory.apply(result).added.length;
-    const running = listing.filter((c) => c.State === 'running').length;
-    display.event(result.summary());
-    return {
-      promise: 'discovery survives exited containers whose inspects hang or fail',
-      kept: result.fatal === undefined && added === running,
-      detail: `${added} of ${running} running containers discovered; ${result.stats.rejected} exited ones failed or timed out; verdict ${result.fatal === undefined ? 'ok' : 'FATAL'}`,
-    };
-  } finally {
-    await simulator?.close();
+/** Polls `condition` every 50 ms; throws, naming what was awaited, after `timeoutMs`. */
+async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  for (const deadline = performance.now() + timeoutMs; !condition(); await sleep(50)) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
   }
 }
 
-async function probes(): Promise<KeptPromise> {
-  // Processes that were there before (the TypeScript loader's esbuild service) are not leftovers.
-  const before = new Set(descendants().map((p) => p.pid));
-  const ours = () => descendants().filter((p) => !before.has(p.pid));
-  const reaper = installReaper({ subreaper: true });
-  display.event(
-    `probes: 200 health checks whose grandchild outlives a 50 ms timeout (${reaper.reapsOrphans ? 'reaping on' : 'reaping unavailable'})`,
-  );
-  let timedOut = 0;
-  for (let batch = 0; batch < 8; batch += 1) {
-    const results = await Promise.all(
-      Array.from({ length: 25 }, () =>
-        run('sh', ['-c', 'sleep 0.3 & sleep 0.3'], { timeout: 50, killGrace: 200 }),
-      ),
-    );
-    timedOut += results.filter((r) => r.timedOut).length;
-  }
-  for (let waited = 0; ours().length > 0 && waited < 5_000; waited += 20) {
-    reaper.sweep();
-    await sleep(20);
-  }
-  const zombies = countZombies();
-  const left = ours().filter((p) => p.state !== 'Z').length;
-  const stats = reaper.stats();
-  await reaper.close();
-  return {
-    promise: 'probes leave no zombies and no leftover processes',
-    kept: zombies === 0 && left === 0,
-    detail: `${timedOut} of 200 runs timed out; ${stats.reaped} orphans reaped; ${zombies} zombies, ${left} processes left`,
-  };
-}
-
-async function crash(): Promise<KeptPromise> {
-  const backend = await startLogBackend();
-  try {
-    display.event('crash: an agent dies of an uncaught exception');
-    const agent = fileURLToPath(new URL('./crashing-agent.ts', import.meta.url));
-    const code = await new Promise<number | null>((resolve) =>
-      spawn(process.execPath, [...process.execArgv, agent], {
-        env: { ...process.env, DEMO_OTLP_URL: `${backend.url}/v1/logs` },
-        stdio: 'ignore',
-      }).on('close', resolve),
-    );
-    const [report] = backend.crashReports();
-    return {
-      promise: "the agent's last telemetry leaves the process, and it dies as it would have",
-      kept: report !== undefined && code === 1,
-      detail:
-        report === undefined
-          ? `no report received; exit code ${code}`
-          : `report "${report.body}" from ${String(report.resource['k8s.pod.name'])} on ${String(report.resource['k8s.node.name'])} with ${JSON.parse(String(report.attributes['log.last_records'])).length} last records; exit code ${code}`,
-    };
-  } finally {
-    await backend.close();
-  }
-}
+// The demo is a subreaper too: what the agent leaves behind when it dies comes here, is reaped,
+// and is counted.
+const reaper = installReaper({ subreaper: true });
+const preexisting = new Set(descendants().map((p) => p.pid)); // e.g. the TypeScript loader's
+const ours = () => descendants().filter((p) => !preexisting.has(p.pid) && p.state !== 'Z');
 
 const work = mkdtempSync(join(tmpdir(), 'holdfast-demo-'));
-const promises: KeptPromise[] = [];
+const realDocker = await dockerAnswers('/var/run/docker.sock');
+const simulator = realDocker
+  ? undefined
+  : await startRuntimeSimulator({ socketPath: join(work, 'docker.sock'), containers: 300 });
+const search = await startLogBackend();
+const archive = await startLogBackend();
+const control = await startControlServer();
+
+const agentLogPath = join(work, 'agent.log');
+const agentLog = openSync(agentLogPath, 'a');
+const agent = spawn(
+  process.execPath,
+  // The heap limit is small so that the leak of the last step ends quickly.
+  [
+    '--max-old-space-size=96',
+    ...process.execArgv,
+    fileURLToPath(new URL('./agent/main.ts', import.meta.url)),
+  ],
+  {
+    cwd: work,
+    stdio: ['ignore', agentLog, agentLog],
+    env: {
+      ...process.env,
+      // The agent runs in the temporary folder; it resolves `@holdfast/*` as the demo does.
+      TSX_TSCONFIG_PATH: fileURLToPath(new URL('../../../tsconfig.json', import.meta.url)),
+      AGENT_DOCKER_SOCKET: simulator?.socketPath ?? '/var/run/docker.sock',
+      AGENT_SEARCH_URL: search.url,
+      AGENT_ARCHIVE_URL: archive.url,
+      AGENT_OTLP_URL: `${archive.url}/v1/logs`,
+      AGENT_CONTROL_URL: control.url,
+      AGENT_STATE_DIR: join(work, 'state'),
+      AGENT_LINES_PER_CONTAINER: String(LINES_PER_CONTAINER),
+      AGENT_LINES_PER_SECOND: String(LINES_PER_SECOND),
+    },
+  },
+);
+const agentExit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+  agent.on('exit', (code, signal) => resolve({ code, signal })),
+);
+let agentExited = false;
+void agentExit.then(() => (agentExited = true));
+
+const latest = () => control.latest();
+const status = () => ({
+  elapsedMs: performance.now() - startedAt,
+  agent: latest(),
+  delivered: { search: search.delivered('search'), archive: archive.delivered('archive') },
+  searchUp: search.isUp(),
+  agentRuns: control.agents().length,
+  crashReports: archive.crashReports().length,
+});
+const statusTimer = setInterval(() => display.status(status()), 100);
+
+const facts: ScenarioFacts = {
+  realDocker,
+  linesTotal: 0,
+  outage: { ms: OUTAGE_MS, deliveredToArchive: 0, deliveredToSearch: 0 },
+  agentRuns: [],
+  delivered: { search: 0, archive: 0 },
+  duplicates: { search: 0, archive: 0 },
+  crashReports: [],
+  agentExit: undefined,
+  zombies: 0,
+  processesLeft: 0,
+  failure: undefined,
+};
+
+async function scenario(): Promise<void> {
+  display.event(
+    realDocker
+      ? 'discovery: the Docker daemon on /var/run/docker.sock'
+      : 'a simulated container runtime: 300 containers, a third exited (their inspects hang or fail)',
+  );
+  display.event('the agent starts under its supervisor');
+  await until(() => (latest()?.discovery.rounds ?? 0) >= 1, 30_000, 'the first discovery round');
+  const first = latest()!;
+  facts.linesTotal = first.source.total;
+  display.event(
+    `discovery: ${first.discovery.known} of ${first.discovery.running} running containers known; the exited ones cost only themselves`,
+  );
+
+  await until(() => latest()!.source.position >= 0.15 * facts.linesTotal, 30_000, 'the flood');
+  await search.takeDown();
+  // Counted from the moment the port is closed and every connection cut.
+  const archiveBefore = archive.delivered('archive');
+  const searchBefore = search.delivered('search');
+  display.event(`outage: the search backend goes down for ${OUTAGE_MS / 1_000} s`);
+  await sleep(OUTAGE_MS);
+  facts.outage.deliveredToArchive = archive.delivered('archive') - archiveBefore;
+  facts.outage.deliveredToSearch = search.delivered('search') - searchBefore;
+  await search.bringBack();
+  display.event(
+    `the search backend is back; during the outage archive took ${facts.outage.deliveredToArchive.toLocaleString('en-US')} records`,
+  );
+
+  await until(() => latest()!.source.position >= 0.6 * facts.linesTotal, 30_000, 'more lines');
+  const firstPid = latest()!.pid;
+  control.send('throw');
+  display.event('crash: the agent throws an uncaught exception');
+  await until(() => latest()!.pid !== firstPid, 30_000, 'the supervisor to restart the agent');
+  const second = latest()!;
+  display.event(
+    `restarted by its supervisor: resumed at line ${second.source.resumedFrom.toLocaleString('en-US')} (its checkpoint), ${second.pool.recoveredRecords.toLocaleString('en-US')} records recovered from the pool's files`,
+  );
+
+  await until(
+    () =>
+      latest()!.source.done &&
+      search.delivered('search') >= facts.linesTotal &&
+      archive.delivered('archive') >= facts.linesTotal,
+    60_000,
+    'every line to reach both outputs',
+  );
+  display.event('every line read has reached both outputs');
+
+  control.send('exhaust-heap');
+  display.event("crash: a leak exhausts the agent's heap — no in-process hook sees that one");
+  facts.agentExit = await Promise.race([
+    agentExit,
+    sleep(30_000).then(() => {
+      throw new Error('timed out waiting for the agent to die of heap exhaustion');
+    }),
+  ]);
+  await until(() => archive.crashReports().length >= 3, 10_000, 'three crash reports');
+  await until(
+    () => {
+      reaper.sweep();
+      return ours().length === 0;
+    },
+    10_000,
+    'the processes the agent left to exit',
+  );
+}
+
 try {
-  promises.push(await discovery(work), await probes(), await crash());
+  await scenario();
+} catch (error) {
+  facts.failure = (error as Error).message;
 } finally {
-  rmSync(work, { recursive: true, force: true });
+  clearInterval(statusTimer);
+  display.status(status());
+  facts.agentRuns.push(...control.agents());
+  facts.delivered = status().delivered;
+  facts.duplicates = {
+    search: search.duplicates('search'),
+    archive: archive.duplicates('archive'),
+  };
+  facts.crashReports.push(...archive.crashReports());
+  if (!agentExited) agent.kill('SIGKILL');
+  reaper.sweep();
+  facts.zombies = countZombies();
+  facts.processesLeft = ours().length;
+  await Promise.all([search.close(), archive.close(), control.close(), simulator?.close()]);
+  await reaper.close();
   display.close();
+  closeSync(agentLog);
 }
-const allKept = promises.every((p) => p.kept);
-if (json) process.stdout.write(`${JSON.stringify({ promises, allKept }, null, 2)}\n`);
-else {
-  process.stdout.write('\nholdfast demo — report\n\n');
-  for (const p of promises)
-    process.stdout.write(
-      `${p.kept ? '  kept  ' : '  FAILED'}  ${p.promise}\n          ${p.detail}\n`,
-    );
-  process.stdout.write(`\n${allKept ? 'All promises kept.' : 'Some promises FAILED.'}\n`);
+
+const report = buildReport(facts, performance.now() - startedAt);
+if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+else printReport(process.stdout, report);
+if (!report.allKept && !json) {
+  process.stdout.write(`\nThe agent's output (last 40 lines of ${agentLogPath}):\n`);
+  process.stdout.write(`${readFileSync(agentLogPath, 'utf8').split('\n').slice(-40).join('\n')}\n`);
 }
-process.exit(allKept ? 0 : 1);
+rmSync(work, { recursive: true, force: true });
+process.exit(report.allKept ? 0 : 1);

@@ -1,16 +1,11 @@
 /**
- * The demo's log backend, on loopback: what the agent ships its records to, what its probes check
- * and where crash reports land. It can be taken down (the listening socket closes and every
+ * A log backend of the demo, on loopback: what the agent ships its records to, what its probes
+ * check and where crash reports land. It can be taken down (the listening socket closes and every
  * connection is cut, like a network outage) and brought back on the same port.
  *
  *   POST /logs/{output}   a JSON array of records `{ id, ... }`; 200 when stored
- *   POST /v1/logs         OTLP/HTTP JSON logs: crash reports from the supervisor
+ *   POST /v1/logs         OTLP/HTTP JSON logs: crash reports from the guard and the supervisor
  *   GET  /health          200 while up
- *
- * A second server, the control channel, never goes down (it stands for the demo's own wiring,
- * not the network the agent ships over):
- *   POST /agent/stats     the agent's latest counters, for the live display
- *   GET  /agent/command   what the scenario asks the agent to do next (e.g. crash)
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -24,14 +19,13 @@ export interface CrashReportReceived {
 
 export interface LogBackend {
   readonly url: string;
-  readonly controlUrl: string;
   /** Distinct record ids received per output (at-least-once delivery may send a record twice). */
   delivered(output: string): number;
   /** Records received more than once per output: retries after an outage. */
   duplicates(output: string): number;
+  /** Every record received per output, duplicates included. */
+  received(output: string): number;
   crashReports(): readonly CrashReportReceived[];
-  agentStats(): Record<string, unknown> | undefined;
-  setCommand(command: string | undefined): void;
   isUp(): boolean;
   /** A network outage: the port stops answering and open connections are cut. */
   takeDown(): Promise<void>;
@@ -65,8 +59,6 @@ export async function startLogBackend(): Promise<LogBackend> {
   const seen = new Map<string, Set<string>>();
   const dupes = new Map<string, number>();
   const reports: CrashReportReceived[] = [];
-  let stats: Record<string, unknown> | undefined;
-  let command: string | undefined;
   let up = false;
   let port = 0;
   const sockets = new Set<Socket>();
@@ -74,13 +66,7 @@ export async function startLogBackend(): Promise<LogBackend> {
   const handle = async (req: IncomingMessage): Promise<[number, unknown]> => {
     const path = new URL(req.url ?? '/', 'http://backend').pathname;
     if (req.method === 'GET' && path === '/health') return [200, { ok: true }];
-    if (req.method === 'GET' && path === '/agent/command')
-      return [200, { command: command ?? null }];
     const body = await readBody(req);
-    if (req.method === 'POST' && path === '/agent/stats') {
-      stats = JSON.parse(body) as Record<string, unknown>;
-      return [204, undefined];
-    }
     const output = /^\/logs\/([\w-]+)$/.exec(path)?.[1];
     if (req.method === 'POST' && output !== undefined) {
       const records = JSON.parse(body) as { id: string }[];
@@ -153,27 +139,18 @@ export async function startLogBackend(): Promise<LogBackend> {
   };
 
   await listen();
-  const control = createServer(respond);
-  await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', resolve));
-  const controlPort = (control.address() as AddressInfo).port;
 
   return {
     url: `http://127.0.0.1:${port}`,
-    controlUrl: `http://127.0.0.1:${controlPort}`,
     delivered: (output) => seen.get(output)?.size ?? 0,
     duplicates: (output) => dupes.get(output) ?? 0,
+    received: (output) => (seen.get(output)?.size ?? 0) + (dupes.get(output) ?? 0),
     crashReports: () => reports,
-    agentStats: () => stats,
-    setCommand: (next) => {
-      command = next;
-    },
     isUp: () => up,
     takeDown: stop,
     bringBack: listen,
     close: async () => {
       if (up) await stop();
-      control.closeAllConnections();
-      await new Promise<void>((resolve) => control.close(() => resolve()));
     },
   };
 }

@@ -1,0 +1,213 @@
+/**
+ * The demo's final report: the facts the scenario gathered, judged as promises. Each promise is
+ * checked against what the other side saw — the backends count distinct record ids, the demo
+ * counts zombies in its own process tree — not only against the agent's word.
+ */
+import type { Writable } from 'node:stream';
+import type { AgentStats } from './agent/agent-stats.js';
+import type { CrashReportReceived } from './log-backend.js';
+
+export interface ScenarioFacts {
+  readonly realDocker: boolean;
+  linesTotal: number;
+  readonly outage: { ms: number; deliveredToArchive: number; deliveredToSearch: number };
+  /** The last counters of each agent process, in start order. */
+  readonly agentRuns: AgentStats[];
+  /** Distinct record ids each backend received, and how many arrived more than once. */
+  delivered: { search: number; archive: number };
+  duplicates: { search: number; archive: number };
+  readonly crashReports: CrashReportReceived[];
+  agentExit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** Zombies and live processes left in the demo's tree at the end. */
+  zombies: number;
+  processesLeft: number;
+  /** The step that did not complete, if one did not. */
+  failure: string | undefined;
+}
+
+export interface KeptPromise {
+  readonly promise: string;
+  readonly kept: boolean;
+  readonly detail: string;
+}
+
+/** One crash report as the report shows it. */
+export interface CrashReportSummary {
+  /** `guard` (in process) or `supervisor` (from outside). */
+  readonly from: 'guard' | 'supervisor';
+  readonly type: string;
+  readonly message: string;
+  readonly pod: string;
+  readonly node: string;
+  readonly lastRecords: number;
+  /** The supervisor's exit diagnosis: how the child ended. */
+  readonly exit: { readonly code: number | null; readonly signal: string | null } | undefined;
+}
+
+export interface DemoReport {
+  readonly allKept: boolean;
+  readonly promises: readonly KeptPromise[];
+  readonly containers: { readonly present: number; readonly discovered: number };
+  readonly records: {
+    readonly read: number;
+    readonly total: number;
+    readonly delivered: { readonly search: number; readonly archive: number };
+    readonly duplicates: { readonly search: number; readonly archive: number };
+    readonly dropped: number;
+  };
+  readonly memory: { readonly peakBytesUp: number; readonly maxBytesUp: number };
+  readonly zombies: {
+    readonly reaped: number;
+    readonly left: number;
+    readonly processesLeft: number;
+  };
+  readonly crashReports: readonly CrashReportSummary[];
+  readonly agentExit: { readonly code: number | null; readonly signal: string | null } | undefined;
+  readonly durationMs: number;
+}
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+function summarize(report: CrashReportReceived): CrashReportSummary {
+  const extra = JSON.parse(String(report.attributes['crash.extra'] ?? '{}')) as {
+    supervisor?: boolean;
+    diagnosis?: { exitCode: number | null; signal: string | null };
+  };
+  return {
+    from: extra.supervisor === true ? 'supervisor' : 'guard',
+    type: String(report.attributes['exception.type'] ?? ''),
+    message: String(report.attributes['exception.message'] ?? report.body),
+    pod: String(report.resource['k8s.pod.name'] ?? ''),
+    node: String(report.resource['k8s.node.name'] ?? ''),
+    lastRecords: (JSON.parse(String(report.attributes['log.last_records'] ?? '[]')) as unknown[])
+      .length,
+    exit:
+      extra.diagnosis === undefined
+        ? undefined
+        : { code: extra.diagnosis.exitCode, signal: extra.diagnosis.signal },
+  };
+}
+
+export function buildReport(facts: ScenarioFacts, durationMs: number): DemoReport {
+  const runs = facts.agentRuns;
+  const first = runs[0];
+  const last = runs.at(-1);
+  const total = facts.linesTotal;
+  const read = last?.source.position ?? 0;
+  const dropped = runs.reduce((sum, run) => sum + run.pool.dropped, 0);
+  const peakBytesUp = Math.max(0, ...runs.map((run) => run.pool.peakBytesUp));
+  const maxBytesUp = first?.pool.maxBytesUp ?? 0;
+  const reaped = runs.reduce((sum, run) => sum + run.health.reaped, 0);
+  const reports = facts.crashReports.map(summarize);
+  const guardReport = reports.find((r) => r.from === 'guard' && r.type === 'Error');
+  const supervisorUncaught = reports.find(
+    (r) => r.from === 'supervisor' && r.type === 'uncaught-exception',
+  );
+  const supervisorHeap = reports.find(
+    (r) => r.from === 'supervisor' && r.type === 'heap-out-of-memory',
+  );
+  const exit = facts.agentExit;
+  const exitText =
+    exit === undefined
+      ? 'the agent did not exit'
+      : exit.signal === null
+        ? `exit code ${exit.code}`
+        : `signal ${exit.signal}`;
+  const metadataKept = reports.every((r) => r.pod !== '' && r.node !== '');
+
+  const promises: KeptPromise[] = [
+    {
+      promise: 'the scenario ran to its end',
+      kept: facts.failure === undefined,
+      detail: facts.failure ?? 'every step completed',
+    },
+    {
+      promise: 'discovery survives exited containers whose inspects hang or fail',
+      kept:
+        first !== undefined &&
+        !first.discovery.fatal &&
+        first.discovery.running > 0 &&
+        first.discovery.known === first.discovery.running,
+      detail:
+        first === undefined
+          ? 'the agent never reported'
+          : `${first.discovery.known} of ${first.discovery.running} running containers discovered; ${first.discovery.timedOut} exited ones timed out and ${first.discovery.failed} failed, and the round was not fatal`,
+    },
+    {
+      promise: 'every line read reached both outputs, across an outage and a crash',
+      kept:
+        total > 0 &&
+        read === total &&
+        facts.delivered.search === total &&
+        facts.delivered.archive === total &&
+        dropped === 0,
+      detail: `${count(read)} of ${count(total)} lines read; delivered: search ${count(facts.delivered.search)}, archive ${count(facts.delivered.archive)}; ${dropped} dropped; duplicates (at-least-once, after retries and the crash): search ${count(facts.duplicates.search)}, archive ${count(facts.duplicates.archive)}`,
+    },
+    {
+      promise: "one output's outage never stopped the other",
+      kept: facts.outage.deliveredToArchive > 0 && facts.outage.deliveredToSearch === 0,
+      detail: `while search was down for ${facts.outage.ms / 1_000} s, archive took ${count(facts.outage.deliveredToArchive)} records and search ${count(facts.outage.deliveredToSearch)}`,
+    },
+    {
+      promise: "the pool's memory stayed within its budget",
+      kept: runs.length > 0 && peakBytesUp <= maxBytesUp,
+      detail: `peak ${count(peakBytesUp)} bytes up of a ${count(maxBytesUp)}-byte budget (sampled every 5 ms); the backlog waited on disk`,
+    },
+    {
+      promise: 'timed-out probes leave no zombies and no processes behind',
+      kept: reaped > 0 && facts.zombies === 0 && facts.processesLeft === 0,
+      detail: `${reaped} orphans of timed-out sidecar checks reaped by the agent; at the end ${facts.zombies} zombies and ${facts.processesLeft} processes left`,
+    },
+    {
+      promise: 'both crashes were reported with metadata, and the agent died as it would have',
+      kept:
+        guardReport !== undefined &&
+        guardReport.lastRecords > 0 &&
+        supervisorUncaught !== undefined &&
+        supervisorHeap !== undefined &&
+        metadataKept &&
+        exit !== undefined &&
+        supervisorHeap.exit !== undefined &&
+        exit.code === supervisorHeap.exit.code &&
+        exit.signal === supervisorHeap.exit.signal,
+      detail: `${reports.length} reports: ${reports.map((r) => `${r.from} ${r.type}`).join(', ') || 'none'}; the agent ended with ${exitText}`,
+    },
+  ];
+  return {
+    allKept: promises.every((p) => p.kept),
+    promises,
+    containers: {
+      present: first?.discovery.running ?? 0,
+      discovered: first?.discovery.known ?? 0,
+    },
+    records: {
+      read,
+      total,
+      delivered: facts.delivered,
+      duplicates: facts.duplicates,
+      dropped,
+    },
+    memory: { peakBytesUp, maxBytesUp },
+    zombies: { reaped, left: facts.zombies, processesLeft: facts.processesLeft },
+    crashReports: reports,
+    agentExit: exit,
+    durationMs: Math.round(durationMs),
+  };
+}
+
+export function printReport(out: Writable, report: DemoReport): void {
+  out.write('\nholdfast demo — report\n\n');
+  for (const p of report.promises) {
+    out.write(`${p.kept ? '  kept  ' : '  FAILED'}  ${p.promise}\n          ${p.detail}\n`);
+  }
+  out.write('\n  crash reports received:\n');
+  for (const r of report.crashReports) {
+    const exit = r.exit === undefined ? '' : ` · child ${r.exit.signal ?? `exit ${r.exit.code}`}`;
+    out.write(
+      `    ${r.from.padEnd(10)} ${r.type}: ${r.message.slice(0, 60)} · ${r.pod} on ${r.node} · ${r.lastRecords} last records${exit}\n`,
+    );
+  }
+  out.write(
+    `\n${report.allKept ? 'All promises kept' : 'Some promises FAILED'} in ${(report.durationMs / 1_000).toFixed(1)} s.\n`,
+  );
+}
