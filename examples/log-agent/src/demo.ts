@@ -71,12 +71,12 @@ const agent = spawn(
     fileURLToPath(new URL('./agent/main.ts', import.meta.url)),
   ],
   {
-    cwd: work,
+    // In the workspace's root, where the TypeScript loader and its tsconfig are found, so the
+    // agent resolves `@holdfast/*` as the demo does.
+    cwd: fileURLToPath(new URL('../../../', import.meta.url)),
     stdio: ['ignore', agentLog, agentLog],
     env: {
       ...process.env,
-      // The agent runs in the temporary folder; it resolves `@holdfast/*` as the demo does.
-      TSX_TSCONFIG_PATH: fileURLToPath(new URL('../../../tsconfig.json', import.meta.url)),
       AGENT_DOCKER_SOCKET: simulator?.socketPath ?? '/var/run/docker.sock',
       AGENT_SEARCH_URL: search.url,
       AGENT_ARCHIVE_URL: archive.url,
@@ -213,9 +213,10 @@ try {
 const report = buildReport(facts, performance.now() - startedAt);
 if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 else printReport(process.stdout, report);
-if (!report.allKept && !json) {
-  process.stdout.write(`\nThe agent's output (last 40 lines of ${agentLogPath}):\n`);
-  process.stdout.write(`${readFileSync(agentLogPath, 'utf8').split('\n').slice(-40).join('\n')}\n`);
+if (!report.allKept) {
+  // On stderr, so that `--json` output stays one JSON document.
+  process.stderr.write(`\nThe agent's output (last 40 lines of ${agentLogPath}):\n`);
+  process.stderr.write(`${readFileSync(agentLogPath, 'utf8').split('\n').slice(-40).join('\n')}\n`);
 }
 rmSync(work, { recursive: true, force: true });
 process.exit(report.allKept ? 0 : 1);
