@@ -1,5 +1,6 @@
-// The use snippet of packages/batch/README.md, verbatim (snippets.test.ts checks it and runs it).
-// Run: node --import tsx examples/snippets/batch.ts
+// The use snippet of packages/batch/README.md, made runnable and self-contained: it uses
+// everything the README's block imports (snippets.test.ts checks that, and runs this file).
+// Run from the repository root: node --import tsx examples/snippets/batch.ts
 
 import { fetchAll } from '@holdfast/batch';
 

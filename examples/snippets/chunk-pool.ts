@@ -1,5 +1,6 @@
-// The use snippet of packages/chunk-pool/README.md, verbatim (snippets.test.ts checks it and runs
-// it). Run: node --import tsx examples/snippets/chunk-pool.ts
+// The use snippet of packages/chunk-pool/README.md, made runnable and self-contained: it uses
+// everything the README's block imports (snippets.test.ts checks that, and runs this file).
+// Run from the repository root: node --import tsx examples/snippets/chunk-pool.ts
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,8 @@ const send = async (output: string, records: readonly Uint8Array[]) => {
 };
 const deliver = async (output: string) => {
   for await (const lease of pool.consume(output)) {
-    (await send(output, lease.chunk.records)) ? await lease.ack() : await lease.retry();
+    if (await send(output, lease.chunk.records)) await lease.ack();
+    else await lease.retry();
   }
 };
 const outputs = [deliver('otlp'), deliver('archive')];

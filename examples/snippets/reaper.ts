@@ -1,10 +1,11 @@
-// The use snippet of packages/reaper/README.md, verbatim (snippets.test.ts checks it and runs it).
-// Run: node --import tsx examples/snippets/reaper.ts
+// The use snippet of packages/reaper/README.md, made runnable and self-contained: it uses
+// everything the README's block imports (snippets.test.ts checks that, and runs this file).
+// Run from the repository root: node --import tsx examples/snippets/reaper.ts
 
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { httpProbe, installReaper, run, waitUntilHealthy } from '@holdfast/reaper';
+import { httpProbe, installReaper, run, startHealthCheck } from '@holdfast/reaper';
 
 await using reaper = installReaper(); // PID 1 or subreaper: adopted zombies are reaped
 
@@ -12,13 +13,20 @@ await using reaper = installReaper(); // PID 1 or subreaper: adopted zombies are
 const r = await run('sh', ['-c', 'sleep 30 & sleep 30'], { timeout: 200 });
 console.log(`check: timedOut ${r.timedOut}, signal ${r.signal}`);
 
-// A dependency on loopback; the wait returns a verdict, it never kills anything.
+// A dependency on loopback, watched without a shell; a state change is reported, never acted on.
 const backend = createServer((_, response) => response.end('ok')).listen(0, '127.0.0.1');
 await once(backend, 'listening');
 const { port } = backend.address() as AddressInfo;
-const ready = await waitUntilHealthy(httpProbe(`http://127.0.0.1:${port}/health`), {
-  timeoutMs: 5_000,
+const states = new EventEmitter();
+const check = startHealthCheck({
+  probe: httpProbe(`http://127.0.0.1:${port}/health`),
+  intervalMs: 100,
+  onChange: (state) => {
+    console.log(`backend: ${state}`);
+    states.emit(state);
+  },
 });
-console.log(`backend: healthy ${ready.healthy} after ${ready.attempts} attempt(s)`);
+await once(states, 'healthy');
+await check.stop();
 console.log(`reaper: ${reaper.stats().zombiesNow} zombies now`);
 backend.close();

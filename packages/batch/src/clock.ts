@@ -31,7 +31,7 @@ export interface Clock {
  * timers installed after import (vitest, sinon) are honoured.
  *
  * @example
- * ```ts
+ * ```ts run
  * const started = systemClock.now();
  * ```
  */

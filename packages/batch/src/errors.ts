@@ -58,7 +58,7 @@ export class BatchError extends Error {
  *
  * @example
  * ```ts
- * if (isTimeoutError(outcome.error)) metrics.inspectTimeouts++;
+ * if (outcome.status === 'rejected' && isTimeoutError(outcome.error)) metrics.inspectTimeouts++;
  * ```
  */
 export class TimeoutError extends BatchError {
@@ -81,7 +81,7 @@ export class TimeoutError extends BatchError {
  *
  * @example
  * ```ts
- * if (isTransientError(outcome.error)) queueForNextRound(outcome.item);
+ * if (outcome.status === 'rejected' && isTransientError(outcome.error)) queueForNextRound(outcome.item);
  * ```
  */
 export class TransientError extends BatchError {
@@ -146,7 +146,8 @@ export type CancelledBy = 'caller' | 'fatal' | 'consumer';
  *
  * @example
  * ```ts
- * if (isCancelledError(outcome.error) && outcome.error.by === 'caller') return; // shutting down
+ * const shuttingDown =
+ *   outcome.status === 'rejected' && isCancelledError(outcome.error) && outcome.error.by === 'caller';
  * ```
  */
 export class CancelledError extends BatchError {
@@ -177,21 +178,21 @@ function hasCode(error: unknown, code?: BatchErrorCode): boolean {
  * Whether `error` is a {@link BatchError} from any copy of this package.
  *
  * @example
- * ```ts
+ * ```ts run
  * isBatchError(new Error('x')); // => false
  * ```
  */
 export const isBatchError = (error: unknown): error is BatchError => hasCode(error);
-/** Whether `error` is a {@link TimeoutError} from any copy of this package. @example `isTimeoutError(o.error)` */
+/** Whether `error` is a {@link TimeoutError} from any copy of this package. @example `isTimeoutError(error)` */
 export const isTimeoutError = (error: unknown): error is TimeoutError => hasCode(error, 'TIMEOUT');
-/** Whether `error` is a {@link TransientError} from any copy of this package. @example `isTransientError(o.error)` */
+/** Whether `error` is a {@link TransientError} from any copy of this package. @example `isTransientError(error)` */
 export const isTransientError = (error: unknown): error is TransientError =>
   hasCode(error, 'TRANSIENT');
 /** Whether `error` is a {@link FatalError} from any copy of this package. @example `isFatalError(result.fatal)` */
 export const isFatalError = (error: unknown): error is FatalError => hasCode(error, 'FATAL');
-/** Whether `error` is a {@link DeadlineError} from any copy of this package. @example `isDeadlineError(o.error)` */
+/** Whether `error` is a {@link DeadlineError} from any copy of this package. @example `isDeadlineError(error)` */
 export const isDeadlineError = (error: unknown): error is DeadlineError =>
   hasCode(error, 'DEADLINE');
-/** Whether `error` is a {@link CancelledError} from any copy of this package. @example `isCancelledError(o.error)` */
+/** Whether `error` is a {@link CancelledError} from any copy of this package. @example `isCancelledError(error)` */
 export const isCancelledError = (error: unknown): error is CancelledError =>
   hasCode(error, 'CANCELLED');

@@ -40,7 +40,9 @@ export interface OutcomeStream<T, R> extends AsyncIterableIterator<Outcome<T, R>
  *
  * @example
  * ```ts
- * for await (const outcome of fetchEach(walkFiles(root), (path, { signal }) => stat(path, { signal }), { concurrency: 32 })) {
+ * import { readFile } from 'node:fs/promises';
+ *
+ * for await (const outcome of fetchEach(walkFiles(root), (path, { signal }) => readFile(path, { signal }), { concurrency: 32 })) {
  *   if (outcome.status === 'fulfilled') index.add(outcome.value);
  * }
  * ```

@@ -66,7 +66,7 @@ export interface Inventory<T, K, R> {
  *
  * @example
  * ```ts
- * const containers = createInventory({ key: (c: { Id: string }) => c.Id, ttlMs: 60_000 });
+ * const containers = createInventory<Container, ContainerDetails, string>({ key: (c) => c.Id, ttlMs: 60_000 });
  * const diff = containers.apply(await fetchAll(listing, inspect, { timeout: 2_000 }));
  * for (const id of diff.added) startTailing(containers.get(id)!.value);
  * for (const id of diff.removed) stopTailing(id);

@@ -15,7 +15,7 @@ export type CrashFlushErrorCode = 'ALREADY_INSTALLED' | 'SINK_FAILED' | 'NOT_INS
  *
  * @example
  * ```ts
- * try { installCrashGuard({ sink, service: 'b' }); } catch (e) { if (isCrashFlushError(e) && e.code === 'ALREADY_INSTALLED') … }
+ * try { installCrashGuard({ sink, service: 'b' }); } catch (e) { if (isCrashFlushError(e) && e.code === 'ALREADY_INSTALLED') log.warn(e.message); else throw e; }
  * ```
  */
 export class CrashFlushError extends Error {
@@ -32,7 +32,7 @@ export class CrashFlushError extends Error {
  * Whether `error` is a {@link CrashFlushError} from any copy of this package.
  *
  * @example
- * ```ts
+ * ```ts run
  * isCrashFlushError(new Error('x')); // => false
  * ```
  */

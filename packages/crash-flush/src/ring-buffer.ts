@@ -8,7 +8,7 @@
  * Keeps the last `capacity` items pushed.
  *
  * @example
- * ```ts
+ * ```ts run
  * const ring = new RingBuffer<string>(2); ring.push('a'); ring.push('b'); ring.push('c');
  * ring.toArray(); // => ['b', 'c']
  * ```

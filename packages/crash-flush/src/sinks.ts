@@ -25,7 +25,12 @@ export type Delivery =
  *
  * @example
  * ```ts
- * const kafkaSink: Sink = { name: 'kafka', send: (report) => producer.send({ topic: 'crashes', messages: [{ value: JSON.stringify(report) }] }) };
+ * const kafkaSink: Sink = {
+ *   name: 'kafka',
+ *   send: async (report) => {
+ *     await producer.send({ topic: 'crashes', messages: [{ value: JSON.stringify(report) }] });
+ *   },
+ * };
  * ```
  */
 export interface Sink {

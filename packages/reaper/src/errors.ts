@@ -48,7 +48,7 @@ export class ReaperError extends Error {
  * Whether `error` is a {@link ReaperError} from any copy of this package.
  *
  * @example
- * ```ts
+ * ```ts run
  * isReaperError(new Error('x')); // => false
  * ```
  */

@@ -80,7 +80,7 @@ export function httpProbe(url: string | URL, options: HttpProbeOptions = {}): Pr
  * signal aborts, so a timed-out check leaves nothing behind. Healthy means exit code 0.
  *
  * @example
- * ```ts
+ * ```ts run
  * const probe = commandProbe('pg_isready', ['-h', '127.0.0.1']);
  * ```
  */

@@ -36,7 +36,7 @@ export interface RunResult {
  * The exit status a shell would report: the exit code, or 128 + the signal's number.
  *
  * @example
- * ```ts
+ * ```ts run
  * shellExitCode({ exitCode: null, signal: 'SIGKILL' }); // => 137
  * ```
  */

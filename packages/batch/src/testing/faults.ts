@@ -22,8 +22,10 @@ export type Fault =
  * One fault, weighted towards answers so that batches mostly succeed, as real ones do.
  *
  * @example
- * ```ts
- * fc.sample(faultArbitrary({ maxLatencyMs: 50 }), 3);
+ * ```ts run
+ * import fc from 'fast-check';
+ *
+ * console.log(fc.sample(faultArbitrary({ maxLatencyMs: 50 }), 3));
  * ```
  */
 export function faultArbitrary({ maxLatencyMs = 200 } = {}): fc.Arbitrary<Fault> {
@@ -46,7 +48,9 @@ export function faultArbitrary({ maxLatencyMs = 200 } = {}): fc.Arbitrary<Fault>
  *
  * @example
  * ```ts
- * fc.assert(fc.asyncProperty(faultScheduleArbitrary({ maxItems: 50 }), async (schedule) => { … }));
+ * fc.assert(fc.asyncProperty(faultScheduleArbitrary({ maxItems: 50 }), async (schedule) => {
+ *   // run your fetchOne against simulatedBackend(schedule, clock) and check the outcomes
+ * }));
  * ```
  */
 export function faultScheduleArbitrary({
@@ -79,9 +83,10 @@ export interface SimulatedBackend {
  * when the call's signal aborts, so a `fetchOne` that forwards its signal leaves no timer behind.
  *
  * @example
- * ```ts
+ * ```ts run
+ * const clock = new VirtualClock();
  * const backend = simulatedBackend([[{ kind: 'ok', latencyMs: 5 }]], clock);
- * await fetchAll([0], (i, { signal }) => backend.call(i, signal), { clock });
+ * await clock.runUntilSettled(fetchAll([0], (i, { signal }) => backend.call(i, signal), { clock }));
  * ```
  */
 export function simulatedBackend(

@@ -9,9 +9,11 @@ import type { Clock, TimerHandle } from '../clock.js';
  * `clock.sleep()` for its latency.
  *
  * @example
- * ```ts
+ * ```ts run
  * const clock = new VirtualClock();
- * const result = await clock.runUntilSettled(fetchAll(ids, inspect, { clock, timeout: 1_000 }));
+ * const slow = (ms: number) => new Promise((resolve) => clock.setTimeout(() => resolve(ms), ms));
+ * const result = await clock.runUntilSettled(fetchAll([10, 5_000], slow, { clock, timeout: 1_000 }));
+ * result.values; // => [10]
  * ```
  */
 export class VirtualClock implements Clock {
