@@ -62,6 +62,8 @@ const DROPPED: Promise<AppendOutcome> = Promise.resolve('dropped');
  */
 export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDisposable {
   readonly #options: ResolvedOptions;
+  /** `fsync: 'always'`: each append is written (and durable) before it counts as accepted. */
+  readonly #writesEachAppend: boolean;
   readonly #budget: MemoryBudget;
   readonly #outputs = new Map<string, OutputState>();
   /** Every chunk not yet done, in creation order. */
@@ -97,6 +99,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   private constructor(options: ResolvedOptions) {
     super();
     this.#options = options;
+    this.#writesEachAppend = options.storage.persistent && options.storage.syncEachAppend;
     this.#budget = new MemoryBudget(options.inputShare, options.outputs, options.reservePerOutput);
     for (const [name, retry] of options.retryByOutput) {
       this.#outputs.set(name, new OutputState(name, retry, options.breakerThreshold));
@@ -139,8 +142,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
    */
   tryAppend(tag: string, record: PoolRecord): boolean {
     const bytes = this.#acceptable(tag, record);
-    const { storage } = this.#options;
-    if (storage.persistent && storage.syncEachAppend) return false;
+    if (this.#writesEachAppend) return false;
     if (this.#appendWaiters.length > 0 || !this.#admit(bytes.length)) return false;
     void this.#accept(tag, bytes);
     return true;
@@ -397,7 +399,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   }
 
   #accept(tag: string, record: Buffer): Promise<AppendOutcome> {
-    const { chunkBytes, storage } = this.#options;
+    const { chunkBytes } = this.#options;
     let chunk = this.#openChunks.get(tag);
     if (chunk !== undefined && chunk.bytes + record.length > chunkBytes) {
       this.#seal(chunk);
@@ -416,8 +418,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     chunk.recordCount += 1;
     this.#storedBytes += record.length;
     this.#accepted.add(1, record.length);
-    const written =
-      storage.persistent && storage.syncEachAppend ? this.#writeThrough(chunk) : undefined;
+    const written = this.#writesEachAppend ? this.#writeThrough(chunk) : undefined;
     if (chunk.bytes >= chunkBytes) this.#seal(chunk);
     return written === undefined ? ACCEPTED : written.then(() => 'accepted' as const);
   }

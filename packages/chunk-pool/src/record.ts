@@ -5,6 +5,8 @@
  *
  * @module
  */
+// Imported, not the global: `globalThis.Buffer` is an accessor, and this check runs per record.
+import { Buffer } from 'node:buffer';
 import { ChunkPoolError } from './errors.js';
 
 /** A record: a string (stored as UTF-8) or bytes (stored as given, not copied). */
@@ -12,8 +14,8 @@ export type PoolRecord = string | Uint8Array;
 
 /** The record's bytes; throws `INVALID_RECORD` for anything else. */
 export function encodeRecord(record: PoolRecord): Buffer {
-  if (typeof record === 'string') return Buffer.from(record);
   if (Buffer.isBuffer(record)) return record;
+  if (typeof record === 'string') return Buffer.from(record);
   if (record instanceof Uint8Array) {
     return Buffer.from(record.buffer, record.byteOffset, record.byteLength);
   }

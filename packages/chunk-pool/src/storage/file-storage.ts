@@ -39,6 +39,16 @@ const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const CHUNK_SUFFIX = '.chunk';
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
+// Files fsynced at once by `sync()`: enough to keep the thread pool busy (the disk commits
+// concurrent fsyncs together), few enough not to run out of file descriptors on a large backlog.
+const SYNC_CONCURRENCY = 8;
+
+/** A chunk file still being appended to. */
+interface OpenChunkFile {
+  readonly handle: FileHandle;
+  /** Bytes in the file after its last complete append: a failed write is cut back to this. */
+  size: number;
+}
 
 /**
  * Keeps chunks in files under `dir`, so a backlog survives restarts and waiting retries leave
@@ -82,8 +92,8 @@ class FileStorage implements ChunkStorage {
   readonly #rejectedDir: string;
   readonly #quarantineDir: string;
   readonly #fsync: FsyncPolicy;
-  // Handles of chunks still being appended to (with `fsync: 'always'` or before seal).
-  readonly #open = new Map<string, FileHandle>();
+  // Chunks still being appended to (with `fsync: 'always'` or before seal).
+  readonly #open = new Map<string, OpenChunkFile>();
   // Sealed chunks written since the last flush that still need an fsync (`fsync: 'batch'`).
   readonly #unsynced = new Set<string>();
 
@@ -127,41 +137,55 @@ class FileStorage implements ChunkStorage {
   }
 
   async append(header: ChunkHeader, records: readonly Buffer[]): Promise<void> {
-    let handle = this.#open.get(header.id);
+    let file = this.#open.get(header.id);
     const parts = encodeRecords(records);
-    if (handle === undefined) {
-      handle = await open(
+    if (file === undefined) {
+      const handle = await open(
         this.#chunkPath(header.id),
         constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL,
         FILE_MODE,
       );
-      this.#open.set(header.id, handle);
+      // A new file (O_EXCL): its size is known, so a failed write needs no `stat` to undo.
+      file = { handle, size: 0 };
+      this.#open.set(header.id, file);
       parts.unshift(encodePreamble(header));
     }
-    await this.#write(header.id, handle, parts);
-    if (this.#fsync === 'always') await handle.datasync();
+    await this.#write(header.id, file, parts);
+    if (this.#fsync === 'always') await file.handle.datasync();
   }
 
   async seal(id: string): Promise<void> {
-    const handle = this.#open.get(id);
-    if (handle === undefined) return;
+    const file = this.#open.get(id);
+    if (file === undefined) return;
     this.#open.delete(id);
-    await handle.close();
+    await file.handle.close();
     if (this.#fsync === 'batch') this.#unsynced.add(id);
   }
 
-  /** Fsyncs every chunk sealed since the last call (`fsync: 'batch'`). */
+  /**
+   * Fsyncs every chunk sealed since the last call (`fsync: 'batch'`), several files at once.
+   * Every file is tried even if one fails; then the first failure is thrown.
+   */
   async sync(): Promise<void> {
     const ids = [...this.#unsynced];
     this.#unsynced.clear();
-    for (const id of ids) {
-      const handle = await open(this.#chunkPath(id), 'r').catch(() => undefined);
-      if (handle === undefined) continue; // Deleted meanwhile: nothing left to make durable.
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
+    const failures: unknown[] = [];
+    const syncNext = async (): Promise<void> => {
+      for (let id = ids.shift(); id !== undefined; id = ids.shift()) {
+        await this.#syncFile(id).catch((error: unknown) => void failures.push(error));
       }
+    };
+    await Promise.all(Array.from({ length: SYNC_CONCURRENCY }, syncNext));
+    if (failures.length > 0) throw failures[0];
+  }
+
+  async #syncFile(id: string): Promise<void> {
+    const handle = await open(this.#chunkPath(id), 'r').catch(() => undefined);
+    if (handle === undefined) return; // Deleted meanwhile: nothing left to make durable.
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
     }
   }
 
@@ -212,9 +236,9 @@ class FileStorage implements ChunkStorage {
   }
 
   async quarantine(id: string, reason: string): Promise<void> {
-    const handle = this.#open.get(id);
+    const file = this.#open.get(id);
     this.#open.delete(id);
-    await handle?.close();
+    await file?.handle.close();
     const target = join(this.#quarantineDir, `${safeName(id, 'chunk id')}${CHUNK_SUFFIX}`);
     await rename(this.#chunkPath(id), target).catch(async (error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error;
@@ -223,17 +247,17 @@ class FileStorage implements ChunkStorage {
   }
 
   async close(): Promise<void> {
-    for (const [id, handle] of this.#open) {
+    for (const [id, file] of this.#open) {
       this.#open.delete(id);
-      await handle.close();
+      await file.handle.close();
     }
     if (this.#fsync === 'batch') await this.sync();
   }
 
-  async #write(id: string, handle: FileHandle, parts: Buffer[]): Promise<void> {
-    const { size } = await handle.stat();
+  async #write(id: string, file: OpenChunkFile, parts: Buffer[]): Promise<void> {
+    const { handle, size } = file;
     try {
-      await handle.writev(parts);
+      file.size += await writeAll(handle, parts, size);
     } catch (error) {
       // Leave no torn frame behind: the file stays valid up to its last complete append.
       await handle.truncate(size).catch(() => undefined);
@@ -253,6 +277,34 @@ class FileStorage implements ChunkStorage {
   #chunkPath(id: string): string {
     return join(this.#chunksDir, `${safeName(id, 'chunk id')}${CHUNK_SUFFIX}`);
   }
+}
+
+/**
+ * Writes every byte of `parts` at `position`, continuing after a short write (which a disk
+ * filling up can cause before it fails with ENOSPC); returns the bytes written. Positional, so
+ * that an append after a failed (and truncated) one starts right after the last complete frame.
+ */
+async function writeAll(
+  handle: FileHandle,
+  parts: readonly Buffer[],
+  position: number,
+): Promise<number> {
+  let total = 0;
+  for (const part of parts) total += part.length;
+  let written = (await handle.writev(parts, position)).bytesWritten;
+  if (written === total) return total;
+  const bytes = Buffer.concat(parts, total);
+  while (written < total) {
+    const { bytesWritten } = await handle.write(
+      bytes,
+      written,
+      total - written,
+      position + written,
+    );
+    if (bytesWritten === 0) throw new Error(`short write: ${written} of ${total} bytes`);
+    written += bytesWritten;
+  }
+  return total;
 }
 
 function recovered(header: ChunkHeader, records: Buffer[], doneRoutes: string[]): RecoveredChunk {
