@@ -44,6 +44,12 @@ export class Chunk implements ChunkInfo, ChunkHeader {
   leases = 0;
   /** Every route is done (or the chunk was dropped): it has left the pool. */
   done = false;
+  /**
+   * In its routes' queues: sealed and, with `fsync: 'always'`, every append on disk. Only such a
+   * chunk may be dropped by `whenFull: 'drop-oldest'` — before, its appends have not resolved, so
+   * its records are not accepted yet and cannot be counted as dropped.
+   */
+  handedOut = false;
   /** `fsync: 'always'`: records appended since the last write was started. */
   unwritten = 0;
   /** `fsync: 'always'`: the write that will carry the `unwritten` records. */

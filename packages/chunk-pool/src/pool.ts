@@ -542,7 +542,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   #oldestDroppable(bytes: number): Chunk | undefined {
     const storageBound = this.#storedBytes + bytes > this.#options.maxBytesStored;
     for (const chunk of this.#chunks) {
-      if (!chunk.sealed || chunk.leases > 0 || chunk.loading) continue;
+      if (!chunk.handedOut || chunk.leases > 0 || chunk.loading) continue;
       // Under memory pressure only a chunk on the inputs' account frees what inputs need.
       if (storageBound || chunk.charge === this.#budget.input) return chunk;
     }
@@ -628,12 +628,15 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       void this.#forget(chunk);
       return;
     }
+    chunk.handedOut = true;
     this.emit('sealed', chunk.info());
     for (const route of chunk.pendingRoutes) {
       const state = this.#outputs.get(route) as OutputState;
       state.queue.add(chunk);
       this.#serve(state);
     }
+    // Under 'drop-oldest' an append may be waiting for a chunk it is allowed to drop: this one.
+    if (this.#options.whenFull === 'drop-oldest') this.#admitWaiters();
   }
 
   #persisted(chunk: Chunk): void {
@@ -981,6 +984,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       }
       const chunk = new Chunk(found.id, found.tag, found.createdAt, routes);
       chunk.sealed = true;
+      chunk.handedOut = true;
       chunk.persisted = true;
       chunk.recordCount = found.recordCount;
       chunk.bytes = found.bytes;
