@@ -25,7 +25,11 @@ export class Chunk implements ChunkInfo, ChunkHeader {
   readonly tag: string;
   readonly createdAt: number;
   readonly routes: readonly string[];
-  /** The records while the chunk is up; `undefined` while it is down (only in storage). */
+  /**
+   * The records while the chunk is up; `undefined` while it is down (only in storage). While the
+   * chunk is open the array may be longer than `recordCount` (empty slots, filled by appends);
+   * sealing trims it.
+   */
   records: Buffer[] | undefined = [];
   recordCount = 0;
   bytes = 0;

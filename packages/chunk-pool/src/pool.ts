@@ -39,6 +39,8 @@ interface AppendWaiter {
 
 const ACCEPTED: Promise<AppendOutcome> = Promise.resolve('accepted');
 const DROPPED: Promise<AppendOutcome> = Promise.resolve('dropped');
+// A larger `new Array(n)` may get slow (dictionary) elements in V8.
+const MAX_RECORD_SLOTS = 16_384;
 
 /**
  * A quota-reserving chunk pool between an agent's inputs and its outputs.
@@ -82,6 +84,12 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   readonly #accepted = new VolumeCounter();
   readonly #droppedWhenFull = new VolumeCounter();
   readonly #recovered = { chunks: 0, records: 0 };
+  /**
+   * Slots to allocate for a new chunk's records: as many as the last sealed chunk held (capped).
+   * Filling a pre-sized array instead of growing one by `push` saves about a quarter of the cost
+   * of an append on the hot path.
+   */
+  #recordSlots = 16;
   #quarantined = 0;
 
   /**
@@ -413,7 +421,8 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
         return Promise.reject(error as Error);
       }
     }
-    (chunk.records as Buffer[]).push(record);
+    // Slots past `recordCount` are spare capacity (see #recordSlots); sealing trims them.
+    (chunk.records as Buffer[])[chunk.recordCount] = record;
     chunk.bytes += record.length;
     chunk.recordCount += 1;
     this.#storedBytes += record.length;
@@ -428,6 +437,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     const clock = this.#options.clock;
     const id = `${Date.now().toString(36)}-${this.#runId}-${(this.#sequence++).toString(36)}`;
     const chunk = new Chunk(id, tag, clock.now(), routes);
+    chunk.records = new Array<Buffer>(this.#recordSlots);
     chunk.charge = this.#budget.input;
     this.#budget.input.addChunk();
     chunk.ageTimer = clock.setTimeout(() => this.#seal(chunk), this.#options.chunkAgeMs);
@@ -460,8 +470,9 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     chunk.pendingWrite ??= chunk.chain(async () => {
       const records = chunk.records as Buffer[];
       const count = chunk.unwritten;
-      const start = records.length - count;
-      const batch = records.slice(start);
+      const end = chunk.recordCount;
+      const start = end - count;
+      const batch = records.slice(start, end);
       chunk.unwritten = 0;
       chunk.pendingWrite = undefined;
       try {
@@ -589,6 +600,8 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   #seal(chunk: Chunk): void {
     if (chunk.sealed) return;
     chunk.sealed = true;
+    (chunk.records as Buffer[]).length = chunk.recordCount;
+    this.#recordSlots = Math.min(MAX_RECORD_SLOTS, Math.max(16, chunk.recordCount));
     this.#options.clock.clearTimeout(chunk.ageTimer);
     if (this.#openChunks.get(chunk.tag) === chunk) this.#openChunks.delete(chunk.tag);
     const { storage } = this.#options;
