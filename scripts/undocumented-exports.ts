@@ -2,8 +2,9 @@ import ts from 'typescript';
 
 /**
  * Lists the exports of the given entry files that carry no doc comment (`/** … *\/`), as
- * `entry: name`. Re-exports are followed to the declaration they name, so a barrel that only
- * re-exports is checked through to the files that declare things.
+ * `entry: name`, and the exported functions and classes whose doc comment has no `@example`, as
+ * `entry: name (no @example)`. Re-exports are followed to the declaration they name, so a barrel
+ * that only re-exports is checked through to the files that declare things.
  */
 export function undocumentedExports(entryFiles: readonly string[]): string[] {
   const program = ts.createProgram([...entryFiles], {
@@ -30,7 +31,16 @@ export function undocumentedExports(entryFiles: readonly string[]): string[] {
       const documented =
         symbol.getDocumentationComment(checker).length > 0 ||
         (symbol.declarations ?? []).some((d) => ts.getJSDocCommentsAndTags(d).length > 0);
-      if (!documented) missing.push(`${entry}: ${exported.getName()}`);
+      if (!documented) {
+        missing.push(`${entry}: ${exported.getName()}`);
+        continue;
+      }
+      // Something a user calls or constructs shows how; a type or a constant need not.
+      const callable = (symbol.flags & (ts.SymbolFlags.Function | ts.SymbolFlags.Class)) !== 0;
+      const hasExample = (symbol.declarations ?? []).some((declaration) =>
+        ts.getJSDocTags(declaration).some((tag) => tag.tagName.text === 'example'),
+      );
+      if (callable && !hasExample) missing.push(`${entry}: ${exported.getName()} (no @example)`);
     }
   }
   return missing;

@@ -89,7 +89,15 @@ export interface BatchResult<T, R> {
   summary(): string;
 }
 
-/** Builds the one-line summary used by `BatchResult.summary()`. */
+/**
+ * Builds the one-line summary used by `BatchResult.summary()`: for a custom result type that
+ * keeps `BatchStats` (aggregated over several batches, say) and wants the same log line.
+ *
+ * @example
+ * ```ts
+ * logger.info(summarize(result.stats, result.fatal)); // the same line as result.summary()
+ * ```
+ */
 export function summarize(stats: BatchStats, fatal: FatalError | undefined): string {
   const parts = [
     `${stats.fulfilled}/${stats.total} fulfilled`,

@@ -55,7 +55,17 @@ function describeError(error: unknown): CrashReport['error'] {
 
 /**
  * A stable fingerprint: the error type, its message with numbers blanked out, and the first three
- * stack frames without line/column numbers, hashed.
+ * stack frames without line/column numbers, hashed. Reports carry it already; use it to group
+ * crashes of your own records the same way the rate limit does.
+ *
+ * @example
+ * ```ts run
+ * import { fingerprintOf } from '@holdfast/crash-flush';
+ *
+ * const inUse = (port: number) => ({ type: 'Error', message: `port ${port} in use`, stack: '' });
+ * const first = fingerprintOf('uncaughtException', inUse(8080));
+ * first === fingerprintOf('uncaughtException', inUse(9090)); // => true
+ * ```
  */
 export function fingerprintOf(
   kind: CrashKind,
@@ -90,7 +100,25 @@ export interface ReportInput {
   readonly maxReportBytes: number;
 }
 
-/** Builds a report whose JSON fits `maxReportBytes`: the oldest records go first, then the stack. */
+/**
+ * Builds a report whose JSON fits `maxReportBytes`: the oldest records go first, then the stack.
+ * The guard and the supervisor build theirs with it; a custom sink's tests can too.
+ *
+ * @example
+ * ```ts run
+ * import { buildReport } from '@holdfast/crash-flush';
+ *
+ * const report = buildReport({
+ *   service: 'log-agent',
+ *   kind: 'uncaughtException',
+ *   error: new Error('boom'),
+ *   lastRecords: [{ msg: 'shipped chunk' }],
+ *   metadata: { 'k8s.pod.name': 'log-agent-0' },
+ *   maxReportBytes: 65_536,
+ * });
+ * report.error?.message; // => 'boom'
+ * ```
+ */
 export function buildReport(input: ReportInput): CrashReport {
   const error = describeError(input.error);
   const base = {

@@ -114,7 +114,19 @@ const attributes = (entries: Record<string, string | number | boolean | undefine
 /**
  * The OTLP/HTTP JSON body (`ExportLogsServiceRequest`) for one report: one FATAL log record (ERROR
  * for a capture) with OpenTelemetry's exception semantic conventions, the metadata as resource
- * attributes, and the last records as one JSON attribute.
+ * attributes, and the last records as one JSON attribute. `otlpLogsSink` sends it; use it for a
+ * transport of your own (a queue, a file a collector tails).
+ *
+ * @example
+ * ```ts
+ * import { appendFile } from 'node:fs/promises';
+ *
+ * const customSink: Sink = {
+ *   name: 'otlp-file',
+ *   send: (report) =>
+ *     appendFile('/var/log/crash.otlp.jsonl', `${JSON.stringify(otlpLogsPayload(report))}\n`),
+ * };
+ * ```
  */
 export function otlpLogsPayload(report: CrashReport): unknown {
   const nanos = `${BigInt(report.time) * 1_000_000n}`;

@@ -154,7 +154,18 @@ function residentBytes(pid: number): number | undefined {
   }
 }
 
-/** Reads the crash signature from the exit and the stderr tail. */
+/**
+ * Reads the crash signature from the exit and the stderr tail: what `supervise()` puts in its
+ * diagnosis, for a supervisor of your own.
+ *
+ * @example
+ * ```ts run
+ * import { crashSignature } from '@holdfast/crash-flush';
+ *
+ * const stderr = ['FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory'];
+ * crashSignature(null, 'SIGABRT', stderr, false); // => 'heap-out-of-memory'
+ * ```
+ */
 export function crashSignature(
   exitCode: number | null,
   signal: NodeJS.Signals | null,

@@ -62,6 +62,13 @@ const SAMPLES = 1_000;
  * /proc) and that no live `ChildProcess` owns (pids of children spawned through `child_process`
  * are recorded at spawn and forgotten at their `'exit'`). libuv reaps its own children; this
  * reaps everything else, and never calls `waitpid(-1)`.
+ *
+ * @example
+ * ```ts
+ * const reaper = installReaper({ subreaper: true });
+ * reaper.on('reaped', ({ pid, latencyMs }) => logger.info({ msg: 'orphan reaped', pid, latencyMs }));
+ * setInterval(() => gauge.set(reaper.stats().zombiesNow), 10_000).unref();
+ * ```
  */
 export class Reaper extends EventEmitter<ReaperEvents> implements AsyncDisposable {
   readonly #libc: Libc | undefined;

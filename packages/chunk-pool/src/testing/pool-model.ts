@@ -337,6 +337,13 @@ export function poolCommands(
 /**
  * An output going down (its leases are retried) or coming back: the arbitrary of failure
  * schedules. Pass your own to weight outages differently.
+ *
+ * @example
+ * ```ts
+ * // Outages twice as often as the default mix.
+ * const failures = fc.oneof(outputFailures(), outputFailures());
+ * await checkChunkStorage(() => ({ create: () => memoryStorage() }), { failures, numRuns: 20 });
+ * ```
  */
 export function outputFailures(): fc.Arbitrary<Command> {
   return fc
