@@ -49,7 +49,8 @@ async function until(condition: () => boolean, timeoutMs: number, what: string):
 // and is counted.
 const reaper = installReaper({ subreaper: true });
 const preexisting = new Set(descendants().map((p) => p.pid)); // e.g. the TypeScript loader's
-const ours = () => descendants().filter((p) => !preexisting.has(p.pid) && p.state !== 'Z');
+/** Processes in the demo's tree that were not there at its start, zombies included. */
+const leftovers = () => descendants().filter((p) => !preexisting.has(p.pid));
 
 const work = mkdtempSync(join(tmpdir(), 'holdfast-demo-'));
 const realDocker = await dockerAnswers('/var/run/docker.sock');
@@ -176,13 +177,15 @@ async function scenario(): Promise<void> {
     }),
   ]);
   await until(() => archive.crashReports().length >= 3, 10_000, 'three crash reports');
+  // The children of a probe in flight when the agent died come to the demo: wait until they
+  // have exited and been reaped (a zombie left here would fail the zombie promise below).
   await until(
     () => {
       reaper.sweep();
-      return ours().length === 0;
+      return leftovers().length === 0;
     },
     10_000,
-    'the processes the agent left to exit',
+    'the processes the agent left to exit and be reaped',
   );
 }
 
@@ -203,7 +206,7 @@ try {
   if (!agentExited) agent.kill('SIGKILL');
   reaper.sweep();
   facts.zombies = countZombies();
-  facts.processesLeft = ours().length;
+  facts.processesLeft = leftovers().filter((p) => p.state !== 'Z').length;
   await Promise.all([search.close(), archive.close(), control.close(), simulator?.close()]);
   await reaper.close();
   display.close();
