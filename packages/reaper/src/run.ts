@@ -60,7 +60,7 @@ const SPAWN_CODES = new Set<string>(['ENOENT', 'EACCES', 'ENOTDIR', 'E2BIG', 'EP
  *
  * **Details:** the child leads a new process group (`detached`). At the deadline (or on abort)
  * the whole group gets `killSignal`, then SIGKILL after `killGrace`. The promise settles on the
- * child's exit — stdio gets {@link DRAIN_MS} to drain, then the pipes are destroyed, so a
+ * child's exit — stdio gets 100 ms (`DRAIN_MS`) to drain, then the pipes are destroyed, so a
  * grandchild holding them never delays it. When the child exits, what is left of its group is
  * terminated too (`killGroupOnExit`). Signals only ever go to groups this package created and
  * still tracks.
