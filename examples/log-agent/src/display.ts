@@ -36,7 +36,7 @@ export function statusLines(s: DemoStatus): string[] {
   return [
     `  time       ${(s.elapsedMs / 1_000).toFixed(1)} s · agent run ${s.agentRuns} (pid ${a.pid})`,
     `  discovery  ${d.known} of ${d.running} running containers · ${d.listed - d.running} exited (${d.timedOut} timed out, ${d.failed} failed) · round ${d.rounds}`,
-    `  records    read ${count(a.source.position)} of ${count(a.source.total)} · delivered: search ${count(s.delivered.search)}, archive ${count(s.delivered.archive)}`,
+    `  records    accepted ${count(a.source.position)} of ${count(a.source.total)} · delivered: search ${count(s.delivered.search)}, archive ${count(s.delivered.archive)}`,
     `  memory     ${mib(a.pool.bytesUp)} up of ${mib(a.pool.maxBytesUp)} (peak ${mib(a.pool.peakBytesUp)}) · ${mib(a.pool.bytesDown)} on disk`,
     `  outage     search backend ${s.searchUp ? 'up' : 'DOWN'} (health: ${a.health.backend}) · retries: search ${a.pool.retries.search ?? 0}, archive ${a.pool.retries.archive ?? 0}`,
     `  probes     sidecar ${a.health.sidecar} after ${a.health.sidecarRuns} runs · orphans reaped ${a.health.reaped} · zombies ${a.health.zombies}`,

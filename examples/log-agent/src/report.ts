@@ -47,9 +47,12 @@ export interface CrashReportSummary {
 export interface DemoReport {
   readonly allKept: boolean;
   readonly promises: readonly KeptPromise[];
+  /** The container runtime discovery ran against. */
+  readonly runtime: 'docker' | 'simulator';
   readonly containers: { readonly present: number; readonly discovered: number };
   readonly records: {
-    readonly read: number;
+    /** Lines the agent read and the pool accepted (distinct, across the restart). */
+    readonly accepted: number;
     readonly total: number;
     readonly delivered: { readonly search: number; readonly archive: number };
     readonly duplicates: { readonly search: number; readonly archive: number };
@@ -93,7 +96,7 @@ export function buildReport(facts: ScenarioFacts, durationMs: number): DemoRepor
   const first = runs[0];
   const last = runs.at(-1);
   const total = facts.linesTotal;
-  const read = last?.source.position ?? 0;
+  const accepted = last?.source.position ?? 0;
   const dropped = runs.reduce((sum, run) => sum + run.pool.dropped, 0);
   const peakBytesUp = Math.max(0, ...runs.map((run) => run.pool.peakBytesUp));
   const maxBytesUp = first?.pool.maxBytesUp ?? 0;
@@ -131,17 +134,17 @@ export function buildReport(facts: ScenarioFacts, durationMs: number): DemoRepor
       detail:
         first === undefined
           ? 'the agent never reported'
-          : `${first.discovery.known} of ${first.discovery.running} running containers discovered; ${first.discovery.timedOut} exited ones timed out and ${first.discovery.failed} failed, and the round was not fatal`,
+          : `${first.discovery.known} of ${first.discovery.running} running containers discovered (${facts.realDocker ? 'Docker daemon' : 'simulated runtime'}); ${first.discovery.timedOut} exited ones timed out and ${first.discovery.failed} failed, and the round was not fatal`,
     },
     {
-      promise: 'every line read reached both outputs, across an outage and a crash',
+      promise: 'every record accepted reached both outputs, across an outage and a crash',
       kept:
         total > 0 &&
-        read === total &&
+        accepted === total &&
         facts.delivered.search === total &&
         facts.delivered.archive === total &&
         dropped === 0,
-      detail: `${count(read)} of ${count(total)} lines read; delivered: search ${count(facts.delivered.search)}, archive ${count(facts.delivered.archive)}; ${dropped} dropped; duplicates (at-least-once, after retries and the crash): search ${count(facts.duplicates.search)}, archive ${count(facts.duplicates.archive)}`,
+      detail: `${count(accepted)} of ${count(total)} log lines accepted; delivered: search ${count(facts.delivered.search)}, archive ${count(facts.delivered.archive)}; ${dropped} dropped; duplicates (at-least-once, after retries and the crash): search ${count(facts.duplicates.search)}, archive ${count(facts.duplicates.archive)}`,
     },
     {
       promise: "one output's outage never stopped the other",
@@ -176,12 +179,13 @@ export function buildReport(facts: ScenarioFacts, durationMs: number): DemoRepor
   return {
     allKept: promises.every((p) => p.kept),
     promises,
+    runtime: facts.realDocker ? 'docker' : 'simulator',
     containers: {
       present: first?.discovery.running ?? 0,
       discovered: first?.discovery.known ?? 0,
     },
     records: {
-      read,
+      accepted,
       total,
       delivered: facts.delivered,
       duplicates: facts.duplicates,

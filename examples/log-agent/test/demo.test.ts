@@ -24,7 +24,7 @@ test('the demo keeps every promise', () => {
 
   expect(report.containers.discovered).toBe(report.containers.present);
   expect(report.containers.present).toBeGreaterThan(0);
-  expect(report.records.read).toBe(report.records.total);
+  expect(report.records.accepted).toBe(report.records.total);
   expect(report.records.delivered).toEqual({
     search: report.records.total,
     archive: report.records.total,
