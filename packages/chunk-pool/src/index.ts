@@ -9,6 +9,12 @@ export type { ChunkPoolEvents, DroppedEvent, DeadLetterEvent, DropReason } from 
 export type { ChunkPoolStats, OutputStats, AccountStats, Volume } from './stats.js';
 export type { BreakerState } from './retry-schedule.js';
 export { ChunkPool, type AppendOutcome, type CallOptions } from './pool.js';
-export type { ChunkStorage, ChunkHeader, RecoveredChunk, RecoveryScan } from './storage/storage.js';
+export type {
+  ChunkStorage,
+  ChunkHeader,
+  RecoveredChunk,
+  RecoveryOptions,
+  RecoveryScan,
+} from './storage/storage.js';
 export { memoryStorage } from './storage/memory-storage.js';
 export { fileStorage, type FileStorageOptions, type FsyncPolicy } from './storage/file-storage.js';

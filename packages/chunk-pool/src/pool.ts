@@ -984,7 +984,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
    */
   async #recover(): Promise<void> {
     const { storage, recoveryBytesUp } = this.#options;
-    const scan = await storage.open();
+    const scan = await storage.open({ recordBytes: recoveryBytesUp });
     this.#quarantined += scan.quarantined;
     let recoveryBytes = 0;
     for (const found of scan.chunks) {

@@ -60,7 +60,7 @@ export interface ChunkPoolStats {
   readonly droppedWhenFull: Volume;
   /** Recovered from storage at open. */
   readonly recovered: { readonly chunks: number; readonly records: number };
-  /** Damaged chunk files moved to quarantine, at open or when read. */
+  /** Damaged storage moved to quarantine: segment files found damaged at open, chunks that fail to read. */
   readonly quarantined: number;
   readonly outputs: Readonly<Record<string, OutputStats>>;
 }

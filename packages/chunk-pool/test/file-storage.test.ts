@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { ChunkPool, fileStorage, type ChunkPoolOptions } from '../src/index.js';
 import { names, records, tempDir } from './support.js';
 
@@ -25,8 +25,18 @@ async function takeAll(pool: ChunkPool, output: string): Promise<string[]> {
   return seen;
 }
 
-const chunkFiles = (dir: string) =>
-  readdirSync(join(dir, 'chunks')).map((name) => join(dir, 'chunks', name));
+const segmentFiles = (dir: string) =>
+  readdirSync(join(dir, 'segments'))
+    .sort()
+    .map((name) => join(dir, 'segments', name));
+
+/** Flips a byte `fromEnd` bytes before the end of `file`. */
+function flipByte(file: string, fromEnd: number): void {
+  const bytes = readFileSync(file);
+  const at = bytes.length - fromEnd;
+  bytes.writeUInt8(bytes.readUInt8(at) ^ 0xff, at);
+  writeFileSync(file, bytes);
+}
 
 describe('file storage', () => {
   test('a flushed backlog survives a restart and is delivered to each route still pending', async () => {
@@ -42,7 +52,7 @@ describe('file storage', () => {
     expect(second.stats().outputs.a?.pendingRecords).toBe(0);
     expect(await takeAll(second, 'b')).toEqual(records(30).map((_, i) => `r-${i}`));
     await second.close();
-    expect(chunkFiles(dir)).toEqual([]);
+    expect(segmentFiles(dir)).toEqual([]);
   });
 
   test('files are created with mode 0600 and the folders with 0700', async () => {
@@ -50,8 +60,8 @@ describe('file storage', () => {
     const pool = await openFile(dir);
     await pool.append('app', 'x');
     await pool.flush();
-    for (const file of chunkFiles(dir)) expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect(statSync(join(dir, 'chunks')).mode & 0o777).toBe(0o700);
+    for (const file of segmentFiles(dir)) expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'segments')).mode & 0o777).toBe(0o700);
     await pool.close();
   });
 
@@ -60,15 +70,13 @@ describe('file storage', () => {
     const first = await openFile(dir);
     for (const record of records(30)) await first.append('app', record);
     await first.close();
-    const [victim] = chunkFiles(dir).sort();
-    const bytes = readFileSync(victim as string);
-    bytes.writeUInt8(bytes.readUInt8(bytes.length - 50) ^ 0xff, bytes.length - 50); // in the records
-    writeFileSync(victim as string, bytes);
+    const [segment] = segmentFiles(dir); // three chunks of ten records, all in one segment
+    flipByte(segment as string, 50); // in the records of the last chunk
 
     const second = await openFile(dir, { outputs: ['a'] });
     expect(second.stats().quarantined).toBe(1);
-    expect(readdirSync(join(dir, 'quarantine')).some((name) => name.endsWith('.chunk'))).toBe(true);
-    expect(await takeAll(second, 'a')).toHaveLength(20);
+    expect(readdirSync(join(dir, 'quarantine')).some((name) => name.endsWith('.seg'))).toBe(true);
+    expect(await takeAll(second, 'a')).toEqual(records(20).map((_, i) => `r-${i}`));
     await second.close();
   });
 
@@ -80,13 +88,80 @@ describe('file storage', () => {
     });
     for (const record of records(5)) await first.append('app', record);
     await first.close();
-    const [file] = chunkFiles(dir);
+    const [file] = segmentFiles(dir);
     const bytes = readFileSync(file as string);
     writeFileSync(file as string, bytes.subarray(0, bytes.length - 30)); // half of the last append
 
     const second = await openFile(dir, { outputs: ['a'] });
     expect(second.stats().quarantined).toBe(1);
     expect(await takeAll(second, 'a')).toEqual(['r-0', 'r-1', 'r-2', 'r-3']);
+    await second.close();
+  });
+
+  test('chunks share a segment; a chunk done before a restart does not come back', async () => {
+    const dir = tempDir();
+    const first = await openFile(dir, { outputs: ['a'] });
+    for (const record of records(30)) await first.append('app', record);
+    await first.flush();
+    expect(segmentFiles(dir)).toHaveLength(1);
+    await (await first.take('a')).ack(); // r-0..r-9; the segment stays for the other two chunks
+    expect(segmentFiles(dir)).toHaveLength(1);
+    await first.close();
+
+    const second = await openFile(dir, { outputs: ['a'] });
+    expect(second.stats().recovered).toEqual({ chunks: 2, records: 20 });
+    expect(await takeAll(second, 'a')).toEqual(
+      records(30)
+        .slice(10)
+        .map((_, i) => `r-${i + 10}`),
+    );
+    expect(segmentFiles(dir)).toEqual([]); // removed with its last chunk, before close
+    await second.close();
+  });
+
+  test('new chunks go to the next segment once one holds segmentBytes', async () => {
+    const dir = tempDir();
+    const pool = await openFile(dir, {
+      outputs: ['a'],
+      storage: fileStorage({ dir, fsync: 'batch', segmentBytes: 2500 }),
+    });
+    for (const record of records(60)) await pool.append('app', record);
+    await pool.flush();
+    // About 1,100 bytes a chunk on disk: three chunks a segment, six chunks.
+    expect(segmentFiles(dir)).toHaveLength(2);
+    expect(await takeAll(pool, 'a')).toHaveLength(60);
+    expect(segmentFiles(dir)).toEqual([]);
+    await pool.close();
+  });
+
+  test('a chunk damaged on disk while the pool runs is quarantined when read, and dropped as corrupt', async () => {
+    const dir = tempDir();
+    const pool = await openFile(dir, { outputs: ['a'], retry: { minDelay: 0, maxDelay: 0 } });
+    for (const record of records(10)) await pool.append('app', record);
+    await pool.flush();
+    await (await pool.take('a')).retry(); // the chunk goes down
+    flipByte(segmentFiles(dir)[0] as string, 50);
+    const quarantined = new Promise((resolve) => pool.once('quarantined', resolve));
+    const taking = pool.take('a');
+    await expect(quarantined).resolves.toMatchObject({ reason: expect.stringMatching(/checksum/) });
+    expect(pool.stats().outputs.a?.dropped).toMatchObject({ records: 10 });
+    expect(pool.stats().quarantined).toBe(1);
+    await vi.waitFor(() => expect(segmentFiles(dir)).toEqual([]));
+    expect(readdirSync(join(dir, 'quarantine')).sort()).toEqual([
+      expect.stringMatching(/\.seg$/),
+      expect.stringMatching(/\.seg\.reason$/),
+    ]);
+    await pool.close();
+    await expect(taking).rejects.toMatchObject({ code: 'POOL_CLOSED' });
+  });
+
+  test('a repair that a crash interrupted leaves nothing behind on the next open', async () => {
+    const dir = tempDir();
+    const first = await openFile(dir);
+    await first.close();
+    writeFileSync(join(dir, 'segments', 'x.seg.tmp'), 'half a repair');
+    const second = await openFile(dir);
+    expect(readdirSync(join(dir, 'segments'))).toEqual([]);
     await second.close();
   });
 

@@ -1,21 +1,35 @@
 /**
- * File storage: one append-only, checksummed file per chunk under `dir/chunks`, dead letters
- * under `dir/rejected/<output>`, damaged files under `dir/quarantine`.
+ * File storage: chunks in append-only, checksummed segment files under `dir/segments` (many
+ * chunks per file, see segment-log.ts), dead letters under `dir/rejected/<output>`, damaged
+ * segments under `dir/quarantine`.
  *
  * @module
  */
-import { constants } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { ChunkPoolError } from '../errors.js';
 import {
-  decodeChunkFile,
-  encodePreamble,
-  encodeRecords,
-  encodeRouteDone,
-} from './chunk-file-format.js';
-import type { ChunkHeader, ChunkStorage, RecoveredChunk, RecoveryScan } from './storage.js';
+  chunkStartFrame,
+  decodeFrame,
+  decodeSegment,
+  FrameKind,
+  markerFrame,
+  parseChunkStart,
+  PREAMBLE,
+  recordsFrameLength,
+  splitRecords,
+  writeRecordsFrame,
+  type Frame,
+} from './segment-format.js';
+import { FILE_MODE, SEGMENT_SUFFIX, SegmentLog, type Segment } from './segment-log.js';
+import type {
+  ChunkHeader,
+  ChunkStorage,
+  RecoveredChunk,
+  RecoveryOptions,
+  RecoveryScan,
+} from './storage.js';
 
 /** When file storage calls `fsync`. */
 export type FsyncPolicy = 'always' | 'batch' | 'never';
@@ -32,27 +46,24 @@ export interface FileStorageOptions {
    * - `'never'`: written at seal, never fsynced; survives a process crash, not a power loss.
    */
   readonly fsync?: FsyncPolicy;
+  /**
+   * Bytes a segment file holds before new chunks start in the next one (default 16 MiB). A
+   * segment is removed when every chunk in it is done, so a chunk that waits long (a dead
+   * output's retries) keeps its whole segment on disk: smaller segments waste less disk then,
+   * larger ones mean fewer files and fsyncs.
+   */
+  readonly segmentBytes?: number;
 }
 
 // Ids come from the pool, but a storage must not trust a name it turns into a path.
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-const CHUNK_SUFFIX = '.chunk';
-const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
-// Files fsynced at once by `sync()`: enough to keep the thread pool busy (the disk commits
-// concurrent fsyncs together), few enough not to run out of file descriptors on a large backlog.
-const SYNC_CONCURRENCY = 8;
-
-/** A chunk file still being appended to. */
-interface OpenChunkFile {
-  readonly handle: FileHandle;
-  /** Bytes in the file after its last complete append: a failed write is cut back to this. */
-  size: number;
-}
+const DEFAULT_SEGMENT_BYTES = 16 << 20;
 
 /**
  * Keeps chunks in files under `dir`, so a backlog survives restarts and waiting retries leave
- * memory. Each file is checksummed with CRC32 (`zlib.crc32`); files are created with mode 0600.
+ * memory. Every frame of a file is checksummed with CRC32 (`zlib.crc32`); files are created with
+ * mode 0600.
  *
  * **When to use:** an agent that must not lose buffered data across restarts, or whose backlog
  * during an outage is larger than the memory it may use.
@@ -76,140 +87,147 @@ export function fileStorage(options: FileStorageOptions): ChunkStorage {
       `fileStorage: \`fsync\` must be 'always', 'batch' or 'never', got ${String(fsync)}`,
     );
   }
+  const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+  if (!Number.isSafeInteger(segmentBytes) || segmentBytes < 1) {
+    throw new ChunkPoolError(
+      'INVALID_OPTION',
+      `fileStorage: \`segmentBytes\` must be a positive integer, got ${String(segmentBytes)}`,
+    );
+  }
   if (typeof zlib.crc32 !== 'function') {
     throw new ChunkPoolError(
       'INVALID_OPTION',
       `fileStorage needs zlib.crc32 (Node 20.15 or newer); this is Node ${process.versions.node}`,
     );
   }
-  return new FileStorage(options.dir, fsync);
+  return new FileStorage(options.dir, fsync, segmentBytes);
+}
+
+/** Where a chunk's frames are. */
+interface StoredChunk {
+  readonly header: ChunkHeader;
+  readonly segment: Segment;
+  /** Position and length of each records frame of the chunk in its segment. */
+  readonly extents: { readonly position: number; readonly length: number }[];
 }
 
 class FileStorage implements ChunkStorage {
   readonly persistent = true;
   readonly syncEachAppend: boolean;
-  readonly #chunksDir: string;
+  readonly #segmentsDir: string;
   readonly #rejectedDir: string;
   readonly #quarantineDir: string;
   readonly #fsync: FsyncPolicy;
-  // Chunks still being appended to (with `fsync: 'always'` or before seal).
-  readonly #open = new Map<string, OpenChunkFile>();
-  // Sealed chunks written since the last flush that still need an fsync (`fsync: 'batch'`).
-  readonly #unsynced = new Set<string>();
+  readonly #log: SegmentLog;
+  readonly #chunks = new Map<string, StoredChunk>();
 
-  constructor(dir: string, fsync: FsyncPolicy) {
-    this.#chunksDir = join(dir, 'chunks');
+  constructor(dir: string, fsync: FsyncPolicy, segmentBytes: number) {
+    this.#segmentsDir = join(dir, 'segments');
     this.#rejectedDir = join(dir, 'rejected');
     this.#quarantineDir = join(dir, 'quarantine');
     this.#fsync = fsync;
     this.syncEachAppend = fsync === 'always';
+    this.#log = new SegmentLog(this.#segmentsDir, {
+      segmentBytes,
+      syncInBackground: fsync === 'batch',
+    });
   }
 
-  async open(): Promise<RecoveryScan> {
-    for (const folder of [this.#chunksDir, this.#rejectedDir, this.#quarantineDir]) {
+  async open(options: RecoveryOptions = {}): Promise<RecoveryScan> {
+    for (const folder of [this.#segmentsDir, this.#rejectedDir, this.#quarantineDir]) {
       await mkdir(folder, { recursive: true, mode: DIR_MODE });
     }
-    const names = (await readdir(this.#chunksDir)).filter((name) => name.endsWith(CHUNK_SUFFIX));
-    const chunks: RecoveredChunk[] = [];
+    const names = (await readdir(this.#segmentsDir)).sort();
+    const found: RecoveredChunk[] = [];
     let quarantined = 0;
     for (const name of names) {
-      const id = name.slice(0, -CHUNK_SUFFIX.length);
-      const decoded = decodeChunkFile(await readFile(join(this.#chunksDir, name)));
-      if (decoded.damage === undefined && decoded.header !== undefined) {
-        chunks.push(recovered(decoded.header, decoded.records, decoded.doneRoutes));
-        continue;
+      const path = join(this.#segmentsDir, name);
+      // A repair that a crash interrupted; the segment it was for is still there, unrepaired.
+      if (name.endsWith('.tmp')) await rm(path, { force: true });
+      if (!name.endsWith(SEGMENT_SUFFIX)) continue;
+      let bytes: Buffer = await readFile(path);
+      const decoded = decodeSegment(bytes);
+      let { frames } = decoded;
+      if (decoded.damage !== undefined) {
+        bytes = await this.#repair(name, bytes, frames, decoded.damage);
+        frames = decodeSegment(bytes).frames;
+        quarantined += 1;
       }
-      // Damaged: keep what is readable under a new id, then move the file aside.
-      if (decoded.header !== undefined && decoded.records.length > 0) {
-        const header = { ...decoded.header, id: `${id}-r` };
-        // A crash during an earlier recovery may have left a partial copy under this id.
-        await rm(this.#chunkPath(header.id), { force: true });
-        await this.append(header, decoded.records);
-        for (const output of decoded.doneRoutes) await this.markRouteDone(header.id, output);
-        await this.seal(header.id);
-        chunks.push(recovered(header, decoded.records, decoded.doneRoutes));
-      }
-      await this.quarantine(id, decoded.damage ?? 'unreadable');
-      quarantined += 1;
+      found.push(...this.#adopt(this.#log.adopt(name, bytes.length), frames));
     }
-    chunks.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
-    return { chunks, quarantined };
+    return { chunks: await this.#loadOldest(found, options.recordBytes ?? 0), quarantined };
   }
 
   async append(header: ChunkHeader, records: readonly Buffer[]): Promise<void> {
-    let file = this.#open.get(header.id);
-    const parts = encodeRecords(records);
-    if (file === undefined) {
-      const handle = await open(
-        this.#chunkPath(header.id),
-        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL,
-        FILE_MODE,
-      );
-      // A new file (O_EXCL): its size is known, so a failed write needs no `stat` to undo.
-      file = { handle, size: 0 };
-      this.#open.set(header.id, file);
-      parts.unshift(encodePreamble(header));
+    const { id } = header;
+    safeName(id, 'chunk id');
+    let chunk = this.#chunks.get(id);
+    const starting = chunk === undefined;
+    if (chunk === undefined) {
+      chunk = { header, segment: this.#log.segmentForNewChunk(), extents: [] };
+      chunk.segment.live += 1;
+      this.#chunks.set(id, chunk);
     }
-    await this.#write(header.id, file, parts);
-    if (this.#fsync === 'always') await file.handle.datasync();
+    const frames = starting ? [chunkStartFrame(header)] : [];
+    try {
+      const position = await this.#log.write(
+        chunk.segment,
+        frames,
+        { id, records },
+        this.#fsync === 'always',
+      );
+      const start = position + (frames[0]?.length ?? 0);
+      chunk.extents.push({ position: start, length: recordsFrameLength(id, records) });
+    } catch (error) {
+      if (starting) await this.#forget(chunk);
+      throw storageError(error, id);
+    }
   }
 
   async seal(id: string): Promise<void> {
-    const file = this.#open.get(id);
-    if (file === undefined) return;
-    this.#open.delete(id);
-    await file.handle.close();
-    if (this.#fsync === 'batch') this.#unsynced.add(id);
+    // Every append is already written; what durability remains is `sync()`'s.
+    safeName(id, 'chunk id');
   }
 
-  /**
-   * Fsyncs every chunk sealed since the last call (`fsync: 'batch'`), several files at once.
-   * Every file is tried even if one fails; then the first failure is thrown.
-   */
   async sync(): Promise<void> {
-    const ids = [...this.#unsynced];
-    this.#unsynced.clear();
-    const failures: unknown[] = [];
-    const syncNext = async (): Promise<void> => {
-      for (let id = ids.shift(); id !== undefined; id = ids.shift()) {
-        await this.#syncFile(id).catch((error: unknown) => void failures.push(error));
-      }
-    };
-    await Promise.all(Array.from({ length: SYNC_CONCURRENCY }, syncNext));
-    if (failures.length > 0) throw failures[0];
-  }
-
-  async #syncFile(id: string): Promise<void> {
-    const handle = await open(this.#chunkPath(id), 'r').catch(() => undefined);
-    if (handle === undefined) return; // Deleted meanwhile: nothing left to make durable.
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    if (this.#fsync === 'batch') await this.#log.sync();
   }
 
   async read(id: string): Promise<Buffer[]> {
-    const decoded = decodeChunkFile(await readFile(this.#chunkPath(id)));
-    if (decoded.damage !== undefined) {
-      throw new ChunkPoolError('CORRUPT_CHUNK', `chunk ${id}: ${decoded.damage}`);
+    const chunk = this.#stored(id);
+    const records: Buffer[] = [];
+    for (const frame of await this.#readFrames(chunk)) {
+      if (typeof frame === 'string') {
+        throw new ChunkPoolError('CORRUPT_CHUNK', `chunk ${id}: ${frame}`);
+      }
+      const split = frame.id === id ? splitRecords(frame.rest) : undefined;
+      if (frame.kind !== FrameKind.Records || split === undefined) {
+        throw new ChunkPoolError('CORRUPT_CHUNK', `chunk ${id}: a records frame is malformed`);
+      }
+      records.push(...split);
     }
-    return decoded.records;
+    return records;
   }
 
   async markRouteDone(id: string, output: string): Promise<void> {
-    const handle = await open(this.#chunkPath(id), 'a', FILE_MODE);
+    const chunk = this.#stored(id);
     try {
-      await handle.write(encodeRouteDone(output));
-      if (this.#fsync === 'always') await handle.datasync();
-    } finally {
-      await handle.close();
+      await this.#log.write(
+        chunk.segment,
+        [markerFrame(FrameKind.RouteDone, id, output)],
+        undefined,
+        this.#fsync === 'always',
+      );
+    } catch (error) {
+      throw storageError(error, id);
     }
   }
 
   async delete(id: string): Promise<void> {
-    this.#unsynced.delete(id);
-    await rm(this.#chunkPath(id), { force: true });
+    safeName(id, 'chunk id');
+    const chunk = this.#chunks.get(id);
+    if (chunk === undefined) return; // Never written (its first write failed), or deleted.
+    await this.#forget(chunk);
   }
 
   async deadLetter(
@@ -220,97 +238,162 @@ class FileStorage implements ChunkStorage {
   ): Promise<void> {
     const folder = join(this.#rejectedDir, safeName(output, 'output'));
     await mkdir(folder, { recursive: true, mode: DIR_MODE });
-    const handle = await open(
-      join(folder, `${safeName(header.id, 'chunk id')}${CHUNK_SUFFIX}`),
-      'w',
-      FILE_MODE,
+    // A segment of its own, holding just this chunk: the same format, readable by the same code.
+    const recordsFrame = Buffer.allocUnsafe(recordsFrameLength(header.id, records));
+    writeRecordsFrame(recordsFrame, 0, header.id, records);
+    await writeFileDurably(
+      join(folder, `${safeName(header.id, 'chunk id')}${SEGMENT_SUFFIX}`),
+      [
+        PREAMBLE,
+        chunkStartFrame({ ...header, routes: [output] }),
+        recordsFrame,
+        markerFrame(FrameKind.DeadLetter, header.id, reason),
+      ],
+      this.#fsync !== 'never',
     );
+  }
+
+  /** Copies what the chunk's frames hold now to the quarantine folder, then deletes the chunk. */
+  async quarantine(id: string, reason: string): Promise<void> {
+    const target = join(this.#quarantineDir, `${safeName(id, 'chunk id')}${SEGMENT_SUFFIX}`);
+    const chunk = this.#chunks.get(id);
+    if (chunk !== undefined) {
+      const raw = await Promise.all(
+        chunk.extents.map((extent) => readAt(chunk.segment.path, extent.position, extent.length)),
+      );
+      await writeFileDurably(target, [PREAMBLE, chunkStartFrame(chunk.header), ...raw], false);
+      await this.#forget(chunk);
+    }
+    await writeFileDurably(`${target}.reason`, [Buffer.from(`${reason}\n`)], false);
+  }
+
+  async close(): Promise<void> {
+    if (this.#fsync === 'batch') await this.#log.sync();
+    await this.#log.close();
+  }
+
+  /**
+   * Registers the chunks a recovered segment holds and says what each is; a segment holding none
+   * is removed.
+   */
+  #adopt(segment: Segment, frames: readonly Frame[]): RecoveredChunk[] {
+    const found = new Map<string, StoredChunk & { recordCount: number; bytes: number }>();
+    const doneRoutes = new Map<string, string[]>();
+    const deleted = new Set<string>();
+    for (const frame of frames) {
+      if (frame.kind === FrameKind.ChunkStart) {
+        const header = parseChunkStart(frame);
+        if (header === undefined || this.#chunks.has(frame.id)) continue;
+        found.set(frame.id, { header, segment, extents: [], recordCount: 0, bytes: 0 });
+        doneRoutes.set(frame.id, []);
+      } else if (frame.kind === FrameKind.Records) {
+        // Records whose chunk start was lost cannot be routed; they stay in the quarantine copy.
+        const chunk = found.get(frame.id);
+        const records = splitRecords(frame.rest);
+        if (chunk === undefined || records === undefined) continue;
+        chunk.extents.push({ position: frame.offset, length: frame.length });
+        chunk.recordCount += records.length;
+        for (const record of records) chunk.bytes += record.length;
+      } else if (frame.kind === FrameKind.RouteDone) {
+        doneRoutes.get(frame.id)?.push(frame.rest.toString());
+      } else if (frame.kind === FrameKind.Deleted) {
+        deleted.add(frame.id);
+      }
+    }
+    const recovered: RecoveredChunk[] = [];
+    for (const [id, { header, extents, recordCount, bytes }] of found) {
+      if (deleted.has(id)) continue;
+      this.#chunks.set(id, { header, segment, extents });
+      segment.live += 1;
+      recovered.push({ ...header, recordCount, bytes, doneRoutes: doneRoutes.get(id) ?? [] });
+    }
+    if (segment.live === 0) void this.#log.remove(segment);
+    return recovered;
+  }
+
+  /** Sorts recovered chunks oldest first, and reads the records of the first `recordBytes`. */
+  async #loadOldest(chunks: RecoveredChunk[], recordBytes: number): Promise<RecoveredChunk[]> {
+    chunks.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+    let loaded = 0;
+    const result: RecoveredChunk[] = [];
+    for (const chunk of chunks) {
+      if (chunk.recordCount === 0 || loaded + chunk.bytes > recordBytes) {
+        result.push(chunk);
+        continue;
+      }
+      loaded += chunk.bytes;
+      result.push({ ...chunk, records: await this.read(chunk.id) });
+    }
+    return result;
+  }
+
+  /** Each of the chunk's records frames, or what is wrong with it. */
+  async #readFrames(chunk: StoredChunk): Promise<(Frame | string)[]> {
+    const handle = await open(chunk.segment.path, 'r');
     try {
-      const body = [encodePreamble({ ...header, routes: [output] }), ...encodeRecords(records)];
-      body.push(encodeRouteDone(`dead letter: ${reason}`));
-      await handle.writev(body);
-      if (this.#fsync !== 'never') await handle.datasync();
+      const frames: (Frame | string)[] = [];
+      for (const { position, length } of chunk.extents) {
+        const bytes = Buffer.allocUnsafe(length);
+        const { bytesRead } = await handle.read(bytes, 0, length, position);
+        frames.push(decodeFrame(bytes.subarray(0, bytesRead), 0));
+      }
+      return frames;
     } finally {
       await handle.close();
     }
   }
 
-  async quarantine(id: string, reason: string): Promise<void> {
-    const file = this.#open.get(id);
-    this.#open.delete(id);
-    await file?.handle.close();
-    const target = join(this.#quarantineDir, `${safeName(id, 'chunk id')}${CHUNK_SUFFIX}`);
-    await rename(this.#chunkPath(id), target).catch(async (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOENT') throw error;
-    });
-    await writeReason(`${target}.reason`, reason);
+  /**
+   * Keeps a copy of a damaged segment for an operator, then replaces the segment with its valid
+   * frames (written aside and renamed over it, so a crash leaves one or the other).
+   */
+  async #repair(
+    name: string,
+    bytes: Buffer,
+    frames: readonly Frame[],
+    damage: string,
+  ): Promise<Buffer> {
+    const copy = join(this.#quarantineDir, name);
+    await writeFileDurably(copy, [bytes], true);
+    await writeFileDurably(`${copy}.reason`, [Buffer.from(`${damage}\n`)], true);
+    const repaired = Buffer.concat([
+      PREAMBLE,
+      ...frames.map((frame) => bytes.subarray(frame.offset, frame.offset + frame.length)),
+    ]);
+    const path = join(this.#segmentsDir, name);
+    await writeFileDurably(`${path}.tmp`, [repaired], true);
+    await rename(`${path}.tmp`, path);
+    return repaired;
   }
 
-  async close(): Promise<void> {
-    for (const [id, file] of this.#open) {
-      this.#open.delete(id);
-      await file.handle.close();
-    }
-    if (this.#fsync === 'batch') await this.sync();
-  }
-
-  async #write(id: string, file: OpenChunkFile, parts: Buffer[]): Promise<void> {
-    const { handle, size } = file;
-    try {
-      file.size += await writeAll(handle, parts, size);
-    } catch (error) {
-      // Leave no torn frame behind: the file stays valid up to its last complete append.
-      await handle.truncate(size).catch(() => undefined);
-      if (size === 0) {
-        this.#open.delete(id);
-        await handle.close().catch(() => undefined);
-        await rm(this.#chunkPath(id), { force: true });
-      }
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOSPC' || code === 'EDQUOT') {
-        throw new ChunkPoolError('STORAGE_FULL', `no space left for chunk ${id}`, { cause: error });
-      }
-      throw new ChunkPoolError('STORAGE_ERROR', `writing chunk ${id} failed`, { cause: error });
+  /** The chunk is gone: its segment is removed with its last chunk, else it records the deletion. */
+  async #forget(chunk: StoredChunk): Promise<void> {
+    const { id } = chunk.header;
+    if (this.#chunks.get(id) !== chunk) return;
+    this.#chunks.delete(id);
+    chunk.segment.live -= 1;
+    if (chunk.segment.live === 0) {
+      await this.#log.remove(chunk.segment);
+    } else if (chunk.extents.length > 0) {
+      await this.#log.write(chunk.segment, [markerFrame(FrameKind.Deleted, id)], undefined, false);
     }
   }
 
-  #chunkPath(id: string): string {
-    return join(this.#chunksDir, `${safeName(id, 'chunk id')}${CHUNK_SUFFIX}`);
+  #stored(id: string): StoredChunk {
+    const chunk = this.#chunks.get(safeName(id, 'chunk id'));
+    if (chunk === undefined) {
+      throw new ChunkPoolError('CORRUPT_CHUNK', `chunk ${id} is not in storage`);
+    }
+    return chunk;
   }
 }
 
-/**
- * Writes every byte of `parts` at `position`, continuing after a short write (which a disk
- * filling up can cause before it fails with ENOSPC); returns the bytes written. Positional, so
- * that an append after a failed (and truncated) one starts right after the last complete frame.
- */
-async function writeAll(
-  handle: FileHandle,
-  parts: readonly Buffer[],
-  position: number,
-): Promise<number> {
-  let total = 0;
-  for (const part of parts) total += part.length;
-  let written = (await handle.writev(parts, position)).bytesWritten;
-  if (written === total) return total;
-  const bytes = Buffer.concat(parts, total);
-  while (written < total) {
-    const { bytesWritten } = await handle.write(
-      bytes,
-      written,
-      total - written,
-      position + written,
-    );
-    if (bytesWritten === 0) throw new Error(`short write: ${written} of ${total} bytes`);
-    written += bytesWritten;
+function storageError(error: unknown, id: string): ChunkPoolError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new ChunkPoolError('STORAGE_FULL', `no space left for chunk ${id}`, { cause: error });
   }
-  return total;
-}
-
-function recovered(header: ChunkHeader, records: Buffer[], doneRoutes: string[]): RecoveredChunk {
-  let bytes = 0;
-  for (const record of records) bytes += record.length;
-  return { ...header, records, recordCount: records.length, bytes, doneRoutes };
+  return new ChunkPoolError('STORAGE_ERROR', `writing chunk ${id} failed`, { cause: error });
 }
 
 function safeName(name: string, what: string): string {
@@ -323,10 +406,27 @@ function safeName(name: string, what: string): string {
   return name;
 }
 
-async function writeReason(path: string, reason: string): Promise<void> {
+async function readAt(path: string, position: number, length: number): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const bytes = Buffer.allocUnsafe(length);
+    const { bytesRead } = await handle.read(bytes, 0, length, position);
+    return bytes.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Writes a whole file (mode 0600), fsynced before it is closed when `durable`. */
+async function writeFileDurably(
+  path: string,
+  parts: readonly Buffer[],
+  durable: boolean,
+): Promise<void> {
   const handle = await open(path, 'w', FILE_MODE);
   try {
-    await handle.write(`${reason}\n`);
+    await handle.writeFile(Buffer.concat(parts));
+    if (durable) await handle.datasync();
   } finally {
     await handle.close();
   }

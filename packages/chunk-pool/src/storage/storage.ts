@@ -32,6 +32,15 @@ export interface RecoveredChunk extends ChunkHeader {
   readonly records?: readonly Buffer[];
 }
 
+/** What the pool asks of {@link ChunkStorage.open}. */
+export interface RecoveryOptions {
+  /**
+   * Read the records of the oldest recovered chunks, up to this many bytes in all, and return
+   * them with the chunks (the pool's `recoveryBytesUp`). A storage may return fewer.
+   */
+  readonly recordBytes?: number;
+}
+
 /** What {@link ChunkStorage.open} found. */
 export interface RecoveryScan {
   readonly chunks: readonly RecoveredChunk[];
@@ -64,7 +73,7 @@ export interface ChunkStorage {
    */
   readonly syncEachAppend: boolean;
   /** Prepares the storage and lists what a previous run left (damaged chunks quarantined). */
-  open(): Promise<RecoveryScan>;
+  open(options?: RecoveryOptions): Promise<RecoveryScan>;
   /** Appends records to the chunk, creating it on the first call. */
   append(header: ChunkHeader, records: readonly Buffer[]): Promise<void>;
   /** No more records will come for this chunk: make it durable per the storage's policy. */

@@ -26,7 +26,7 @@ export function scheduledStorage(scheduler: fc.Scheduler): {
     wrap: (storage) => ({
       persistent: storage.persistent,
       syncEachAppend: storage.syncEachAppend,
-      open: () => storage.open(),
+      open: (options) => storage.open(options),
       append: gate('append', (header, records) => storage.append(header, records)),
       seal: gate('seal', (id) => storage.seal(id)),
       sync: gate('sync', () => storage.sync()),

@@ -1,0 +1,222 @@
+/**
+ * The on-disk form of file storage: segment files, each a log of checksummed frames about the
+ * chunks that started in it, so a torn tail (a crash in the middle of a write) or a flipped byte
+ * is detected on read.
+ *
+ * ```
+ * segment = magic "HFSG" · version u8 · frame*
+ * frame   = kind u8 · length u32be · crc32 u32be (of body) · body
+ * body    = id length u8 · chunk id · rest
+ * kinds   = 0 chunk start   rest = JSON {tag, createdAt, routes}
+ *           1 records       rest = (length u32be · bytes)*
+ *           2 route done    rest = output name
+ *           3 deleted       rest = (empty)
+ *           4 dead letter   rest = reason (only in files under rejected/)
+ * ```
+ *
+ * A records frame holds one write of a chunk (the whole chunk when the storage writes at seal
+ * time, one append with `fsync: 'always'`), so one CRC covers many records, as in chunkio. Every
+ * frame names its chunk, so frames of chunks appended at the same time may interleave.
+ *
+ * @module
+ */
+import { crc32 } from 'node:zlib';
+import type { ChunkHeader } from './storage.js';
+
+const MAGIC = Buffer.from('HFSG', 'latin1');
+const VERSION = 1;
+/** The bytes before a segment's first frame. */
+export const PREAMBLE = Buffer.concat([MAGIC, Buffer.from([VERSION])]);
+const FRAME_HEAD_BYTES = 9;
+const MAX_ID_BYTES = 255;
+
+export const enum FrameKind {
+  ChunkStart = 0,
+  Records = 1,
+  RouteDone = 2,
+  Deleted = 3,
+  DeadLetter = 4,
+}
+
+/** A frame read back from a segment. */
+export interface Frame {
+  readonly kind: FrameKind;
+  readonly id: string;
+  /** Where the frame starts in its segment, and its whole length (head included). */
+  readonly offset: number;
+  readonly length: number;
+  /** The body after the chunk id. */
+  readonly rest: Buffer;
+}
+
+/** A chunk start frame: the chunk's header. */
+export function chunkStartFrame(header: ChunkHeader): Buffer {
+  const json = JSON.stringify({
+    tag: header.tag,
+    createdAt: header.createdAt,
+    routes: header.routes,
+  });
+  return smallFrame(FrameKind.ChunkStart, header.id, json);
+}
+
+/** A route done, deleted or dead letter frame. */
+export function markerFrame(
+  kind: FrameKind.RouteDone | FrameKind.Deleted | FrameKind.DeadLetter,
+  id: string,
+  text = '',
+): Buffer {
+  return smallFrame(kind, id, text);
+}
+
+/** The length of the records frame {@link writeRecordsFrame} writes for these records. */
+export function recordsFrameLength(id: string, records: readonly Buffer[]): number {
+  let length = FRAME_HEAD_BYTES + 1 + Buffer.byteLength(id, 'latin1');
+  for (const record of records) length += 4 + record.length;
+  return length;
+}
+
+/**
+ * Writes a records frame into `target` at `offset` (which must have room for
+ * {@link recordsFrameLength} bytes) and returns the offset after it. The caller reuses `target`
+ * from write to write: the records are copied once, and the CRC runs over bytes still in cache.
+ */
+export function writeRecordsFrame(
+  target: Buffer,
+  offset: number,
+  id: string,
+  records: readonly Buffer[],
+): number {
+  const bodyStart = offset + FRAME_HEAD_BYTES;
+  let at = bodyStart;
+  at = target.writeUInt8(id.length, at);
+  at += target.write(id, at, 'latin1');
+  for (const record of records) {
+    at = target.writeUInt32BE(record.length, at);
+    // `set` rather than `record.copy`: the same bytes, without `copy`'s per-call argument checks.
+    target.set(record, at);
+    at += record.length;
+  }
+  writeHead(target, offset, FrameKind.Records, bodyStart, at);
+  return at;
+}
+
+/** A records frame's records, or `undefined` if their lengths do not add up. */
+export function splitRecords(rest: Buffer): Buffer[] | undefined {
+  const records: Buffer[] = [];
+  let offset = 0;
+  while (offset < rest.length) {
+    if (rest.length - offset < 4) return undefined;
+    const length = rest.readUInt32BE(offset);
+    offset += 4;
+    if (rest.length - offset < length) return undefined;
+    // Views into the buffer read from disk, which holds only this frame: no copy.
+    records.push(rest.subarray(offset, offset + length));
+    offset += length;
+  }
+  return records;
+}
+
+/** A chunk start frame's header, or `undefined` if the frame does not hold one. */
+export function parseChunkStart(frame: Frame): ChunkHeader | undefined {
+  try {
+    const value = JSON.parse(frame.rest.toString()) as Partial<ChunkHeader>;
+    if (
+      typeof value.tag === 'string' &&
+      typeof value.createdAt === 'number' &&
+      Array.isArray(value.routes) &&
+      value.routes.every((route) => typeof route === 'string')
+    ) {
+      return { id: frame.id, tag: value.tag, createdAt: value.createdAt, routes: value.routes };
+    }
+  } catch {
+    // Falls through: a checksummed frame that is not JSON is still not a header.
+  }
+  return undefined;
+}
+
+/** What a segment holds, as far as it could be read. */
+export interface DecodedSegment {
+  /** Every frame whose checksum holds, in file order. */
+  readonly frames: Frame[];
+  /** What was wrong, or `undefined` when the whole segment is valid. */
+  readonly damage: string | undefined;
+}
+
+/**
+ * Decodes a whole segment. Never throws on bad bytes. A frame whose checksum fails is skipped
+ * (its length still says where the next one starts); a frame head that runs past the end of the
+ * file is a torn tail, and reading stops there.
+ */
+export function decodeSegment(bytes: Buffer): DecodedSegment {
+  const frames: Frame[] = [];
+  if (bytes.length < PREAMBLE.length || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) {
+    return { frames, damage: 'not a segment file (bad magic)' };
+  }
+  if (bytes.readUInt8(MAGIC.length) !== VERSION) {
+    return { frames, damage: 'unknown segment file version' };
+  }
+  const problems: string[] = [];
+  let offset = PREAMBLE.length;
+  while (offset < bytes.length) {
+    const frame = decodeFrame(bytes, offset);
+    if (typeof frame === 'string') {
+      problems.push(frame);
+      if (frame.startsWith('torn')) break;
+    } else {
+      frames.push(frame);
+    }
+    offset += FRAME_HEAD_BYTES + bytes.readUInt32BE(offset + 1);
+  }
+  return { frames, damage: problems.length === 0 ? undefined : problems.join('; ') };
+}
+
+/**
+ * Decodes the frame at `offset` of `bytes`, or says what is wrong with it: a message starting
+ * with "torn" when it runs past the end of `bytes`.
+ */
+export function decodeFrame(bytes: Buffer, offset: number): Frame | string {
+  if (bytes.length - offset < FRAME_HEAD_BYTES) return `torn frame head at byte ${offset}`;
+  const kind = bytes.readUInt8(offset) as FrameKind;
+  const bodyLength = bytes.readUInt32BE(offset + 1);
+  const bodyStart = offset + FRAME_HEAD_BYTES;
+  if (bytes.length - bodyStart < bodyLength) return `torn frame at byte ${offset}`;
+  const body = bytes.subarray(bodyStart, bodyStart + bodyLength);
+  if (crc32(body) !== bytes.readUInt32BE(offset + 5)) {
+    return `checksum mismatch in the frame at byte ${offset}`;
+  }
+  const idLength = body.length === 0 ? 0 : body.readUInt8(0);
+  if (idLength === 0 || 1 + idLength > body.length || kind > FrameKind.DeadLetter) {
+    return `malformed frame at byte ${offset}`;
+  }
+  return {
+    kind,
+    id: body.toString('latin1', 1, 1 + idLength),
+    offset,
+    length: FRAME_HEAD_BYTES + bodyLength,
+    rest: body.subarray(1 + idLength),
+  };
+}
+
+function smallFrame(kind: FrameKind, id: string, text: string): Buffer {
+  if (Buffer.byteLength(id, 'latin1') > MAX_ID_BYTES) throw new Error(`chunk id too long: ${id}`);
+  const rest = Buffer.from(text);
+  const frame = Buffer.allocUnsafe(FRAME_HEAD_BYTES + 1 + id.length + rest.length);
+  let at = frame.writeUInt8(id.length, FRAME_HEAD_BYTES);
+  at += frame.write(id, at, 'latin1');
+  frame.set(rest, at);
+  writeHead(frame, 0, kind, FRAME_HEAD_BYTES, frame.length);
+  return frame;
+}
+
+/** Fills in the head of the frame at `offset` whose body is `target[bodyStart, bodyEnd)`. */
+function writeHead(
+  target: Buffer,
+  offset: number,
+  kind: FrameKind,
+  bodyStart: number,
+  bodyEnd: number,
+): void {
+  target.writeUInt8(kind, offset);
+  target.writeUInt32BE(bodyEnd - bodyStart, offset + 1);
+  target.writeUInt32BE(crc32(target.subarray(bodyStart, bodyEnd)), offset + 5);
+}

@@ -1,0 +1,369 @@
+/**
+ * The segment files of a file storage, and the one queue every write to them goes through.
+ *
+ * New chunks start in the *active* segment until it holds `segmentBytes`; then a new one becomes
+ * active, and the full one is fsynced in the background (`fsync: 'batch'`), so `flush()` has
+ * little left to do. Writes are serialised, each at its segment's end: while one is on its way
+ * to the disk (on libuv's thread pool) the next is already copied and checksummed into the other
+ * of two reused buffers, so the CPU work and the disk work overlap and no per-chunk buffer is
+ * allocated.
+ *
+ * @module
+ */
+import { constants } from 'node:fs';
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { recordsFrameLength, writeRecordsFrame, PREAMBLE } from './segment-format.js';
+
+export const SEGMENT_SUFFIX = '.seg';
+export const FILE_MODE = 0o600;
+
+/** One segment file. */
+export interface Segment {
+  readonly name: string;
+  readonly path: string;
+  /** Bytes in the file after its last complete write: a failed write is cut back to this. */
+  size: number;
+  /** No longer active, and every write queued while it was has run. */
+  retired: boolean;
+  /** `size` plus the writes still queued: decides when the active segment is full. */
+  reserved: number;
+  /** Chunks that started here and are not deleted. At zero the file is removed. */
+  live: number;
+  /** Completed writes, and how many of them an fsync is known to cover. */
+  writes: number;
+  syncedWrites: number;
+  /** A background fsync started when the segment stopped being active. */
+  syncing: Promise<void> | undefined;
+}
+
+/** The records of one chunk to write as a records frame. */
+export interface RecordsPart {
+  readonly id: string;
+  readonly records: readonly Buffer[];
+}
+
+interface WriteOperation {
+  readonly kind: 'write';
+  readonly segment: Segment;
+  /** Small frames (chunk start, markers) written before the records frame. */
+  readonly frames: readonly Buffer[];
+  readonly records: RecordsPart | undefined;
+  readonly length: number;
+  /** `fdatasync` before resolving. */
+  readonly durable: boolean;
+  readonly resolve: (position: number) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface TaskOperation {
+  readonly kind: 'task';
+  readonly run: () => Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+type Operation = WriteOperation | TaskOperation;
+
+/** A write operation with its bytes ready in one of the two scratch buffers. */
+interface PreparedWrite {
+  readonly kind: 'prepared';
+  readonly operation: WriteOperation;
+  readonly bytes: Buffer;
+}
+
+export class SegmentLog {
+  readonly #dir: string;
+  readonly #segmentBytes: number;
+  readonly #syncInBackground: boolean;
+  readonly #runId: string;
+  #sequence = 0;
+  #active: Segment | undefined;
+  // Files kept open from a segment's first write until its retire task runs (new chunks start
+  // there meanwhile); later writes to it (markers, `fsync: 'always'` appends) open their own.
+  readonly #handles = new Map<Segment, FileHandle>();
+  readonly #segments = new Set<Segment>();
+  readonly #queue: Operation[] = [];
+  #pumping = false;
+  // Two buffers reused for every write: one being written, one being filled (see the module doc).
+  readonly #scratch: [Buffer, Buffer] = [Buffer.alloc(0), Buffer.alloc(0)];
+  #nextScratch: 0 | 1 = 0;
+
+  constructor(dir: string, options: { segmentBytes: number; syncInBackground: boolean }) {
+    this.#dir = dir;
+    this.#segmentBytes = options.segmentBytes;
+    this.#syncInBackground = options.syncInBackground;
+    this.#runId = Math.floor(Math.random() * 36 ** 4)
+      .toString(36)
+      .padStart(4, '0');
+  }
+
+  /** Takes over a segment a previous run left, `size` bytes long. */
+  adopt(name: string, size: number): Segment {
+    const segment = newSegment(join(this.#dir, name), name);
+    segment.size = segment.reserved = size;
+    segment.retired = true;
+    this.#segments.add(segment);
+    return segment;
+  }
+
+  /** The segment a new chunk starts in: the active one, or a new one when that is full. */
+  segmentForNewChunk(): Segment {
+    if (this.#active !== undefined && this.#active.reserved < this.#segmentBytes) {
+      return this.#active;
+    }
+    if (this.#active !== undefined) this.#retire(this.#active);
+    const id = `${Date.now().toString(36)}-${this.#runId}-${(this.#sequence++).toString(36)}`;
+    const name = `${id}${SEGMENT_SUFFIX}`;
+    const segment = newSegment(join(this.#dir, name), name);
+    this.#segments.add(segment);
+    this.#active = segment;
+    return segment;
+  }
+
+  /**
+   * Appends `frames` and then a records frame of `records` (if given) at the end of `segment`;
+   * resolves with the file position where the first of them starts. A failed write leaves the
+   * file as it was before it.
+   */
+  write(
+    segment: Segment,
+    frames: readonly Buffer[],
+    records: RecordsPart | undefined,
+    durable: boolean,
+  ): Promise<number> {
+    let length = 0;
+    for (const frame of frames) length += frame.length;
+    if (records !== undefined) length += recordsFrameLength(records.id, records.records);
+    segment.reserved += length;
+    return new Promise<number>((resolve, reject) => {
+      this.#enqueue({ kind: 'write', segment, frames, records, length, durable, resolve, reject });
+    });
+  }
+
+  /** Removes the segment's file once every write queued before has finished. */
+  remove(segment: Segment): Promise<void> {
+    if (this.#active === segment) this.#active = undefined;
+    this.#segments.delete(segment);
+    return this.#task(async () => {
+      await this.#release(segment)?.close();
+      await segment.syncing;
+      await rm(segment.path, { force: true });
+    });
+  }
+
+  /** Fsyncs every segment written since its last fsync, several at once. */
+  async sync(): Promise<void> {
+    await this.#task(async () => {
+      const failures: unknown[] = [];
+      await Promise.all(
+        [...this.#segments].map((segment) =>
+          this.#syncSegment(segment).catch((error: unknown) => void failures.push(error)),
+        ),
+      );
+      if (failures.length > 0) throw failures[0];
+    });
+  }
+
+  /** Waits for queued writes and background fsyncs, then closes the files kept open. */
+  async close(): Promise<void> {
+    this.#active = undefined;
+    await this.#task(async () => {
+      const handles = [...this.#handles.values()];
+      this.#handles.clear();
+      await Promise.all(handles.map((handle) => handle.close()));
+      for (const segment of this.#segments) await segment.syncing;
+    });
+  }
+
+  #retire(segment: Segment): void {
+    this.#active = undefined;
+    void this.#task(async () => {
+      segment.retired = true;
+      const handle = this.#release(segment);
+      if (handle === undefined) return;
+      if (!this.#syncInBackground) return handle.close();
+      // Not awaited: the fsync runs while later writes go on to the next segment.
+      const writes = segment.writes;
+      segment.syncing = handle
+        .datasync()
+        .then(() => void (segment.syncedWrites = Math.max(segment.syncedWrites, writes)))
+        .catch(() => undefined) // `sync()` tries again and reports a failure.
+        .finally(() => handle.close().catch(() => undefined));
+    });
+  }
+
+  async #syncSegment(segment: Segment): Promise<void> {
+    await segment.syncing;
+    if (segment.writes === segment.syncedWrites || !this.#segments.has(segment)) return;
+    const writes = segment.writes;
+    const kept = this.#handles.get(segment);
+    if (kept !== undefined) {
+      await kept.datasync();
+    } else {
+      const handle = await open(segment.path, 'r').catch(() => undefined);
+      if (handle === undefined) return; // Removed meanwhile: nothing left to make durable.
+      try {
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+    }
+    segment.syncedWrites = Math.max(segment.syncedWrites, writes);
+  }
+
+  #task(run: () => Promise<void>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#enqueue({ kind: 'task', run, resolve, reject });
+    });
+  }
+
+  #enqueue(operation: Operation): void {
+    this.#queue.push(operation);
+    if (this.#pumping) return;
+    this.#pumping = true;
+    void this.#pump();
+  }
+
+  /** Runs queued operations in order, preparing the next write while the current one runs. */
+  async #pump(): Promise<void> {
+    try {
+      let next = this.#prepare();
+      while (next !== undefined) {
+        const running = next.kind === 'task' ? this.#runTask(next) : this.#runWrite(next);
+        const following = this.#prepare();
+        await running;
+        next = following ?? this.#prepare();
+      }
+    } finally {
+      // Cleared in the same tick the queue was found empty, so no operation is left waiting.
+      this.#pumping = false;
+    }
+  }
+
+  #prepare(): TaskOperation | PreparedWrite | undefined {
+    const operation = this.#queue.shift();
+    if (operation === undefined || operation.kind === 'task') return operation;
+    const index = this.#nextScratch;
+    this.#nextScratch = index === 0 ? 1 : 0;
+    let scratch = this.#scratch[index];
+    if (scratch.length < operation.length) {
+      scratch = this.#scratch[index] = Buffer.allocUnsafe(operation.length);
+    }
+    const bytes = scratch.subarray(0, operation.length);
+    let offset = 0;
+    for (const frame of operation.frames) {
+      bytes.set(frame, offset);
+      offset += frame.length;
+    }
+    const { records } = operation;
+    if (records !== undefined) writeRecordsFrame(bytes, offset, records.id, records.records);
+    return { kind: 'prepared', operation, bytes };
+  }
+
+  async #runTask(task: TaskOperation): Promise<void> {
+    try {
+      await task.run();
+      task.resolve();
+    } catch (error) {
+      task.reject(error);
+    }
+  }
+
+  async #runWrite({ operation, bytes }: PreparedWrite): Promise<void> {
+    const { segment } = operation;
+    const creating = segment.size === 0;
+    // A kept handle is taken without an `await`, so that the write below is submitted before
+    // the pump goes on to prepare the next one (which is what makes the two overlap).
+    let handle = this.#handles.get(segment);
+    try {
+      handle ??= await this.#open(segment, creating);
+      const parts = creating ? [PREAMBLE, bytes] : [bytes];
+      const position = segment.size + (creating ? PREAMBLE.length : 0);
+      const written = await writeAll(handle, parts, segment.size);
+      segment.size += written;
+      segment.reserved += written - operation.length;
+      segment.writes += 1;
+      if (operation.durable) {
+        await handle.datasync();
+        segment.syncedWrites = segment.writes;
+      }
+      operation.resolve(position);
+    } catch (error) {
+      segment.reserved -= operation.length;
+      await this.#undo(segment, handle);
+      operation.reject(error);
+    } finally {
+      if (handle !== undefined && this.#handles.get(segment) !== handle) await handle.close();
+    }
+  }
+
+  async #open(segment: Segment, creating: boolean): Promise<FileHandle> {
+    const flags = creating
+      ? constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL
+      : constants.O_WRONLY;
+    const handle = await open(segment.path, flags, FILE_MODE);
+    if (!segment.retired) this.#handles.set(segment, handle);
+    return handle;
+  }
+
+  /** The segment's kept handle, which is no longer kept. */
+  #release(segment: Segment): FileHandle | undefined {
+    const handle = this.#handles.get(segment);
+    this.#handles.delete(segment);
+    return handle;
+  }
+
+  /** Leaves no torn frame behind: the file stays valid up to its last complete write. */
+  async #undo(segment: Segment, handle: FileHandle | undefined): Promise<void> {
+    if (segment.size > 0) {
+      await handle?.truncate(segment.size).catch(() => undefined);
+      return;
+    }
+    // The write that was to create the file failed: no file at all, as before it.
+    // (The caller closes the handle.)
+    this.#release(segment);
+    await rm(segment.path, { force: true });
+  }
+}
+
+function newSegment(path: string, name: string): Segment {
+  return {
+    name,
+    path,
+    retired: false,
+    size: 0,
+    reserved: 0,
+    live: 0,
+    writes: 0,
+    syncedWrites: 0,
+    syncing: undefined,
+  };
+}
+
+/**
+ * Writes every byte of `parts` at `position`, continuing after a short write (which a disk
+ * filling up can cause before it fails with ENOSPC); returns the bytes written.
+ */
+async function writeAll(
+  handle: FileHandle,
+  parts: readonly Buffer[],
+  position: number,
+): Promise<number> {
+  let total = 0;
+  for (const part of parts) total += part.length;
+  let written = (await handle.writev(parts, position)).bytesWritten;
+  if (written === total) return total;
+  const bytes = Buffer.concat(parts, total);
+  while (written < total) {
+    const { bytesWritten } = await handle.write(
+      bytes,
+      written,
+      total - written,
+      position + written,
+    );
+    if (bytesWritten === 0) throw new Error(`short write: ${written} of ${total} bytes`);
+    written += bytesWritten;
+  }
+  return total;
+}
