@@ -142,7 +142,7 @@ describe('file storage', () => {
     await (await pool.take('a')).retry(); // the chunk goes down
     flipByte(segmentFiles(dir)[0] as string, 50);
     const quarantined = new Promise((resolve) => pool.once('quarantined', resolve));
-    const taking = pool.take('a');
+    const taking = pool.take('a').catch((error: unknown) => error); // nothing left to lease
     await expect(quarantined).resolves.toMatchObject({ reason: expect.stringMatching(/checksum/) });
     expect(pool.stats().outputs.a?.dropped).toMatchObject({ records: 10 });
     expect(pool.stats().quarantined).toBe(1);
@@ -152,7 +152,7 @@ describe('file storage', () => {
       expect.stringMatching(/\.seg\.reason$/),
     ]);
     await pool.close();
-    await expect(taking).rejects.toMatchObject({ code: 'POOL_CLOSED' });
+    expect(await taking).toMatchObject({ code: 'POOL_CLOSED' });
   });
 
   test('a repair that a crash interrupted leaves nothing behind on the next open', async () => {

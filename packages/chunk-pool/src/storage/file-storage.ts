@@ -13,6 +13,7 @@ import {
   chunkStartFrame,
   decodeFrame,
   decodeSegment,
+  fillChecksum,
   FrameKind,
   markerFrame,
   parseChunkStart,
@@ -241,6 +242,7 @@ class FileStorage implements ChunkStorage {
     // A segment of its own, holding just this chunk: the same format, readable by the same code.
     const recordsFrame = Buffer.allocUnsafe(recordsFrameLength(header.id, records));
     writeRecordsFrame(recordsFrame, 0, header.id, records);
+    fillChecksum(recordsFrame, 0);
     await writeFileDurably(
       join(folder, `${safeName(header.id, 'chunk id')}${SEGMENT_SUFFIX}`),
       [

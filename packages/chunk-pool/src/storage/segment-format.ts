@@ -77,8 +77,8 @@ export function recordsFrameLength(id: string, records: readonly Buffer[]): numb
 
 /**
  * Writes a records frame into `target` at `offset` (which must have room for
- * {@link recordsFrameLength} bytes) and returns the offset after it. The caller reuses `target`
- * from write to write: the records are copied once, and the CRC runs over bytes still in cache.
+ * {@link recordsFrameLength} bytes) and returns the offset after it. Its checksum is left blank:
+ * {@link fillChecksum} fills it in, or the segment writer thread does (see {@link checksumRange}).
  */
 export function writeRecordsFrame(
   target: Buffer,
@@ -91,13 +91,38 @@ export function writeRecordsFrame(
   at = target.writeUInt8(id.length, at);
   at += target.write(id, at, 'latin1');
   for (const record of records) {
-    at = target.writeUInt32BE(record.length, at);
-    // `set` rather than `record.copy`: the same bytes, without `copy`'s per-call argument checks.
-    target.set(record, at);
-    at += record.length;
+    const length = record.length;
+    // Byte by byte rather than `writeUInt32BE`, and `set` rather than `record.copy`: the same
+    // bytes without per-call argument checks, which cost more than copying 200 bytes.
+    target[at] = length >>> 24;
+    target[at + 1] = (length >>> 16) & 0xff;
+    target[at + 2] = (length >>> 8) & 0xff;
+    target[at + 3] = length & 0xff;
+    target.set(record, at + 4);
+    at += 4 + length;
   }
-  writeHead(target, offset, FrameKind.Records, bodyStart, at);
+  target.writeUInt8(FrameKind.Records, offset);
+  target.writeUInt32BE(at - bodyStart, offset + 1);
   return at;
+}
+
+/** Where the checksum of a frame goes: the CRC32 of `[bodyStart, bodyEnd)` is written at `at`. */
+export interface ChecksumRange {
+  readonly bodyStart: number;
+  readonly bodyEnd: number;
+  readonly at: number;
+}
+
+/** The checksum range of the frame starting at `offset` of `buffer`. */
+export function checksumRange(buffer: Buffer, offset: number): ChecksumRange {
+  const bodyStart = offset + FRAME_HEAD_BYTES;
+  return { bodyStart, bodyEnd: bodyStart + buffer.readUInt32BE(offset + 1), at: offset + 5 };
+}
+
+/** Fills in the checksum of the frame starting at `offset` of `buffer`, in this thread. */
+export function fillChecksum(buffer: Buffer, offset: number): void {
+  const { bodyStart, bodyEnd, at } = checksumRange(buffer, offset);
+  buffer.writeUInt32BE(crc32(buffer.subarray(bodyStart, bodyEnd)), at);
 }
 
 /** A records frame's records, or `undefined` if their lengths do not add up. */
@@ -149,6 +174,8 @@ export interface DecodedSegment {
  */
 export function decodeSegment(bytes: Buffer): DecodedSegment {
   const frames: Frame[] = [];
+  // Created, and its first write failed (cut back to nothing) or never came: empty, not damaged.
+  if (bytes.length === 0) return { frames, damage: undefined };
   if (bytes.length < PREAMBLE.length || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) {
     return { frames, damage: 'not a segment file (bad magic)' };
   }

@@ -13,7 +13,7 @@
 import { constants } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { recordsFrameLength, writeRecordsFrame, PREAMBLE } from './segment-format.js';
+import { fillChecksum, PREAMBLE, recordsFrameLength, writeRecordsFrame } from './segment-format.js';
 
 export const SEGMENT_SUFFIX = '.seg';
 export const FILE_MODE = 0o600;
@@ -257,7 +257,10 @@ export class SegmentLog {
       offset += frame.length;
     }
     const { records } = operation;
-    if (records !== undefined) writeRecordsFrame(bytes, offset, records.id, records.records);
+    if (records !== undefined) {
+      writeRecordsFrame(bytes, offset, records.id, records.records);
+      fillChecksum(bytes, offset);
+    }
     return { kind: 'prepared', operation, bytes };
   }
 
