@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { ChunkPool, fileStorage, isChunkPoolError } from '../src/index.js';
+import { decodeSegment } from '../src/storage/segment-format.js';
 import { tempDir } from './support.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/appender.ts', import.meta.url));
@@ -78,6 +79,11 @@ describe('crash safety (real processes)', () => {
           if (i % 20 === 19) await pool.flush().catch(() => undefined);
         }
         expect(isChunkPoolError(error, 'STORAGE_FULL')).toBe(true);
+        // The writes that failed were cut back: every segment on disk reads whole.
+        for (const name of readdirSync(join(dir, 'segments'))) {
+          const { damage } = decodeSegment(readFileSync(join(dir, 'segments', name)));
+          expect(damage, name).toBeUndefined();
+        }
         const delivered = await deliverAll(pool, 'out');
         expect(delivered.size).toBe(accepted);
         await pool.close();

@@ -2,6 +2,12 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test, vi } from 'vitest';
 import { ChunkPool, fileStorage, type ChunkPoolOptions } from '../src/index.js';
+import {
+  decodeSegment,
+  FrameKind,
+  splitRecords,
+  type Frame,
+} from '../src/storage/segment-format.js';
 import { names, records, tempDir } from './support.js';
 
 function openFile(dir: string, options: Partial<ChunkPoolOptions> = {}) {
@@ -199,8 +205,24 @@ describe('file storage', () => {
     await pool.append('app', 'poison');
     await pool.flush();
     await (await pool.take('a')).retry();
-    expect(readdirSync(join(dir, 'rejected', 'a'))).toHaveLength(1);
+    const [file] = readdirSync(join(dir, 'rejected', 'a'));
+    // A segment of its own: the chunk, its records, and why it was rejected.
+    const { frames, damage } = decodeSegment(readFileSync(join(dir, 'rejected', 'a', file ?? '')));
+    expect(damage).toBeUndefined();
+    expect(frames.map((frame) => frame.kind)).toEqual([
+      FrameKind.ChunkStart,
+      FrameKind.Records,
+      FrameKind.DeadLetter,
+    ]);
+    expect(splitRecords((frames[1] as Frame).rest)?.map(String)).toEqual(['poison']);
+    expect((frames[2] as Frame).rest.toString()).toMatch(/attempt/);
     await pool.close();
+  });
+
+  test('segmentBytes must be a positive integer', () => {
+    for (const segmentBytes of [0, -1, 1.5, Number.NaN]) {
+      expect(() => fileStorage({ dir: tempDir(), segmentBytes })).toThrow(/segmentBytes/);
+    }
   });
 
   test('chunk ids that would escape the folder are refused by the storage', async () => {

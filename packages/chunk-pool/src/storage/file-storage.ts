@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { ChunkPoolError } from '../errors.js';
 import {
+  checksumRange,
   chunkStartFrame,
   decodeFrame,
   decodeSegment,
@@ -242,7 +243,7 @@ class FileStorage implements ChunkStorage {
     // A segment of its own, holding just this chunk: the same format, readable by the same code.
     const recordsFrame = Buffer.allocUnsafe(recordsFrameLength(header.id, records));
     writeRecordsFrame(recordsFrame, 0, header.id, records);
-    fillChecksum(recordsFrame, 0);
+    fillChecksum(recordsFrame, checksumRange(recordsFrame, 0));
     await writeFileDurably(
       join(folder, `${safeName(header.id, 'chunk id')}${SEGMENT_SUFFIX}`),
       [

@@ -5,8 +5,8 @@
  *
  * ```
  * segment = magic "HFSG" · version u8 · frame*
- * frame   = kind u8 · length u32be · crc32 u32be (of body) · body
- * body    = id length u8 · chunk id · rest
+ * frame   = length u32be (of body) · crc32 u32be (of body) · body
+ * body    = kind u8 · id length u8 · chunk id · rest
  * kinds   = 0 chunk start   rest = JSON {tag, createdAt, routes}
  *           1 records       rest = (length u32be · bytes)*
  *           2 route done    rest = output name
@@ -27,7 +27,9 @@ const MAGIC = Buffer.from('HFSG', 'latin1');
 const VERSION = 1;
 /** The bytes before a segment's first frame. */
 export const PREAMBLE = Buffer.concat([MAGIC, Buffer.from([VERSION])]);
-const FRAME_HEAD_BYTES = 9;
+const FRAME_HEAD_BYTES = 8;
+// Kind and id length, at the start of every body (so that the checksum covers the kind too).
+const BODY_HEAD_BYTES = 2;
 const MAX_ID_BYTES = 255;
 
 export const enum FrameKind {
@@ -70,7 +72,7 @@ export function markerFrame(
 
 /** The length of the records frame {@link writeRecordsFrame} writes for these records. */
 export function recordsFrameLength(id: string, records: readonly Buffer[]): number {
-  let length = FRAME_HEAD_BYTES + 1 + Buffer.byteLength(id, 'latin1');
+  let length = FRAME_HEAD_BYTES + BODY_HEAD_BYTES + Buffer.byteLength(id, 'latin1');
   for (const record of records) length += 4 + record.length;
   return length;
 }
@@ -87,7 +89,7 @@ export function writeRecordsFrame(
   records: readonly Buffer[],
 ): number {
   const bodyStart = offset + FRAME_HEAD_BYTES;
-  let at = bodyStart;
+  let at = target.writeUInt8(FrameKind.Records, bodyStart);
   at = target.writeUInt8(id.length, at);
   at += target.write(id, at, 'latin1');
   for (const record of records) {
@@ -101,8 +103,7 @@ export function writeRecordsFrame(
     target.set(record, at + 4);
     at += 4 + length;
   }
-  target.writeUInt8(FrameKind.Records, offset);
-  target.writeUInt32BE(at - bodyStart, offset + 1);
+  target.writeUInt32BE(at - bodyStart, offset);
   return at;
 }
 
@@ -116,12 +117,11 @@ export interface ChecksumRange {
 /** The checksum range of the frame starting at `offset` of `buffer`. */
 export function checksumRange(buffer: Buffer, offset: number): ChecksumRange {
   const bodyStart = offset + FRAME_HEAD_BYTES;
-  return { bodyStart, bodyEnd: bodyStart + buffer.readUInt32BE(offset + 1), at: offset + 5 };
+  return { bodyStart, bodyEnd: bodyStart + buffer.readUInt32BE(offset), at: offset + 4 };
 }
 
-/** Fills in the checksum of the frame starting at `offset` of `buffer`, in this thread. */
-export function fillChecksum(buffer: Buffer, offset: number): void {
-  const { bodyStart, bodyEnd, at } = checksumRange(buffer, offset);
+/** Fills in a checksum (see {@link checksumRange}) in this thread. */
+export function fillChecksum(buffer: Buffer, { bodyStart, bodyEnd, at }: ChecksumRange): void {
   buffer.writeUInt32BE(crc32(buffer.subarray(bodyStart, bodyEnd)), at);
 }
 
@@ -192,7 +192,7 @@ export function decodeSegment(bytes: Buffer): DecodedSegment {
     } else {
       frames.push(frame);
     }
-    offset += FRAME_HEAD_BYTES + bytes.readUInt32BE(offset + 1);
+    offset += FRAME_HEAD_BYTES + bytes.readUInt32BE(offset);
   }
   return { frames, damage: problems.length === 0 ? undefined : problems.join('; ') };
 }
@@ -203,47 +203,36 @@ export function decodeSegment(bytes: Buffer): DecodedSegment {
  */
 export function decodeFrame(bytes: Buffer, offset: number): Frame | string {
   if (bytes.length - offset < FRAME_HEAD_BYTES) return `torn frame head at byte ${offset}`;
-  const kind = bytes.readUInt8(offset) as FrameKind;
-  const bodyLength = bytes.readUInt32BE(offset + 1);
+  const bodyLength = bytes.readUInt32BE(offset);
   const bodyStart = offset + FRAME_HEAD_BYTES;
   if (bytes.length - bodyStart < bodyLength) return `torn frame at byte ${offset}`;
   const body = bytes.subarray(bodyStart, bodyStart + bodyLength);
-  if (crc32(body) !== bytes.readUInt32BE(offset + 5)) {
+  if (crc32(body) !== bytes.readUInt32BE(offset + 4)) {
     return `checksum mismatch in the frame at byte ${offset}`;
   }
-  const idLength = body.length === 0 ? 0 : body.readUInt8(0);
-  if (idLength === 0 || 1 + idLength > body.length || kind > FrameKind.DeadLetter) {
+  const kind = (body.length < BODY_HEAD_BYTES ? -1 : body.readUInt8(0)) as FrameKind;
+  const idEnd = BODY_HEAD_BYTES + (body.length < BODY_HEAD_BYTES ? 0 : body.readUInt8(1));
+  if (kind < 0 || kind > FrameKind.DeadLetter || idEnd === BODY_HEAD_BYTES || idEnd > body.length) {
     return `malformed frame at byte ${offset}`;
   }
   return {
     kind,
-    id: body.toString('latin1', 1, 1 + idLength),
+    id: body.toString('latin1', BODY_HEAD_BYTES, idEnd),
     offset,
     length: FRAME_HEAD_BYTES + bodyLength,
-    rest: body.subarray(1 + idLength),
+    rest: body.subarray(idEnd),
   };
 }
 
 function smallFrame(kind: FrameKind, id: string, text: string): Buffer {
   if (Buffer.byteLength(id, 'latin1') > MAX_ID_BYTES) throw new Error(`chunk id too long: ${id}`);
   const rest = Buffer.from(text);
-  const frame = Buffer.allocUnsafe(FRAME_HEAD_BYTES + 1 + id.length + rest.length);
-  let at = frame.writeUInt8(id.length, FRAME_HEAD_BYTES);
+  const frame = Buffer.allocUnsafe(FRAME_HEAD_BYTES + BODY_HEAD_BYTES + id.length + rest.length);
+  let at = frame.writeUInt8(kind, FRAME_HEAD_BYTES);
+  at = frame.writeUInt8(id.length, at);
   at += frame.write(id, at, 'latin1');
   frame.set(rest, at);
-  writeHead(frame, 0, kind, FRAME_HEAD_BYTES, frame.length);
+  frame.writeUInt32BE(frame.length - FRAME_HEAD_BYTES, 0);
+  fillChecksum(frame, checksumRange(frame, 0));
   return frame;
-}
-
-/** Fills in the head of the frame at `offset` whose body is `target[bodyStart, bodyEnd)`. */
-function writeHead(
-  target: Buffer,
-  offset: number,
-  kind: FrameKind,
-  bodyStart: number,
-  bodyEnd: number,
-): void {
-  target.writeUInt8(kind, offset);
-  target.writeUInt32BE(bodyEnd - bodyStart, offset + 1);
-  target.writeUInt32BE(crc32(target.subarray(bodyStart, bodyEnd)), offset + 5);
 }

@@ -13,7 +13,13 @@
 import { constants } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fillChecksum, PREAMBLE, recordsFrameLength, writeRecordsFrame } from './segment-format.js';
+import {
+  checksumRange,
+  fillChecksum,
+  PREAMBLE,
+  recordsFrameLength,
+  writeRecordsFrame,
+} from './segment-format.js';
 
 export const SEGMENT_SUFFIX = '.seg';
 export const FILE_MODE = 0o600;
@@ -259,7 +265,7 @@ export class SegmentLog {
     const { records } = operation;
     if (records !== undefined) {
       writeRecordsFrame(bytes, offset, records.id, records.records);
-      fillChecksum(bytes, offset);
+      fillChecksum(bytes, checksumRange(bytes, offset));
     }
     return { kind: 'prepared', operation, bytes };
   }
