@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test, vi } from 'vitest';
 import { ChunkPool, fileStorage, type ChunkPoolOptions } from '../src/index.js';
@@ -137,6 +138,29 @@ describe('file storage', () => {
     expect(segmentFiles(dir)).toHaveLength(2);
     expect(await takeAll(pool, 'a')).toHaveLength(60);
     expect(segmentFiles(dir)).toEqual([]);
+    await pool.close();
+  });
+
+  test('a background fsync that fails is reported by the next flush, not retried into silence', async () => {
+    const dir = tempDir();
+    const pool = await openFile(dir, {
+      outputs: ['a'],
+      storage: fileStorage({ dir, fsync: 'batch', segmentBytes: 2500 }),
+    });
+    const probe = await open(join(dir, 'probe'), 'w');
+    const prototype = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+    await probe.close();
+    const datasync = vi.spyOn(prototype, 'datasync');
+    datasync.mockRejectedValueOnce(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+    try {
+      // The fourth chunk starts a second segment: the first one is fsynced in the background.
+      for (const record of records(40)) await pool.append('app', record);
+      await expect(pool.flush()).rejects.toMatchObject({ code: 'EIO' });
+      await expect(pool.flush()).resolves.toBeUndefined(); // reported once
+    } finally {
+      datasync.mockRestore();
+    }
+    expect(await takeAll(pool, 'a')).toHaveLength(40);
     await pool.close();
   });
 

@@ -271,8 +271,11 @@ class FileStorage implements ChunkStorage {
   }
 
   async close(): Promise<void> {
-    if (this.#fsync === 'batch') await this.#log.sync();
-    await this.#log.close();
+    try {
+      if (this.#fsync === 'batch') await this.#log.sync();
+    } finally {
+      await this.#log.close();
+    }
   }
 
   /**
@@ -310,7 +313,8 @@ class FileStorage implements ChunkStorage {
       segment.live += 1;
       recovered.push({ ...header, recordCount, bytes, doneRoutes: doneRoutes.get(id) ?? [] });
     }
-    if (segment.live === 0) void this.#log.remove(segment);
+    // Nothing in it to lose: if removing the file fails, the next open finds it empty again.
+    if (segment.live === 0) this.#log.remove(segment).catch(() => undefined);
     return recovered;
   }
 

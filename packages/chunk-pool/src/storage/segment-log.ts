@@ -41,6 +41,11 @@ export interface Segment {
   syncedWrites: number;
   /** A background fsync started when the segment stopped being active. */
   syncing: Promise<void> | undefined;
+  /**
+   * Why that fsync failed, until `sync()` reports it: after a failed fsync the kernel may have
+   * dropped the dirty pages, so trying again could succeed with the data gone.
+   */
+  syncFailure: unknown;
 }
 
 /** The records of one chunk to write as a records frame. */
@@ -184,7 +189,7 @@ export class SegmentLog {
 
   #retire(segment: Segment): void {
     this.#active = undefined;
-    void this.#task(async () => {
+    const retiring = this.#task(async () => {
       segment.retired = true;
       const handle = this.#release(segment);
       if (handle === undefined) return;
@@ -193,14 +198,23 @@ export class SegmentLog {
       const writes = segment.writes;
       segment.syncing = handle
         .datasync()
-        .then(() => void (segment.syncedWrites = Math.max(segment.syncedWrites, writes)))
-        .catch(() => undefined) // `sync()` tries again and reports a failure.
+        .then(
+          () => void (segment.syncedWrites = Math.max(segment.syncedWrites, writes)),
+          (error: unknown) => void (segment.syncFailure = error), // `sync()` reports it.
+        )
         .finally(() => handle.close().catch(() => undefined));
     });
+    // Nobody waits for a retire; a file that fails to close has nothing left to lose.
+    retiring.catch(() => undefined);
   }
 
   async #syncSegment(segment: Segment): Promise<void> {
     await segment.syncing;
+    if (segment.syncFailure !== undefined) {
+      const failure = segment.syncFailure;
+      segment.syncFailure = undefined;
+      throw failure;
+    }
     if (segment.writes === segment.syncedWrites || !this.#segments.has(segment)) return;
     const writes = segment.writes;
     const kept = this.#handles.get(segment);
@@ -347,6 +361,7 @@ function newSegment(path: string, name: string): Segment {
     writes: 0,
     syncedWrites: 0,
     syncing: undefined,
+    syncFailure: undefined,
   };
 }
 
