@@ -164,6 +164,26 @@ describe('file storage', () => {
     await pool.close();
   });
 
+  test('a flush after a new segment file also fsyncs the folder, so the name survives a power loss', async () => {
+    const dir = tempDir();
+    const pool = await openFile(dir, { outputs: ['a'] });
+    const probe = await open(join(dir, 'probe'), 'w');
+    const prototype = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+    await probe.close();
+    const sync = vi.spyOn(prototype, 'sync');
+    try {
+      for (const record of records(10)) await pool.append('app', record);
+      await pool.flush(); // the chunk started a segment file
+      expect(sync).toHaveBeenCalledTimes(1);
+      for (const record of records(10)) await pool.append('app', record);
+      await pool.flush(); // same segment: its data is fdatasynced, the folder is unchanged
+      expect(sync).toHaveBeenCalledTimes(1);
+    } finally {
+      sync.mockRestore();
+    }
+    await pool.close();
+  });
+
   test('a chunk damaged on disk while the pool runs is quarantined when read, and dropped as corrupt', async () => {
     const dir = tempDir();
     const pool = await openFile(dir, { outputs: ['a'], retry: { minDelay: 0, maxDelay: 0 } });

@@ -96,6 +96,8 @@ export class SegmentLog {
   readonly #segments = new Set<Segment>();
   readonly #queue: Operation[] = [];
   #pumping = false;
+  // A segment file was created since the folder was last fsynced.
+  #folderDirty = false;
   // Two buffers reused for every write: one being written, one being filled (see the module doc).
   readonly #scratch: [Buffer, Buffer] = [Buffer.alloc(0), Buffer.alloc(0)];
   #nextScratch: 0 | 1 = 0;
@@ -172,8 +174,28 @@ export class SegmentLog {
           this.#syncSegment(segment).catch((error: unknown) => void failures.push(error)),
         ),
       );
+      await this.#syncFolder().catch((error: unknown) => void failures.push(error));
       if (failures.length > 0) throw failures[0];
     });
+  }
+
+  /**
+   * Fsyncs the folder if a segment was created since the last time: a file's own fsync does not
+   * make its name durable, and a file that vanishes in a power loss loses its data with it.
+   */
+  async #syncFolder(): Promise<void> {
+    // Windows cannot open a folder to fsync it (and its file system journals names itself).
+    if (!this.#folderDirty || process.platform === 'win32') return;
+    this.#folderDirty = false;
+    const handle = await open(this.#dir, 'r');
+    try {
+      await handle.sync();
+    } catch (error) {
+      this.#folderDirty = true;
+      throw error;
+    } finally {
+      await handle.close();
+    }
   }
 
   /** Waits for queued writes and background fsyncs, then closes the files kept open. */
@@ -309,6 +331,7 @@ export class SegmentLog {
       segment.writes += 1;
       if (operation.durable) {
         await handle.datasync();
+        await this.#syncFolder();
         segment.syncedWrites = segment.writes;
       }
       operation.resolve(position);
@@ -326,6 +349,7 @@ export class SegmentLog {
       ? constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL
       : constants.O_WRONLY;
     const handle = await open(segment.path, flags, FILE_MODE);
+    if (creating) this.#folderDirty = true;
     if (!segment.retired) this.#handles.set(segment, handle);
     return handle;
   }
