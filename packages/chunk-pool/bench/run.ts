@@ -1,6 +1,6 @@
 /**
  * `pnpm bench` for @holdfast/chunk-pool, in one run, each scenario in its own process (for its
- * peak RSS), best of 3 (memory) or 5 (disk, whose speed varies more), scenarios taking turns: memory storage moving 1,000,000 records of 200 bytes from one input to
+ * peak RSS), best of 5, scenarios taking turns: memory storage moving 1,000,000 records of 200 bytes from one input to
  * two outputs against an object-mode stream pipeline (Readable piped to two Writables,
  * highWaterMark 1024); file storage (CRC32, fsync 'batch') against writing the same bytes with
  * fs.writeSync in 1 MiB blocks. Writes docs/benchmarks/chunk-pool.md and .json. Measures the
@@ -46,7 +46,7 @@ function bestOf(rounds: number, names: readonly string[]): Result[] {
   return best as Result[];
 }
 
-const [poolMemory, stream] = bestOf(3, ['pool-memory', 'stream']) as [Result, Result];
+const [poolMemory, stream] = bestOf(5, ['pool-memory', 'stream']) as [Result, Result];
 const [poolFile, raw] = bestOf(5, ['pool-file', 'raw-write']) as [Result, Result];
 
 const perSecond = (r: Result) => r.records / (r.ms / 1000);
@@ -58,7 +58,7 @@ const k = (n: number) => `${Math.round(n / 1000).toLocaleString('en-US')} k`;
 const md = [
   '## @holdfast/chunk-pool',
   '',
-  'Command: `pnpm bench` (`packages/chunk-pool/bench/run.ts`). 1,000,000 records of 200 bytes, each scenario in its own process, taking turns after a `sync`; best of 3 (memory) and of 5 (file).',
+  'Command: `pnpm bench` (`packages/chunk-pool/bench/run.ts`). 1,000,000 records of 200 bytes, each scenario in its own process, taking turns after a `sync`, best of 5.',
   '',
   '| scenario | records/s | MB/s | peak RSS (MB) |',
   '| --- | ---: | ---: | ---: |',

@@ -400,7 +400,11 @@ async function writeAll(
 ): Promise<number> {
   let total = 0;
   for (const part of parts) total += part.length;
-  let written = (await handle.writev(parts, position)).bytesWritten;
+  // One buffer (the usual case): `write`, whose call costs less than `writev`'s.
+  let written =
+    parts.length === 1
+      ? (await handle.write(parts[0] as Buffer, 0, total, position)).bytesWritten
+      : (await handle.writev(parts, position)).bytesWritten;
   if (written === total) return total;
   const bytes = Buffer.concat(parts, total);
   while (written < total) {
