@@ -171,15 +171,16 @@ class FileStorage implements ChunkStorage {
       this.#chunks.set(id, chunk);
     }
     const frames = starting ? [chunkStartFrame(header)] : [];
+    const frameLength = recordsFrameLength(id, records);
     try {
       const position = await this.#log.write(
         chunk.segment,
         frames,
-        { id, records },
+        { id, records, frameLength },
         this.#fsync === 'always',
       );
       const start = position + (frames[0]?.length ?? 0);
-      chunk.extents.push({ position: start, length: recordsFrameLength(id, records) });
+      chunk.extents.push({ position: start, length: frameLength });
     } catch (error) {
       if (starting) await this.#forget(chunk);
       throw storageError(error, id);

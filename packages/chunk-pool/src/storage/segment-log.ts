@@ -13,13 +13,7 @@
 import { constants } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  checksumRange,
-  fillChecksum,
-  PREAMBLE,
-  recordsFrameLength,
-  writeRecordsFrame,
-} from './segment-format.js';
+import { checksumRange, fillChecksum, PREAMBLE, writeRecordsFrame } from './segment-format.js';
 
 export const SEGMENT_SUFFIX = '.seg';
 export const FILE_MODE = 0o600;
@@ -52,6 +46,8 @@ export interface Segment {
 export interface RecordsPart {
   readonly id: string;
   readonly records: readonly Buffer[];
+  /** The frame's length, `recordsFrameLength(id, records)`, which the caller needs too. */
+  readonly frameLength: number;
 }
 
 interface WriteOperation {
@@ -147,7 +143,7 @@ export class SegmentLog {
   ): Promise<number> {
     let length = 0;
     for (const frame of frames) length += frame.length;
-    if (records !== undefined) length += recordsFrameLength(records.id, records.records);
+    if (records !== undefined) length += records.frameLength;
     segment.reserved += length;
     return new Promise<number>((resolve, reject) => {
       this.#enqueue({ kind: 'write', segment, frames, records, length, durable, resolve, reject });
