@@ -1,11 +1,7 @@
 /**
  * The batch engine shared by `fetchAll` and `fetchEach`: N workers pull items from one source,
  * run attempts with timeouts, retries and hedges, classify failures, keep the verdict, and hand
- * each item's single outcome to a sink.
- *
- * The first attempt's path is kept lean on purpose: no promise wrapper library, no timer per
- * attempt (one `DeadlineQueue` timer serves all of them), and no `AbortController` unless the
- * work reads `ctx.signal`.
+ * each item's single outcome to a sink. One attempt is an `Attempt` (attempt.ts).
  */
 import type { Clock, TimerHandle } from '../clock.js';
 import { defaultClassify } from '../classify.js';
@@ -18,14 +14,21 @@ import {
   type BatchError,
   type CancelledBy,
 } from '../errors.js';
-import type { Classification, FetchContext, Importance } from '../options.js';
+import type { Classification, Importance } from '../options.js';
 import type { ResolvedOptions } from './resolve-options.js';
 import type { BatchStats, Outcome } from '../outcome.js';
-import { DeadlineQueue, type QueueEntry } from './deadline-queue.js';
+import {
+  Attempt,
+  type AttemptHost,
+  type Call,
+  type Counts,
+  type FetchOne,
+  type Waker,
+} from './attempt.js';
+import { DeadlineQueue } from './deadline-queue.js';
 import { itemSource, type ItemSource } from './item-source.js';
 
-/** The user's per-item work. */
-export type FetchOne<T, R> = (item: T, context: FetchContext) => R | PromiseLike<R>;
+export type { FetchOne } from './attempt.js';
 
 /** Where the engine delivers outcomes. */
 export interface OutcomeSink<T, R> {
@@ -39,13 +42,6 @@ type StopReason =
   | { readonly kind: 'deadline' }
   | { readonly kind: 'cancelled'; readonly by: CancelledBy; readonly cause: unknown };
 
-/** How one attempt ended, as the item loop sees it. */
-type AttemptEnd<R> =
-  | { readonly kind: 'value'; readonly value: R }
-  | { readonly kind: 'error'; readonly error: unknown }
-  | { readonly kind: 'timeout' }
-  | { readonly kind: 'stopped' };
-
 /** Throws a `TypeError` unless `fetchOne` is a function. */
 export function assertFetchOne(fetchOne: unknown): void {
   if (typeof fetchOne !== 'function') {
@@ -54,21 +50,6 @@ export function assertFetchOne(fetchOne: unknown): void {
     );
   }
 }
-
-/**
- * The abort reason given to a hedged twin whose sibling answered first. One shared instance:
- * creating an Error (and its stack) on every successful attempt would dominate the hot path.
- */
-const HEDGE_LOST = Object.freeze(new Error('a hedged twin answered first'));
-const TIMED_OUT = Object.freeze({ kind: 'timeout' } as const);
-const STOPPED = Object.freeze({ kind: 'stopped' } as const);
-
-/** Something a worker waits on, woken early when the batch stops. */
-interface Waker {
-  wake(): void;
-}
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Every counter of `BatchStats` at zero. */
 export function emptyCounts(): Omit<BatchStats, 'durationMs'> {
@@ -109,7 +90,7 @@ export function startEngine<T, R>(
   const hedges = new DeadlineQueue(clock);
   const classify = o.classify ?? defaultClassify;
 
-  const counts: Mutable<Omit<BatchStats, 'durationMs'>> = emptyCounts();
+  const counts: Counts = emptyCounts();
   let endedAt: number | undefined;
   let fatal: FatalError | undefined;
   let stopReason: StopReason | undefined;
@@ -119,7 +100,7 @@ export function startEngine<T, R>(
   const wakers: (Waker | undefined)[] = [];
   // Attempts whose slot was freed while their work still runs (see `maxAbandoned`).
   let abandonedNow = 0;
-  const stillRunning = new Set<{ running: boolean }>();
+  const stillRunning = new Set<Call<T, R>>();
   const abandonWaiters = new Set<() => void>();
   let firstAttempts = 0;
   let retriesGranted = 0;
@@ -210,7 +191,7 @@ export function startEngine<T, R>(
       wakers[worker] = { wake };
     });
 
-  const releaseAbandoned = (call: { running: boolean }) => {
+  const releaseAbandoned = (call: Call<T, R>) => {
     stillRunning.delete(call);
     abandonedNow -= 1;
     const [first] = abandonWaiters;
@@ -229,145 +210,25 @@ export function startEngine<T, R>(
       wakers[worker] = { wake };
     });
 
-  /**
-   * One attempt: the work, its timeout, its hedge, and the batch stop, whichever ends first.
-   * It is its own timeout entry, its own waker and its calls' context, so the first attempt of
-   * an item allocates as little as possible. The work's promise always gets handlers, so an
-   * abandoned attempt that rejects later never raises an unhandled rejection.
-   */
-  class Attempt implements QueueEntry, Waker {
-    at = 0;
-    live = false;
-    /** How it ended; read by the item loop once `done` resolved. */
-    ending: AttemptEnd<R> | undefined = undefined;
-    lastError: unknown = undefined;
-    first: Call | undefined = undefined;
-    twin: Call | undefined = undefined;
-    hedgeEntry: HedgeEntry | undefined = undefined;
-    readonly done: Promise<this>;
-    #resolve!: (attempt: this) => void;
-
-    constructor(
-      readonly worker: number,
-      readonly item: T,
-      readonly index: number,
-      readonly attemptNo: number,
-      now: number,
-    ) {
-      this.done = new Promise<this>((resolve) => (this.#resolve = resolve));
-      wakers[worker] = this;
-      if (o.timeout !== Infinity) timeouts.add(this, now + o.timeout);
-      if (o.hedgeDelay !== undefined) {
-        this.hedgeEntry = new HedgeEntry(this);
-        hedges.add(this.hedgeEntry, now + o.hedgeDelay);
-      }
-      this.first = this.#call();
-    }
-
-    /** The timeout fired. */
-    expire(): void {
-      this.end(
-        TIMED_OUT,
-        new TimeoutError({ index: this.index, attempts: this.attemptNo, timeoutMs: o.timeout }),
-      );
-    }
-
-    /** The batch stopped. */
-    wake(): void {
-      this.end(STOPPED, stoppedError(this.index, this.attemptNo, undefined));
-    }
-
-    startTwin(): void {
-      if (this.ending !== undefined) return;
-      counts.hedged += 1;
-      this.twin = this.#call();
-    }
-
-    #call(): Call {
-      const call = new Call(this);
-      let work: R | PromiseLike<R>;
-      try {
-        work = fetchOne(this.item, call);
-      } catch (error) {
-        work = Promise.reject(error);
-      }
-      Promise.resolve(work).then(
-        (value) => call.settled({ kind: 'value', value }),
-        (error: unknown) => call.settled({ kind: 'error', error }),
-      );
-      return call;
-    }
-
-    settled(call: Call, result: AttemptEnd<R>): void {
-      if (result.kind === 'value') return this.end(result, HEDGE_LOST);
-      this.lastError = (result as { error: unknown }).error;
-      // With a hedged twin still running, one failure is not the end: wait for the twin.
-      const other = call === this.first ? this.twin : this.first;
-      if (other?.running !== true) this.end(result, undefined);
-    }
-
-    end(result: AttemptEnd<R>, abortReason: unknown): void {
-      if (this.ending !== undefined) return;
-      this.ending = result;
-      if (this.live) timeouts.cancel(this);
-      if (this.hedgeEntry?.live === true) hedges.cancel(this.hedgeEntry);
-      wakers[this.worker] = undefined;
-      if (this.first?.running === true) this.first.abandon(abortReason);
-      if (this.twin?.running === true) this.twin.abandon(abortReason);
-      this.#resolve(this);
-    }
-  }
-
-  /** The hedge delay of one attempt, in the hedge queue. */
-  class HedgeEntry implements QueueEntry {
-    at = 0;
-    live = false;
-    constructor(readonly attempt: Attempt) {}
-    expire(): void {
-      this.attempt.startTwin();
-    }
-  }
-
-  /** One invocation of `fetchOne`, and the context it receives (an attempt has one, or two when hedged). */
-  class Call implements FetchContext {
-    /** Created only when the work reads `signal`. */
-    controller: AbortController | undefined = undefined;
-    running = true;
-    /** Its slot was freed (timeout, stop, hedge lost) while the work was still running. */
-    abandoned = false;
-
-    constructor(readonly owner: Attempt) {}
-
-    get attempt(): number {
-      return this.owner.attemptNo;
-    }
-    get index(): number {
-      return this.owner.index;
-    }
-    get signal(): AbortSignal {
-      this.controller ??= new AbortController();
-      return this.controller.signal;
-    }
-
-    settled(result: AttemptEnd<R>): void {
-      this.running = false;
-      if (this.abandoned) return releaseAbandoned(this);
-      this.owner.settled(this, result);
-    }
-
-    /**
-     * The slot is freed now; the work may still be running (it ignored or has not yet reacted
-     * to its signal) and holds an abandoned slot until it ends. It counts in `stats.abandoned`
-     * if it never read its signal (it cannot stop) or is still running when the batch ends.
-     */
-    abandon(reason: unknown): void {
-      this.controller?.abort(reason);
-      this.abandoned = true;
+  const host: AttemptHost<T, R> = {
+    fetchOne,
+    timeoutMs: o.timeout,
+    hedgeDelayMs: o.hedgeDelay,
+    timeouts,
+    hedges,
+    wakers,
+    counts,
+    stoppedError,
+    timeoutError: (index, attempts) => new TimeoutError({ index, attempts, timeoutMs: o.timeout }),
+    callAbandoned: (call) => {
       abandonedNow += 1;
-      if (this.controller === undefined) counts.abandoned += 1;
-      else stillRunning.add(this);
-    }
-  }
+      // It counts in `stats.abandoned` if it never read its signal (it cannot stop), or if it is
+      // still running when the batch ends.
+      if (call.controller === undefined) counts.abandoned += 1;
+      else stillRunning.add(call);
+    },
+    abandonedCallEnded: releaseAbandoned,
+  };
 
   const retryDelay = (retryNo: number) => {
     const base = Math.min(o.maxDelay, o.minDelay * o.factor ** (retryNo - 1));
@@ -432,7 +293,8 @@ export function startEngine<T, R>(
 
       // The first attempt starts when the item does: one clock reading fewer on the hot path.
       const startedAt = attempts === 1 ? itemStart : clock.now();
-      const result = (await new Attempt(worker, item, index, attempts, startedAt).done).ending!;
+      const result = (await new Attempt(host, worker, item, index, attempts, startedAt).done)
+        .ending!;
       if (result.kind === 'value') {
         const durationMs = clock.now() - itemStart;
         return settle(
