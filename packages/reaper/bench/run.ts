@@ -17,27 +17,35 @@ const RUNS = 500;
 
 const quantile = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-async function timeRuns(task: () => Promise<unknown>) {
-  for (let i = 0; i < 20; i += 1) await task(); // warm-up
-  const samples: number[] = [];
+/**
+ * p50 and p99 of each runner. The runners take turns, one run each, so that a slow spell of the
+ * machine falls on all of them alike instead of on whichever was measured then.
+ */
+async function timeInTurns(runners: readonly { name: string; task: () => Promise<unknown> }[]) {
+  for (let i = 0; i < 20; i += 1) for (const { task } of runners) await task(); // warm-up
+  const samples = runners.map((): number[] => []);
   for (let i = 0; i < RUNS; i += 1) {
-    const start = performance.now();
-    await task();
-    samples.push(performance.now() - start);
+    for (const [r, { task }] of runners.entries()) {
+      const start = performance.now();
+      await task();
+      samples[r]?.push(performance.now() - start);
+    }
   }
-  samples.sort((a, b) => a - b);
-  return { p50: quantile(samples, 0.5), p99: quantile(samples, 0.99) };
+  return runners.map(({ name }, r) => {
+    const sorted = (samples[r] ?? []).sort((a, b) => a - b);
+    return { name, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) };
+  });
 }
 
 const spawnTrue = () => new Promise((resolve) => spawn('/bin/true').on('exit', resolve));
-const rows = [
-  { name: 'child_process.spawn', ...(await timeRuns(spawnTrue)) },
+const rows = await timeInTurns([
+  { name: 'child_process.spawn', task: spawnTrue },
   {
     name: 'run() (process group, deadline)',
-    ...(await timeRuns(() => run('/bin/true', [], { timeout: 10_000 }))),
+    task: () => run('/bin/true', [], { timeout: 10_000 }),
   },
-  { name: 'execa 9', ...(await timeRuns(() => execa('/bin/true', { timeout: 10_000 }))) },
-];
+  { name: 'execa 9', task: () => execa('/bin/true', { timeout: 10_000 }) },
+]);
 
 // Reap latency: a fixture (as a subreaper, or under tini -s) starts orphans that exit after a
 // short sleep and reports, per orphan, the time from its exit to its reaping.
@@ -68,7 +76,7 @@ const f = (n: number) => n.toFixed(3);
 const md = [
   '## @holdfast/reaper',
   '',
-  `Command: \`pnpm bench\` (\`packages/reaper/bench/run.ts\`). ${RUNS} runs of \`/bin/true\` each, after 20 warm-up runs.`,
+  `Command: \`pnpm bench\` (\`packages/reaper/bench/run.ts\`). ${RUNS} runs of \`/bin/true\` each, after 20 warm-up runs, the runners taking turns.`,
   '',
   '| runner | p50 (ms) | p99 (ms) | p50 × spawn |',
   '| --- | ---: | ---: | ---: |',
