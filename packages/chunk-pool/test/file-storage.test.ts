@@ -37,6 +37,16 @@ const segmentFiles = (dir: string) =>
     .sort()
     .map((name) => join(dir, 'segments', name));
 
+/** The prototype of `FileHandle` (a class Node does not export), to spy on its methods. */
+async function fileHandlePrototype(dir: string) {
+  const probe = await open(join(dir, 'probe'), 'w');
+  await probe.close();
+  return Object.getPrototypeOf(probe) as {
+    datasync: () => Promise<void>;
+    sync: () => Promise<void>;
+  };
+}
+
 /** Flips a byte `fromEnd` bytes before the end of `file`. */
 function flipByte(file: string, fromEnd: number): void {
   const bytes = readFileSync(file);
@@ -147,10 +157,7 @@ describe('file storage', () => {
       outputs: ['a'],
       storage: fileStorage({ dir, fsync: 'batch', segmentBytes: 2500 }),
     });
-    const probe = await open(join(dir, 'probe'), 'w');
-    const prototype = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
-    await probe.close();
-    const datasync = vi.spyOn(prototype, 'datasync');
+    const datasync = vi.spyOn(await fileHandlePrototype(dir), 'datasync');
     datasync.mockRejectedValueOnce(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
     try {
       // The fourth chunk starts a second segment: the first one is fsynced in the background.
@@ -167,10 +174,7 @@ describe('file storage', () => {
   test('a flush after a new segment file also fsyncs the folder, so the name survives a power loss', async () => {
     const dir = tempDir();
     const pool = await openFile(dir, { outputs: ['a'] });
-    const probe = await open(join(dir, 'probe'), 'w');
-    const prototype = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
-    await probe.close();
-    const sync = vi.spyOn(prototype, 'sync');
+    const sync = vi.spyOn(await fileHandlePrototype(dir), 'sync');
     try {
       for (const record of records(10)) await pool.append('app', record);
       await pool.flush(); // the chunk started a segment file
