@@ -72,6 +72,19 @@ describe('file storage', () => {
     expect(segmentFiles(dir)).toEqual([]);
   });
 
+  test('at open, the oldest chunks are read back within recoveryBytesUp; the rest stay down', async () => {
+    const dir = tempDir();
+    const first = await openFile(dir, { outputs: ['a'] });
+    for (const record of records(30)) await first.append('app', record);
+    await first.close();
+
+    const second = await openFile(dir, { outputs: ['a'], recoveryBytesUp: 2500 });
+    expect(second.stats().input.bytesUp).toBe(2000); // two chunks of 1,000 bytes fit, not three
+    expect(second.stats().down).toEqual({ bytes: 1000, chunks: 1 });
+    expect(await takeAll(second, 'a')).toEqual(records(30).map((_, i) => `r-${i}`));
+    await second.close();
+  });
+
   test('files are created with mode 0600 and the folders with 0700', async () => {
     const dir = tempDir();
     const pool = await openFile(dir);
