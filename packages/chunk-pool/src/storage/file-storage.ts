@@ -245,7 +245,7 @@ class FileStorage implements ChunkStorage {
     const recordsFrame = Buffer.allocUnsafe(recordsFrameLength(header.id, records));
     writeRecordsFrame(recordsFrame, 0, header.id, records);
     fillChecksum(recordsFrame, checksumRange(recordsFrame, 0));
-    await writeFileDurably(
+    await writeWholeFile(
       join(folder, `${safeName(header.id, 'chunk id')}${SEGMENT_SUFFIX}`),
       [
         PREAMBLE,
@@ -262,13 +262,11 @@ class FileStorage implements ChunkStorage {
     const target = join(this.#quarantineDir, `${safeName(id, 'chunk id')}${SEGMENT_SUFFIX}`);
     const chunk = this.#chunks.get(id);
     if (chunk !== undefined) {
-      const raw = await Promise.all(
-        chunk.extents.map((extent) => readAt(chunk.segment.path, extent.position, extent.length)),
-      );
-      await writeFileDurably(target, [PREAMBLE, chunkStartFrame(chunk.header), ...raw], false);
+      const raw = await this.#readExtents(chunk);
+      await writeWholeFile(target, [PREAMBLE, chunkStartFrame(chunk.header), ...raw], false);
       await this.#forget(chunk);
     }
-    await writeFileDurably(`${target}.reason`, [Buffer.from(`${reason}\n`)], false);
+    await writeWholeFile(`${target}.reason`, [Buffer.from(`${reason}\n`)], false);
   }
 
   async close(): Promise<void> {
@@ -337,15 +335,20 @@ class FileStorage implements ChunkStorage {
 
   /** Each of the chunk's records frames, or what is wrong with it. */
   async #readFrames(chunk: StoredChunk): Promise<(Frame | string)[]> {
+    return (await this.#readExtents(chunk)).map((bytes) => decodeFrame(bytes, 0));
+  }
+
+  /** The bytes at each of the chunk's extents, as they are on disk (short if the file is). */
+  async #readExtents(chunk: StoredChunk): Promise<Buffer[]> {
     const handle = await open(chunk.segment.path, 'r');
     try {
-      const frames: (Frame | string)[] = [];
+      const extents: Buffer[] = [];
       for (const { position, length } of chunk.extents) {
         const bytes = Buffer.allocUnsafe(length);
         const { bytesRead } = await handle.read(bytes, 0, length, position);
-        frames.push(decodeFrame(bytes.subarray(0, bytesRead), 0));
+        extents.push(bytes.subarray(0, bytesRead));
       }
-      return frames;
+      return extents;
     } finally {
       await handle.close();
     }
@@ -362,14 +365,14 @@ class FileStorage implements ChunkStorage {
     damage: string,
   ): Promise<Buffer> {
     const copy = join(this.#quarantineDir, name);
-    await writeFileDurably(copy, [bytes], true);
-    await writeFileDurably(`${copy}.reason`, [Buffer.from(`${damage}\n`)], true);
+    await writeWholeFile(copy, [bytes], true);
+    await writeWholeFile(`${copy}.reason`, [Buffer.from(`${damage}\n`)], true);
     const repaired = Buffer.concat([
       PREAMBLE,
       ...frames.map((frame) => bytes.subarray(frame.offset, frame.offset + frame.length)),
     ]);
     const path = join(this.#segmentsDir, name);
-    await writeFileDurably(`${path}.tmp`, [repaired], true);
+    await writeWholeFile(`${path}.tmp`, [repaired], true);
     await rename(`${path}.tmp`, path);
     return repaired;
   }
@@ -414,27 +417,16 @@ function safeName(name: string, what: string): string {
   return name;
 }
 
-async function readAt(path: string, position: number, length: number): Promise<Buffer> {
-  const handle = await open(path, 'r');
-  try {
-    const bytes = Buffer.allocUnsafe(length);
-    const { bytesRead } = await handle.read(bytes, 0, length, position);
-    return bytes.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Writes a whole file (mode 0600), fsynced before it is closed when `durable`. */
-async function writeFileDurably(
+/** Writes a whole file (mode 0600), fsynced before it is closed when `fsync` is true. */
+async function writeWholeFile(
   path: string,
   parts: readonly Buffer[],
-  durable: boolean,
+  fsync: boolean,
 ): Promise<void> {
   const handle = await open(path, 'w', FILE_MODE);
   try {
     await handle.writeFile(Buffer.concat(parts));
-    if (durable) await handle.datasync();
+    if (fsync) await handle.datasync();
   } finally {
     await handle.close();
   }
