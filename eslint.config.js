@@ -14,7 +14,7 @@ export default tseslint.config(
     },
     rules: {
       // A promise nobody awaits is a crash nobody sees: the one bug class this SDK exists to stop.
-      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-floating-promises': ['error', { ignoreVoid: false }],
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/await-thenable': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
