@@ -4,7 +4,16 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'docs/api/**', 'coverage/**'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      'docs/api/**',
+      'coverage/**',
+      // Code that breaks a rule on purpose; test/lint-rules.test.ts lints it and expects the errors.
+      'test/fixtures/lint/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -14,6 +23,7 @@ export default tseslint.config(
     },
     rules: {
       // A promise nobody awaits is a crash nobody sees: the one bug class this SDK exists to stop.
+      // `void promise` counts as floating too: `void` hides a rejection, it does not handle one.
       '@typescript-eslint/no-floating-promises': ['error', { ignoreVoid: false }],
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/await-thenable': 'error',
@@ -23,6 +33,14 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
     },
+  },
+  {
+    // In library code an `async` function with no `await` is usually a mistake. Where it is not
+    // (`async` so that a throw rejects: an async entry point never throws synchronously), the
+    // disable comment says so. Tests, benchmarks and examples are exempt: their async stand-ins
+    // play the user's code, which has every right to be async without awaiting.
+    files: ['packages/*/src/**/*.ts'],
+    rules: { '@typescript-eslint/require-await': 'error' },
   },
   {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],

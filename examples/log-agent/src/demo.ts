@@ -89,11 +89,13 @@ const agent = spawn(
     },
   },
 );
-const agentExit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-  agent.on('exit', (code, signal) => resolve({ code, signal })),
-);
 let agentExited = false;
-void agentExit.then(() => (agentExited = true));
+const agentExit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+  agent.on('exit', (code, signal) => {
+    agentExited = true;
+    resolve({ code, signal });
+  }),
+);
 
 const latest = () => control.latest();
 const status = () => ({

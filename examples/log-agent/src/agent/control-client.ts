@@ -36,7 +36,13 @@ export function startControlClient(options: ControlClientOptions): { stop(): voi
       await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
     }
   };
-  void loop();
+  // `tick` catches everything it can meet, so a failure here is a bug in this file: it is let
+  // through as an uncaught exception, which the agent's crash guard reports.
+  loop().catch((error: unknown) => {
+    setImmediate(() => {
+      throw error;
+    });
+  });
   return {
     stop: () => {
       stopped = true;

@@ -87,7 +87,15 @@ setInterval(() => {
 
 const stopping = new AbortController();
 for (const output of ['search', 'archive'] as const) {
-  void runHttpOutput(pool, output, `${config.outputs[output]}/logs/${output}`, stopping.signal);
+  // An output loop retries every delivery failure itself; if the loop itself fails, the agent
+  // cannot deliver, so it dies of it: the crash guard reports it, the supervisor restarts it.
+  runHttpOutput(pool, output, `${config.outputs[output]}/logs/${output}`, stopping.signal).catch(
+    (error: unknown) => {
+      setImmediate(() => {
+        throw error;
+      });
+    },
+  );
 }
 
 const source = startLogSource({
