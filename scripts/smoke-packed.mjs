@@ -1,10 +1,22 @@
 // Packs every package, installs the tarballs into a fresh temporary project with npm (as a user
-// would), and loads each entry of each exports map with `import` and with `require`.
+// would), and loads each entry of each exports map with `import` and with `require`. Then, as a
+// reader on the registry: every link of each packed README must be absolute or reach a file of the
+// tarball. And as a TypeScript user on the oldest supported `@types/node`: every entry type-checks
+// from an ES module and from a CommonJS one (module `node16`, declarations checked too).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { unreachableLinks } from './markdown-links.mjs';
 import { workspacePackages } from './workspace-packages.mjs';
+
+/** The oldest `@types/node` the shipped declarations support (the generic `EventEmitter`). */
+const OLDEST_TYPES_NODE = '20.11.21';
+/**
+ * A TypeScript of the same time (March 2024): `@types/node` of then does not compile under today's
+ * TypeScript (5.7 made typed arrays generic), so a user on the one is on the other.
+ */
+const TYPESCRIPT = '5.4.5';
 
 const work = mkdtempSync(join(tmpdir(), 'holdfast-smoke-'));
 try {
@@ -54,6 +66,71 @@ try {
     }
   }
   process.stdout.write(`packed smoke test: ${checked} entry points loaded both ways\n`);
+
+  // The READMEs as the registry shows them: only the tarball's files exist.
+  const broken = [];
+  for (const tarball of tarballs) {
+    const unpacked = join(work, 'unpacked', tarball.split('/').at(-1));
+    mkdirSync(unpacked, { recursive: true });
+    execFileSync('tar', ['-xzf', tarball, '-C', unpacked]);
+    const readme = readFileSync(join(unpacked, 'package', 'README.md'), 'utf8');
+    for (const { target, line } of unreachableLinks(readme, 'README.md', (path) =>
+      existsSync(join(unpacked, 'package', path)),
+    )) {
+      broken.push(`${tarball.split('/').at(-1)} README.md:${line}: ${target}`);
+    }
+  }
+  if (broken.length > 0) {
+    throw new Error(`packed READMEs link outside their tarball:\n${broken.join('\n')}`);
+  }
+  process.stdout.write(`packed READMEs: every link reachable from the registry\n`);
+
+  // Types, with the oldest @types/node: an ES module and a CommonJS module import every entry.
+  execFileSync(
+    'npm',
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      `@types/node@${OLDEST_TYPES_NODE}`,
+      `typescript@${TYPESCRIPT}`,
+    ],
+    { cwd: project, stdio: 'inherit' },
+  );
+  const entries = packages.flatMap(({ manifest }) =>
+    Object.keys(manifest.exports)
+      .filter((key) => key !== './package.json')
+      .map((key) => (key === '.' ? manifest.name : `${manifest.name}/${key.slice(2)}`)),
+  );
+  writeFileSync(
+    join(project, 'esm.mts'),
+    entries.map((e, i) => `import * as m${i} from ${JSON.stringify(e)};\nvoid m${i};`).join('\n'),
+  );
+  writeFileSync(
+    join(project, 'cjs.cts'),
+    entries.map((e, i) => `import m${i} = require(${JSON.stringify(e)});\nvoid m${i};`).join('\n'),
+  );
+  writeFileSync(
+    join(project, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        module: 'node16',
+        target: 'es2022',
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+        types: ['node'],
+      },
+      files: ['esm.mts', 'cjs.cts'],
+    }),
+  );
+  execFileSync(join(project, 'node_modules', '.bin', 'tsc'), ['-p', project], {
+    stdio: 'inherit',
+  });
+  process.stdout.write(
+    `types: ${entries.length} entries type-check with @types/node ${OLDEST_TYPES_NODE}\n`,
+  );
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

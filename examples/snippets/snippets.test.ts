@@ -38,7 +38,9 @@ describe.concurrent.for(snippets.map(({ name, prints }) => [name, prints] as con
       expect(importedNames(readFileSync(path, 'utf8'), name)).toEqual(
         expect.arrayContaining(shown),
       );
-      expect(readFileSync(readme, 'utf8')).toContain(`(../../examples/snippets/${name}.ts)`);
+      expect(readFileSync(readme, 'utf8')).toContain(
+        `(https://github.com/holdfast/holdfast/blob/main/examples/snippets/${name}.ts)`,
+      );
     });
 
     test('runs from the repository root and exits 0', async () => {
