@@ -17,10 +17,12 @@ export function markdownLinks(markdown) {
     if (/^\s*(```|~~~)/.test(text)) fenced = !fenced;
     if (fenced) return;
     const prose = text.replace(/`[^`]*`/g, '');
-    for (const match of prose.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) {
+    for (const match of prose.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+("[^"]*"|'[^']*'))?\s*\)/g)) {
       links.push({ target: match[1], line: index + 1 });
     }
-    const definition = /^\s*\[[^\]]+\]:\s*<?(\S+?)>?(?:\s+"[^"]*")?\s*$/.exec(prose);
+    const definition = /^\s*\[[^\]]+\]:\s*<?(\S+?)>?(?:\s+("[^"]*"|'[^']*'|\([^)]*\)))?\s*$/.exec(
+      prose,
+    );
     if (definition) links.push({ target: definition[1], line: index + 1 });
   });
   return links;
