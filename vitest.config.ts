@@ -3,8 +3,8 @@ import { defineConfig } from 'vitest/config';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 
-/** The four packages; each is one vitest project named after its folder. */
-const packages = ['batch', 'chunk-pool', 'crash-flush', 'reaper'] as const;
+/** The four packages and the private one they share; each is a vitest project named after its folder. */
+const packages = ['batch', 'chunk-pool', 'crash-flush', 'reaper', 'internal'] as const;
 
 export default defineConfig({
   resolve: {

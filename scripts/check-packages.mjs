@@ -1,13 +1,19 @@
 // `pnpm check:packages`: the published contract of every package, checked on the built artifacts.
 //   1. publint --strict: the package.json and the files it points at agree.
 //   2. attw --pack: types resolve for import and require under Node's resolution modes and bundlers.
-//   3. the packed smoke test: each tarball installs into a fresh project and loads with both
-//      `import` and `require`, every entry of its exports map.
+//   3. no built file imports `@holdfast/internal`: the private package is inlined, never imported
+//      (a published package has no runtime dependency);
+//   4. the packed smoke test: each tarball installs into a fresh project and loads with both
+//      `import` and `require`, every entry of its exports map; its README's links resolve from the
+//      registry; its types compile with the oldest supported `@types/node`.
 // Run after `pnpm build` (the script `check:packages` does both).
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { root, workspacePackages } from './workspace-packages.mjs';
 
+/** An import, re-export, `require` or `import()` of the private package. */
+const IMPORTS_INTERNAL = /(from|require\(|import\()\s*['"]@holdfast\/internal['"/]/;
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 const failures = [];
 
@@ -25,6 +31,23 @@ for (const { dir, manifest } of workspacePackages()) {
       failures.push(`${manifest.name}: ${label}`);
     }
   }
+}
+
+process.stdout.write('\n== no built file imports @holdfast/internal\n');
+for (const { dir, manifest } of workspacePackages()) {
+  const dist = join(dir, 'dist');
+  const built = readdirSync(dist, { recursive: true, encoding: 'utf8' }).filter((file) =>
+    /\.(c?js|d\.c?ts)$/.test(file),
+  );
+  const naming = built.filter((file) =>
+    IMPORTS_INTERNAL.test(readFileSync(join(dist, file), 'utf8')),
+  );
+  if (built.length === 0) failures.push(`${manifest.name}: no built files in dist/`);
+  for (const file of naming)
+    failures.push(`${manifest.name}: dist/${file} imports @holdfast/internal`);
+  process.stdout.write(
+    `${manifest.name}: ${built.length} built files, ${naming.length} importing it\n`,
+  );
 }
 
 process.stdout.write('\n== packed smoke test\n');

@@ -1,4 +1,5 @@
-// The publishable packages of the workspace: every folder under packages/ with a package.json.
+// The publishable packages of the workspace: every folder under packages/ with a package.json that
+// is not private (`@holdfast/internal` is private: each package's build inlines what it uses).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,5 +12,6 @@ export function workspacePackages() {
   return readdirSync(base)
     .map((name) => join(base, name))
     .filter((dir) => existsSync(join(dir, 'package.json')))
-    .map((dir) => ({ dir, manifest: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) }));
+    .map((dir) => ({ dir, manifest: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) }))
+    .filter(({ manifest }) => manifest.private !== true);
 }

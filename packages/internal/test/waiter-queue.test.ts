@@ -1,0 +1,60 @@
+import { getEventListeners } from 'node:events';
+import { expect, test } from 'vitest';
+import { WaiterQueue } from '../src/waiter-queue.js';
+
+/** How many abort listeners a signal holds (Node's own introspection of EventTarget). */
+function listeners(signal: AbortSignal): number {
+  return getEventListeners(signal, 'abort').length;
+}
+
+test('waiters are woken first in, first out', async () => {
+  const queue = new WaiterQueue<string>();
+  const order: string[] = [];
+  const a = queue.wait().then((v) => order.push(`a:${v}`));
+  const b = queue.wait().then((v) => order.push(`b:${v}`));
+  expect(queue.size).toBe(2);
+  expect(queue.wakeOne('1')).toBe(true);
+  expect(queue.wakeOne('2')).toBe(true);
+  expect(queue.wakeOne('3')).toBe(false);
+  await Promise.all([a, b]);
+  expect(order).toEqual(['a:1', 'b:2']);
+});
+
+test('an aborted waiter rejects with the reason and leaves no listener or queue entry', async () => {
+  const queue = new WaiterQueue<number>();
+  const controller = new AbortController();
+  const waiting = queue.wait(controller.signal);
+  expect(listeners(controller.signal)).toBe(1);
+  controller.abort(new Error('gave up'));
+  await expect(waiting).rejects.toThrow('gave up');
+  expect(queue.size).toBe(0);
+  expect(listeners(controller.signal)).toBe(0);
+  await expect(queue.wait(controller.signal)).rejects.toThrow('gave up');
+  expect(queue.size).toBe(0);
+});
+
+test('a woken or rejected waiter takes its abort listener with it', async () => {
+  const queue = new WaiterQueue<number>();
+  const controller = new AbortController();
+  const woken = queue.wait(controller.signal);
+  queue.wakeAll(7);
+  await expect(woken).resolves.toBe(7);
+  const rejected = queue.wait(controller.signal);
+  expect(queue.rejectAll(new Error('closed'))).toBe(1);
+  await expect(rejected).rejects.toThrow('closed');
+  expect(listeners(controller.signal)).toBe(0);
+});
+
+test('wakeAll wakes only those waiting when it is called', async () => {
+  const queue = new WaiterQueue<number>();
+  const late: Promise<number>[] = [];
+  const first = queue.wait().then((v) => {
+    late.push(queue.wait());
+    return v;
+  });
+  expect(queue.wakeAll(1)).toBe(1);
+  await first;
+  expect(queue.size).toBe(1);
+  queue.wakeOne(2);
+  await expect(late[0]).resolves.toBe(2);
+});
