@@ -1,5 +1,6 @@
-// `pnpm test:mutation [package] [--force]`: StrykerJS (vitest runner) over one package's core
-// files, or over each package in turn, then the scores into docs/quality.md.
+// `pnpm test:mutation [package [core file ...]] [--force]`: StrykerJS (vitest runner) over one
+// package's core files (or some of them), or over each package in turn, then the scores into
+// docs/quality.md.
 //
 // - Per-test coverage: a mutant runs only the tests that reach it.
 // - Incremental: results live in `.stryker/<package>.incremental.json`, committed, so a re-run
@@ -50,23 +51,29 @@ const require = createRequire(import.meta.url);
 function main() {
   const args = process.argv.slice(2);
   const force = args.includes('--force');
-  const names = args.filter((arg) => arg !== '--force');
-  const unknown = names.filter((name) => !(name in coreFiles));
-  if (unknown.length > 0 || names.length > 1) {
-    console.error(
-      `usage: pnpm test:mutation [${Object.keys(coreFiles).join('|')}] [--force]` +
-        (unknown.length > 0 ? `\nunknown package: ${unknown.join(', ')}` : ''),
+  const [name, ...files] = args.filter((arg) => arg !== '--force');
+  const usage = `usage: pnpm test:mutation [${Object.keys(coreFiles).join('|')} [core file ...]] [--force]`;
+  if (name !== undefined && !(name in coreFiles)) fail(`${usage}\nunknown package: ${name}`);
+  const strangers = files.filter((file) => !coreFiles[name].includes(file));
+  if (strangers.length > 0) {
+    fail(
+      `${usage}\nnot a core file of ${name}: ${strangers.join(', ')} (one of ${coreFiles[name].join(', ')})`,
     );
-    process.exit(2);
   }
   if (Number(process.versions.node.split('.')[0]) < 22) rerunOnNode24();
 
-  const packages = names.length === 1 ? names : Object.keys(coreFiles);
   const equivalents = readEquivalents();
-  for (const name of packages) {
-    const result = runStryker(name, force);
-    writeQualityPage(name, summarize(name, result, equivalents));
+  for (const pkg of name === undefined ? Object.keys(coreFiles) : [name]) {
+    // A subset of the core files (a quicker run while working on one file) is reported as such.
+    const run = files.length > 0 ? files : coreFiles[pkg];
+    const result = runStryker(pkg, run, force);
+    writeQualityPage(pkg, summarize(pkg, run, result, equivalents));
   }
+}
+
+function fail(message) {
+  console.error(message);
+  process.exit(2);
 }
 
 /** Stryker requires Node >= 22: run this script again on Node 24, then exit with its status. */
@@ -89,7 +96,7 @@ function rerunOnNode24() {
 }
 
 /** Runs Stryker on one package; returns the parsed mutation-testing JSON report and run facts. */
-function runStryker(name, force) {
+function runStryker(name, files, force) {
   const reportDir = join(root, 'reports/mutation');
   mkdirSync(reportDir, { recursive: true });
   mkdirSync(join(root, '.stryker'), { recursive: true });
@@ -100,7 +107,7 @@ function runStryker(name, force) {
     // The workspace's vitest config narrowed to this package's project (see the file).
     // Forks, as `pnpm test` runs them (vitest's default; the runner's own default is threads).
     vitest: { configFile: 'vitest.mutation.config.ts', related: false, pool: 'forks' },
-    mutate: coreFiles[name].map((file) => `packages/${name}/${file}`),
+    mutate: files.map((file) => `packages/${name}/${file}`),
     coverageAnalysis: 'perTest',
     incremental: true,
     incrementalFile: `.stryker/${name}.incremental.json`,
@@ -152,11 +159,11 @@ function readEquivalents() {
 
 const countedStatuses = new Set(['Killed', 'Timeout', 'Survived', 'NoCoverage']);
 
-function summarize(name, { report, seconds }, equivalents) {
+function summarize(name, run, { report, seconds }, equivalents) {
   const packageDir = join(root, 'packages', name);
   const listed = equivalents.filter((entry) => entry.package === name);
   const matched = new Set();
-  const files = coreFiles[name].map((file) => {
+  const files = run.map((file) => {
     const counts = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, equivalent: 0 };
     const equivalentSurvivors = [];
     const reportEntry = Object.entries(report.files).find(
@@ -221,8 +228,15 @@ that package, read the survivors (the run prints them, and
 \`reports/mutation/<package>.html\` shows them in the source), and commit the updated
 \`docs/quality.md\` and \`.stryker/<package>.incremental.json\`. Results are incremental: a re-run
 tests only the mutants whose code or covering tests changed (\`--force\` retests everything).
-Without a package it runs all four in turn. The package issues set the score each package must
-reach. Scores below are written by \`scripts/mutation.mjs\`; edit only the equivalent list.
+Without a package it runs all four in turn; \`pnpm test:mutation <package> <core file> ...\` runs
+only those files, a quicker loop while working on one. The package issues set the score each
+package must reach. Scores below are written by \`scripts/mutation.mjs\`; edit only the
+equivalent list.
+
+Tests that spawn processes count too: during the initial run each child a test spawns reports the
+mutants it reached (\`scripts/mutation-child-coverage.mjs\`), and in a mutant run the child runs
+that mutant. A child that dies by a signal or a native crash cannot report; code reached only
+there shows as no coverage.
 `;
 
 function renderSection({ name, files, seconds }) {
@@ -230,22 +244,28 @@ function renderSection({ name, files, seconds }) {
   const total = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, equivalent: 0 };
   for (const { counts } of files) for (const key of Object.keys(total)) total[key] += counts[key];
   const overall = score(total);
-  const rows = files.map(({ file, counts }) => {
+  const partial = files.length < coreFiles[name].length;
+  const command = ['pnpm test:mutation', name, ...(partial ? files.map(({ file }) => file) : [])];
+  const rows = coreFiles[name].map((file) => {
+    const result = files.find((candidate) => candidate.file === file);
+    if (result === undefined) return `| \`${file}\` | not run | | | | | | |`;
+    const { counts } = result;
     const s = score(counts);
     return `| \`${file}\` | ${s.all} | ${s.withoutEquivalents} | ${counts.Killed} | ${counts.Timeout} | ${counts.Survived} | ${counts.NoCoverage} | ${counts.equivalent} |`;
   });
   const equivalentLines = files.flatMap(({ equivalentSurvivors }) =>
     equivalentSurvivors.map(
       (entry) =>
-        `- \`${entry.file}:${entry.line}\` ${entry.mutator} → \`${entry.replacement}\`: ${entry.why}`,
+        `- \`${entry.file}:${entry.line}\` ${entry.mutator} → \`${entry.replacement.replace(/\s+/g, ' ')}\`: ${entry.why}`,
     ),
   );
   return [
     `<!-- mutation:${name} -->`,
     `## @holdfast/${name}`,
     '',
-    `**${overall.all}** (${overall.withoutEquivalents} without equivalent mutants). ` +
-      `Command: \`pnpm test:mutation ${name}\`, run on ${today} (Node ${process.version}, ` +
+    `**${overall.all}**${partial ? ` over ${files.length} of ${coreFiles[name].length} core files` : ''} ` +
+      `(${overall.withoutEquivalents} without equivalent mutants). ` +
+      `Command: \`${command.join(' ')}\`, run on ${today} (Node ${process.version}, ` +
       `StrykerJS ${strykerVersion()}, ${workers} workers, ${formatDuration(seconds)}).`,
     '',
     '| core file | score | without equivalents | killed | timeout | survived | no coverage | equivalent |',
