@@ -12,6 +12,9 @@ export default tseslint.config(
       'coverage/**',
       // Code that breaks a rule on purpose; test/lint-rules.test.ts lints it and expects the errors.
       'test/fixtures/lint/**',
+      // mutation testing: Stryker's sandbox copies of the repository and its reports
+      '.stryker-tmp/**',
+      'reports/**',
     ],
   },
   js.configs.recommended,
