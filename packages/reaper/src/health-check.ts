@@ -151,7 +151,11 @@ export function startHealthCheck(options: HealthCheckOptions): HealthCheck {
     running?.controller.abort(new Error('health check stopped'));
     await running?.done;
   };
-  const onAbort = () => void stop();
+  // stop() cannot reject: `done` ends in a handler that catches the probe's failure, and
+  // onChange is called inside try/catch. Nothing is left to report here.
+  const onAbort = () => {
+    stop().catch(() => undefined);
+  };
   if (signal?.aborted === true) stopped = true;
   else {
     signal?.addEventListener('abort', onAbort, { once: true });

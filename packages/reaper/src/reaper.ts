@@ -7,9 +7,10 @@
 import { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { isMainThread } from 'node:worker_threads';
 import { loadLibc, type Libc } from './internal/libc.js';
 import { trackedGroups } from './internal/process-groups.js';
-import { childPids, procStat } from './internal/proc.js';
+import { procStat, threadChildPids } from './internal/proc.js';
 import { fail, milliseconds } from './internal/validate.js';
 import type { ReaperOptions } from './options.js';
 
@@ -56,12 +57,21 @@ const childProcessPrototype = ChildProcess.prototype as unknown as { spawn: Spaw
 const SAMPLES = 1_000;
 
 /**
+ * The children of the main thread (the thread-group leader, whose tid is the pid): its libuv's
+ * children, which it owns through `ChildProcess`, and every orphan the kernel gives this process.
+ */
+const mainThreadChildren = () => threadChildPids(process.pid);
+
+/**
  * The process-wide reaper returned by {@link installReaper}.
  *
- * Invariant: it calls `waitpid` only for a pid that is a zombie child of this process (checked in
- * /proc) and that no live `ChildProcess` owns (pids of children spawned through `child_process`
- * are recorded at spawn and forgotten at their `'exit'`). libuv reaps its own children; this
- * reaps everything else, and never calls `waitpid(-1)`.
+ * Invariant: it calls `waitpid` only for a pid that is a zombie child of the MAIN thread (checked
+ * in /proc/self/task/<pid>/children) and that no live `ChildProcess` of the main thread owns
+ * (pids of children spawned through `child_process` are recorded at spawn and forgotten at their
+ * `'exit'`). Children of any other thread — a worker thread's libuv, a native addon's thread —
+ * are never looked at: the kernel lists them under the thread that forked them, while adopted
+ * orphans always come to the main thread (see `threadChildPids`). libuv reaps its own children;
+ * this reaps everything else, and never calls `waitpid(-1)`.
  *
  * @example
  * ```ts
@@ -107,7 +117,7 @@ export class Reaper extends EventEmitter<ReaperEvents> implements AsyncDisposabl
     )._getActiveHandles()) {
       if (handle instanceof ChildProcess && handle.pid !== undefined) this.#own(handle);
     }
-    for (const pid of childPids()) if (procStat(pid)?.state !== 'Z') this.#owned.add(pid);
+    for (const pid of mainThreadChildren()) if (procStat(pid)?.state !== 'Z') this.#owned.add(pid);
     const originalSpawn = childProcessPrototype.spawn;
     this.#originalSpawn = originalSpawn;
     const own = (child: ChildProcess) => this.#own(child);
@@ -165,7 +175,7 @@ export class Reaper extends EventEmitter<ReaperEvents> implements AsyncDisposabl
     let zombies = 0;
     let orphans = 0;
     const seen = new Set<number>();
-    for (const pid of childPids()) {
+    for (const pid of mainThreadChildren()) {
       if (this.#owned.has(pid)) continue;
       const stat = procStat(pid);
       if (stat === undefined) continue;
@@ -250,6 +260,10 @@ export class Reaper extends EventEmitter<ReaperEvents> implements AsyncDisposabl
  * @since 0.1.0
  */
 export function installReaper(options: ReaperOptions = {}): Reaper {
+  if (!isMainThread)
+    throw new Error(
+      'installReaper() must be called on the main thread: the kernel gives adopted orphans to the main thread, and a worker cannot see which of its children the main thread owns',
+    );
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
   const store = globalThis as Record<symbol, Reaper | undefined>;
   store[KEY] ??= new Reaper(options);

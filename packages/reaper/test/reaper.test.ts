@@ -48,6 +48,53 @@ describe('reaping', () => {
   }, 60_000);
 });
 
+describe("worker threads' children are never stolen", () => {
+  interface Report {
+    expected: number;
+    arrived: number;
+    wrong: number;
+    runTimedOut: boolean;
+    runExitCode: number | null;
+  }
+  const check = (result: Record<string, unknown>) => {
+    const reports = result.reports as Report[];
+    expect(reports).toHaveLength(2); // a worker started before installReaper(), one after
+    for (const report of reports) {
+      // 20 each of spawn, execFile, exec, 5 forks, 10 orphan-leavers and one child started
+      // before the reaper: every 'exit' arrives, with its code.
+      expect(report).toEqual({
+        expected: 76,
+        arrived: 76,
+        wrong: 0,
+        runTimedOut: true,
+        runExitCode: 3,
+        orphansLeft: 10,
+      });
+    }
+    // The workers' orphans came to the main thread and were reaped there.
+    expect((result.stats as { reaped: number }).reaped).toBeGreaterThanOrEqual(20);
+    expect(result.zombies).toBe(0);
+  };
+
+  test('as a subreaper, sweeping every millisecond: spawn, execFile, exec, fork and run() from workers', async () => {
+    const result = await scenario(['workers', '20']);
+    expect((result.stats as { subreaper: boolean }).subreaper).toBe(true);
+    check(result);
+  }, 60_000);
+
+  test('as PID 1 in a PID namespace, sweeping every millisecond', async () => {
+    if (!requireRootOrSkip()) return;
+    const result = await scenario(['workers', '20'], { pid1: true });
+    expect(result.pid).toBe(1);
+    check(result);
+  }, 60_000);
+
+  test('installReaper() refuses to run in a worker thread, saying why', async () => {
+    const exited = await runToEnd(process.execPath, [...TSX, fixture('reaper-in-worker.ts')]);
+    expect(exited.stdout.trim()).toMatch(/must be called on the main thread/);
+  }, 30_000);
+});
+
 describe('when orphans cannot be reaped', () => {
   test('installReaper says so once, clearly, and everything else works', async () => {
     const exited = await runToEnd(process.execPath, [...TSX, fixture('no-reaping.ts')]);

@@ -39,13 +39,16 @@ function main(argv: string[]): void {
   hard.unref();
 
   const [low, high] = status;
-  void httpProbe(url, { expectStatus: (s) => s >= low && s <= high })(
-    AbortSignal.timeout(timeoutMs),
-  ).then((result) => {
-    if (!result.ok) process.stderr.write(`holdfast-probe: ${url}: ${result.detail}\n`);
-    process.exitCode = result.ok ? 0 : 1;
-    clearTimeout(hard);
-  });
+  httpProbe(url, { expectStatus: (s) => s >= low && s <= high })(AbortSignal.timeout(timeoutMs))
+    .then((result) => {
+      if (!result.ok) process.stderr.write(`holdfast-probe: ${url}: ${result.detail}\n`);
+      process.exitCode = result.ok ? 0 : 1;
+      clearTimeout(hard);
+    })
+    .catch((error: unknown) => {
+      process.stderr.write(`holdfast-probe: ${url}: ${String(error)}\n`);
+      process.exitCode = 1;
+    });
 }
 
 try {
