@@ -6,9 +6,8 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { performance } from 'node:perf_hooks';
-import { fail } from './internal/validate.js';
-import type { RunOptions } from './options.js';
-import { run } from './run.js';
+import { describeError, fail } from './internal/validate.js';
+import { run, type RunOptions } from './run.js';
 
 /** The outcome of one probe run. */
 export interface ProbeResult {
@@ -105,11 +104,7 @@ export function commandProbe(
         durationMs: result.durationMs,
       };
     } catch (error) {
-      return {
-        ok: false,
-        detail: (error as Error).message,
-        durationMs: performance.now() - started,
-      };
+      return { ok: false, detail: describeError(error), durationMs: performance.now() - started };
     }
   };
 }

@@ -5,8 +5,9 @@
 import { describe, expect, test } from 'vitest';
 import { fixture, requireRootOrSkip, runToEnd, TSX } from './support.js';
 
-const scenario = async (args: string[], { pid1 = false } = {}) => {
-  const node = [process.execPath, ...TSX, fixture('reaper-scenario.ts'), ...args];
+const scenario = async (args: string[], { pid1 = false, noKoffi = false } = {}) => {
+  const preload = noKoffi ? ['--require', fixture('no-koffi.cjs')] : [];
+  const node = [process.execPath, ...preload, ...TSX, fixture('reaper-scenario.ts'), ...args];
   const exited = pid1
     ? await runToEnd('unshare', ['--pid', '--fork', '--mount-proc', ...node])
     : await runToEnd(node[0]!, node.slice(1));
@@ -46,6 +47,33 @@ describe('reaping', () => {
     const result = await scenario(['libuv', '500']);
     expect(result).toMatchObject({ exited: 500, wrong: 0, stolen: 0 });
   }, 60_000);
+});
+
+describe('stats()', () => {
+  test('orphansRunning while an adopted orphan runs; reaped, reapLatencyMs and listenerErrors after', async () => {
+    const result = await scenario(['stats', '0', 'reaping']);
+    const running = result.running as Record<string, unknown>;
+    const after = result.after as Record<string, unknown> & {
+      reapLatencyMs: { p50: number; p95: number; max: number; count: number };
+    };
+    expect(running).toMatchObject({ orphansRunning: 2, zombiesNow: 0, reaped: 0 });
+    expect(after).toMatchObject({ orphansRunning: 0, zombiesNow: 0, reaped: 2, listenerErrors: 2 });
+    const latency = after.reapLatencyMs;
+    expect(latency.count).toBe(2);
+    expect(latency.p50).toBeGreaterThanOrEqual(0);
+    expect(latency.p95).toBeGreaterThanOrEqual(latency.p50);
+    expect(latency.max).toBeGreaterThanOrEqual(latency.p95);
+    // From the SIGCHLD (or the sweep) that revealed the zombie to its reaping: well under the
+    // orphan's 300 ms of life, which it must not include.
+    expect(latency.max).toBeLessThan(300);
+  }, 30_000);
+
+  test('zombiesNow counts the zombies nobody can reap (PID 1 without koffi)', async () => {
+    if (!requireRootOrSkip()) return;
+    const result = await scenario(['stats', '0', 'unreapable'], { pid1: true, noKoffi: true });
+    expect(result.pid).toBe(1);
+    expect(result.stats).toMatchObject({ zombiesNow: 3, reaped: 0, reapsOrphans: false });
+  }, 30_000);
 });
 
 describe("worker threads' children are never stolen", () => {
