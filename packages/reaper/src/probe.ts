@@ -6,7 +6,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { performance } from 'node:perf_hooks';
-import { describeError, fail } from './internal/validate.js';
+import { describeError, fail, optionalFunction, optionsObject } from './internal/validate.js';
 import { run, type RunOptions } from './run.js';
 
 /** The outcome of one probe run. */
@@ -49,7 +49,12 @@ export function httpProbe(url: string | URL, options: HttpProbeOptions = {}): Pr
   }
   if (target.protocol !== 'http:' && target.protocol !== 'https:')
     fail('url', 'an http: or https: URL', target.href);
-  const expect = options.expectStatus ?? ((status: number) => status >= 200 && status < 400);
+  optionsObject<HttpProbeOptions>('options', options, ['expectStatus', 'headers', 'method']);
+  const expect =
+    optionalFunction<(status: number) => boolean>('expectStatus', options.expectStatus) ??
+    ((status: number) => status >= 200 && status < 400);
+  if (options.method !== undefined && typeof options.method !== 'string')
+    fail('method', 'an HTTP method (string)', options.method);
   const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
 
   return (signal) =>

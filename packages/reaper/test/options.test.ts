@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import {
   commandProbe,
+  httpProbe,
   installReaper,
   run,
   startHealthCheck,
@@ -113,6 +114,17 @@ describe('run: other options', () => {
     const result = await probe(new AbortController().signal);
     expect(result.ok).toBe(false);
     expect(result.detail).toMatch(/Unknown option `timeoutMs`.*did you mean `timeout`/);
+  });
+});
+
+describe('httpProbe', () => {
+  test('an unknown key is a TypeError with the nearest known name', () => {
+    expect(() =>
+      httpProbe('http://127.0.0.1:1/', { expectedStatus: () => true } as object),
+    ).toThrow(/Unknown option `expectedStatus`.*did you mean `expectStatus`/);
+    expect(() => httpProbe('http://127.0.0.1:1/', { expectStatus: 200 as never })).toThrow(
+      /Expected `expectStatus` to be a function, got `200` \(number\)/,
+    );
   });
 });
 
