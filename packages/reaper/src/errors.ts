@@ -9,9 +9,19 @@ const BRAND = Symbol.for('holdfast.reaper.error');
 
 /**
  * Why a command could not run: the `errno` code of a failed spawn (`ENOENT`: no such file,
- * `EACCES`: not executable, `ENOTDIR`, `E2BIG`, …), or `SPAWN_FAILED` for anything else.
+ * `EACCES`: not executable, `ENOTDIR`, `E2BIG`: arguments and environment too large, …),
+ * `BAD_CWD` when the `cwd` given is not an existing directory, or `SPAWN_FAILED` for anything
+ * else; `ALREADY_INSTALLED` from a second `installReaper()` with other options.
  */
-export type ReaperErrorCode = 'ENOENT' | 'EACCES' | 'ENOTDIR' | 'E2BIG' | 'EPERM' | 'SPAWN_FAILED';
+export type ReaperErrorCode =
+  | 'ENOENT'
+  | 'EACCES'
+  | 'ENOTDIR'
+  | 'E2BIG'
+  | 'EPERM'
+  | 'BAD_CWD'
+  | 'SPAWN_FAILED'
+  | 'ALREADY_INSTALLED';
 
 /**
  * A command that could not be started. A command that started and then failed is not an error:
@@ -28,7 +38,7 @@ export type ReaperErrorCode = 'ENOENT' | 'EACCES' | 'ENOTDIR' | 'E2BIG' | 'EPERM
 export class ReaperError extends Error {
   override name = 'ReaperError';
   readonly code: ReaperErrorCode;
-  /** The command that could not be started. */
+  /** The command that could not be started (`installReaper` for `ALREADY_INSTALLED`). */
   readonly command: string;
   readonly [BRAND] = true;
 

@@ -3,15 +3,73 @@
  *
  * @module
  */
+import { type LongTimeout, setLongTimeout } from './internal/long-timer.js';
 import {
+  describeError,
+  duration,
   fail,
-  milliseconds,
   optionalFunction,
   optionalSignal,
+  optionsObject,
   positiveInteger,
 } from './internal/validate.js';
-import type { HealthCheckOptions, HealthState } from './options.js';
+import { asProbeResult } from './internal/probe-result.js';
 import type { ProbeResult } from './probe.js';
+
+/** Options of {@link startHealthCheck}. */
+export interface HealthCheckOptions {
+  /** What to check: `httpProbe(url)`, `commandProbe(cmd, args)` or your own. */
+  readonly probe: (signal: AbortSignal) => Promise<ProbeResult>;
+  /**
+   * Milliseconds between the end of one run and the start of the next: runs never overlap. Any
+   * length; `Infinity` runs the probe once.
+   * @default 10_000
+   */
+  readonly intervalMs?: number;
+  /**
+   * A run not finished within this many milliseconds is aborted and counts as a failure (even a
+   * probe that ignores its signal: the check moves on). `Infinity`: no limit.
+   * @default 5_000
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Consecutive failures that turn the state `unhealthy`.
+   * @default 3
+   */
+  readonly failureThreshold?: number;
+  /**
+   * Consecutive successes that turn the state `healthy`.
+   * @default 1
+   */
+  readonly successThreshold?: number;
+  /**
+   * Called on every state change; it never exits or kills anything by itself. A throw is counted
+   * in `status().callbackErrors` and the state change stands.
+   */
+  readonly onChange?: (state: HealthState, previous: HealthState, last: ProbeResult) => void;
+  /** Stops the check. */
+  readonly signal?: AbortSignal;
+  /**
+   * Keeps the process alive while the check runs. `false` (`unref`) lets an agent exit even
+   * though a check is scheduled — the right choice for a check that only reports.
+   * @default true
+   */
+  readonly ref?: boolean;
+}
+
+const HEALTH_CHECK_OPTIONS = [
+  'probe',
+  'intervalMs',
+  'timeoutMs',
+  'failureThreshold',
+  'successThreshold',
+  'onChange',
+  'signal',
+  'ref',
+] as const satisfies readonly (keyof HealthCheckOptions)[];
+
+/** The state of a health check. */
+export type HealthState = 'unknown' | 'healthy' | 'unhealthy';
 
 /** What a health check knows now. */
 export interface HealthStatus {
@@ -20,6 +78,8 @@ export interface HealthStatus {
   readonly consecutiveSuccesses: number;
   /** Probe runs completed. */
   readonly runs: number;
+  /** Times `onChange` threw (each was caught; the state change stood). */
+  readonly callbackErrors: number;
   readonly lastResult: ProbeResult | undefined;
 }
 
@@ -56,11 +116,12 @@ export interface HealthCheck extends AsyncDisposable {
  */
 export function startHealthCheck(options: HealthCheckOptions): HealthCheck {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  optionsObject<HealthCheckOptions>('options', options, HEALTH_CHECK_OPTIONS);
   const probe = optionalFunction<HealthCheckOptions['probe']>('probe', options.probe);
   if (probe === undefined)
     fail('probe', 'a function (httpProbe(url), commandProbe(cmd))', options.probe);
-  const intervalMs = milliseconds('intervalMs', options.intervalMs, 10_000);
-  const timeoutMs = milliseconds('timeoutMs', options.timeoutMs, 5_000);
+  const intervalMs = duration('intervalMs', options.intervalMs, 10_000);
+  const timeoutMs = duration('timeoutMs', options.timeoutMs, 5_000);
   const failureThreshold = positiveInteger('failureThreshold', options.failureThreshold, 3);
   const successThreshold = positiveInteger('successThreshold', options.successThreshold, 1);
   const onChange = optionalFunction<NonNullable<HealthCheckOptions['onChange']>>(
@@ -69,15 +130,19 @@ export function startHealthCheck(options: HealthCheckOptions): HealthCheck {
   );
   const signal = optionalSignal('signal', options.signal);
   const ref = options.ref ?? true;
+  if (typeof ref !== 'boolean') fail('ref', 'a boolean', ref);
 
   let state: HealthState = 'unknown';
   let failures = 0;
   let successes = 0;
   let runs = 0;
+  let callbackErrors = 0;
   let lastResult: ProbeResult | undefined;
   let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let inFlight: { controller: AbortController; done: Promise<void> } | undefined;
+  let timer: LongTimeout | undefined;
+  let inFlight:
+    | { controller: AbortController; cutShort: (detail: string) => void; done: Promise<void> }
+    | undefined;
 
   const record = (result: ProbeResult) => {
     runs += 1;
@@ -102,7 +167,7 @@ export function startHealthCheck(options: HealthCheckOptions): HealthCheck {
       try {
         onChange?.(next, previous, result);
       } catch {
-        // A throwing callback must not stop the check; the state change stands.
+        callbackErrors += 1; // a throwing callback costs only itself; the state change stands
       }
     }
   };
@@ -111,47 +176,62 @@ export function startHealthCheck(options: HealthCheckOptions): HealthCheck {
     timer = undefined;
     if (stopped) return;
     const controller = new AbortController();
-    const deadline = setTimeout(
-      () => controller.abort(new Error(`probe timed out after ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    if (!ref) deadline.unref();
-    const started = Date.now();
-    const done = Promise.resolve()
+    const started = performance.now();
+    // The attempt ends at the probe's answer or at the deadline, whichever is first: a probe
+    // that ignores its signal (or hangs) is abandoned, and the check goes on.
+    let cutShort: (detail: string) => void = () => undefined;
+    const deadline = new Promise<ProbeResult>((resolve) => {
+      cutShort = (detail) =>
+        resolve({ ok: false, detail, durationMs: performance.now() - started });
+    });
+    const deadlineTimer = setLongTimeout(() => {
+      controller.abort(new Error(`probe timed out after ${timeoutMs} ms`));
+      cutShort('timed out');
+    }, timeoutMs);
+    if (!ref) deadlineTimer.unref();
+    const answer = Promise.resolve()
       .then(() => probe(controller.signal))
-      .catch((error: unknown) => ({
-        ok: false,
-        detail: String(error),
-        durationMs: Date.now() - started,
-      }))
-      .then((result) => {
-        clearTimeout(deadline);
-        inFlight = undefined;
-        if (stopped) return;
-        record(
-          controller.signal.aborted && result.ok
-            ? { ...result, ok: false, detail: 'timed out' }
-            : result,
-        );
-        schedule(intervalMs);
-      });
-    inFlight = { controller, done };
+      .then(
+        (value) => asProbeResult(value, started),
+        (error: unknown) => ({
+          ok: false,
+          detail: describeError(error),
+          durationMs: performance.now() - started,
+        }),
+      );
+    const done = Promise.race([answer, deadline]).then((result) => {
+      deadlineTimer.clear();
+      inFlight = undefined;
+      if (stopped) return;
+      record(
+        controller.signal.aborted && result.ok
+          ? { ...result, ok: false, detail: 'timed out' }
+          : result,
+      );
+      schedule(intervalMs);
+    });
+    inFlight = { controller, cutShort, done };
   };
 
   const schedule = (ms: number) => {
-    timer = setTimeout(tick, ms);
+    timer = setLongTimeout(tick, ms);
     if (!ref) timer.unref();
   };
 
   const stop = async () => {
     stopped = true;
-    clearTimeout(timer);
+    timer?.clear();
     signal?.removeEventListener('abort', onAbort);
     const running = inFlight;
     running?.controller.abort(new Error('health check stopped'));
+    running?.cutShort('stopped');
     await running?.done;
   };
-  const onAbort = () => void stop();
+  // stop() cannot reject: `done` is a race of two promises that never reject, then a handler in
+  // which onChange is called inside try/catch. Nothing is left to report here.
+  const onAbort = () => {
+    stop().catch(() => undefined);
+  };
   if (signal?.aborted === true) stopped = true;
   else {
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -164,6 +244,7 @@ export function startHealthCheck(options: HealthCheckOptions): HealthCheck {
       consecutiveFailures: failures,
       consecutiveSuccesses: successes,
       runs,
+      callbackErrors,
       lastResult,
     }),
     stop,

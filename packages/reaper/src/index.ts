@@ -1,6 +1,5 @@
 export * from './errors.js';
 export * from './health-check.js';
-export * from './options.js';
 export * from './probe.js';
 export * from './reaper.js';
 export * from './run.js';

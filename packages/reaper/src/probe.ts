@@ -6,9 +6,8 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { performance } from 'node:perf_hooks';
-import { fail } from './internal/validate.js';
-import type { RunOptions } from './options.js';
-import { run } from './run.js';
+import { describeError, fail, optionalFunction, optionsObject } from './internal/validate.js';
+import { run, type RunOptions } from './run.js';
 
 /** The outcome of one probe run. */
 export interface ProbeResult {
@@ -50,7 +49,12 @@ export function httpProbe(url: string | URL, options: HttpProbeOptions = {}): Pr
   }
   if (target.protocol !== 'http:' && target.protocol !== 'https:')
     fail('url', 'an http: or https: URL', target.href);
-  const expect = options.expectStatus ?? ((status: number) => status >= 200 && status < 400);
+  optionsObject<HttpProbeOptions>('options', options, ['expectStatus', 'headers', 'method']);
+  const expect =
+    optionalFunction<(status: number) => boolean>('expectStatus', options.expectStatus) ??
+    ((status: number) => status >= 200 && status < 400);
+  if (options.method !== undefined && typeof options.method !== 'string')
+    fail('method', 'an HTTP method (string)', options.method);
   const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
 
   return (signal) =>
@@ -105,11 +109,7 @@ export function commandProbe(
         durationMs: result.durationMs,
       };
     } catch (error) {
-      return {
-        ok: false,
-        detail: (error as Error).message,
-        durationMs: performance.now() - started,
-      };
+      return { ok: false, detail: describeError(error), durationMs: performance.now() - started };
     }
   };
 }

@@ -7,11 +7,30 @@
 import { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { isMainThread } from 'node:worker_threads';
+import { ReaperError } from './errors.js';
 import { loadLibc, type Libc } from './internal/libc.js';
 import { trackedGroups } from './internal/process-groups.js';
-import { childPids, procStat } from './internal/proc.js';
-import { fail, milliseconds } from './internal/validate.js';
-import type { ReaperOptions } from './options.js';
+import { procStat, threadChildPids } from './internal/proc.js';
+import { setLongTimeout, type LongTimeout } from './internal/long-timer.js';
+import { duration, fail, optionsObject } from './internal/validate.js';
+
+/** Options of {@link installReaper}. */
+export interface ReaperOptions {
+  /**
+   * Become a child subreaper (`prctl(PR_SET_CHILD_SUBREAPER)`), so orphans of our children come
+   * to this process instead of PID 1. `'auto'`: when not PID 1 and `koffi` is present; `true`:
+   * always (a warning when impossible); `false`: never.
+   * @default 'auto'
+   */
+  readonly subreaper?: 'auto' | boolean;
+  /**
+   * Milliseconds between sweeps when no SIGCHLD arrives (a lost signal, a zombie adopted later);
+   * any length, `Infinity` for no poll.
+   * @default 1_000
+   */
+  readonly pollIntervalMs?: number;
+}
 
 /** Counters of the reaper; see {@link Reaper.stats}. */
 export interface ReaperStats {
@@ -34,6 +53,8 @@ export interface ReaperStats {
   readonly reapsOrphans: boolean;
   /** This process is a child subreaper. */
   readonly subreaper: boolean;
+  /** Listeners of `'reaped'` or `'warning'` that threw (each was caught and counted). */
+  readonly listenerErrors: number;
 }
 
 /** A zombie the reaper collected. */
@@ -56,12 +77,21 @@ const childProcessPrototype = ChildProcess.prototype as unknown as { spawn: Spaw
 const SAMPLES = 1_000;
 
 /**
+ * The children of the main thread (the thread-group leader, whose tid is the pid): its libuv's
+ * children, which it owns through `ChildProcess`, and every orphan the kernel gives this process.
+ */
+const mainThreadChildren = () => threadChildPids(process.pid);
+
+/**
  * The process-wide reaper returned by {@link installReaper}.
  *
- * Invariant: it calls `waitpid` only for a pid that is a zombie child of this process (checked in
- * /proc) and that no live `ChildProcess` owns (pids of children spawned through `child_process`
- * are recorded at spawn and forgotten at their `'exit'`). libuv reaps its own children; this
- * reaps everything else, and never calls `waitpid(-1)`.
+ * Invariant: it calls `waitpid` only for a pid that is a zombie child of the MAIN thread (checked
+ * in /proc/self/task/<pid>/children) and that no live `ChildProcess` of the main thread owns
+ * (pids of children spawned through `child_process` are recorded at spawn and forgotten at their
+ * `'exit'`). Children of any other thread — a worker thread's libuv, a native addon's thread —
+ * are never looked at: the kernel lists them under the thread that forked them, while adopted
+ * orphans always come to the main thread (see `threadChildPids`). libuv reaps its own children;
+ * this reaps everything else, and never calls `waitpid(-1)`.
  *
  * @example
  * ```ts
@@ -75,7 +105,13 @@ export class Reaper extends EventEmitter<ReaperEvents> implements AsyncDisposabl
   readonly #owned = new Set<number>();
   readonly #latencies: number[] = [];
   readonly #zombieSeenAt = new Map<number, number>();
-  readonly #poll: NodeJS.Timeout;
+  #poll: LongTimeout | undefined;
+  readonly #pollIntervalMs: number;
+  /** The options as resolved, to compare with a second `installReaper()`. */
+  readonly resolvedOptions: {
+    readonly subreaper: 'auto' | boolean;
+    readonly pollIntervalMs: number;
+  };
   readonly #originalSpawn: SpawnMethod;
   #reaped = 0;
   #zombiesNow = 0;
@@ -83,16 +119,16 @@ export class Reaper extends EventEmitter<ReaperEvents> implements AsyncDisposabl
   #sigchldAt = 0;
   #sweepQueued = false;
   #closed = false;
+  #listenerErrors = 0;
   readonly subreaper: boolean;
   readonly reapsOrphans: boolean;
 
   /** @internal Use {@link installReaper}. */
-  constructor(options: ReaperOptions) {
+  constructor(resolved: Reaper['resolvedOptions']) {
     super();
-    const mode = options.subreaper ?? 'auto';
-    if (mode !== 'auto' && typeof mode !== 'boolean')
-      fail('subreaper', "'auto', true or false", mode);
-    const pollIntervalMs = milliseconds('pollIntervalMs', options.pollIntervalMs, 1_000);
+    this.resolvedOptions = resolved;
+    const { subreaper: mode, pollIntervalMs } = resolved;
+    this.#pollIntervalMs = pollIntervalMs;
     this.#libc = loadLibc();
     const isInit = process.pid === 1;
     this.subreaper =
@@ -107,7 +143,7 @@ export class Reaper extends EventEmitter<ReaperEvents> implements AsyncDisposabl
     )._getActiveHandles()) {
       if (handle instanceof ChildProcess && handle.pid !== undefined) this.#own(handle);
     }
-    for (const pid of childPids()) if (procStat(pid)?.state !== 'Z') this.#owned.add(pid);
+    for (const pid of mainThreadChildren()) if (procStat(pid)?.state !== 'Z') this.#owned.add(pid);
     const originalSpawn = childProcessPrototype.spawn;
     this.#originalSpawn = originalSpawn;
     const own = (child: ChildProcess) => this.#own(child);
@@ -118,8 +154,7 @@ export class Reaper extends EventEmitter<ReaperEvents> implements AsyncDisposabl
     };
 
     process.on('SIGCHLD', this.#onSigchld);
-    this.#poll = setInterval(() => this.sweep(), pollIntervalMs);
-    this.#poll.unref();
+    this.#armPoll();
 
     if (!this.reapsOrphans) {
       const why =
@@ -132,9 +167,31 @@ export class Reaper extends EventEmitter<ReaperEvents> implements AsyncDisposabl
             : 'prctl(PR_SET_CHILD_SUBREAPER) failed';
       const message = `@holdfast/reaper: orphaned processes will NOT be reaped: ${why}. Run the container with \`docker run --init\`, use \`tini -s\` as the entrypoint, or start the agent under \`holdfast-init\`.`;
       process.emitWarning(message, { code: 'HOLDFAST_NO_REAPER' });
-      queueMicrotask(() => this.emit('warning', message));
+      queueMicrotask(() => this.#emit('warning', message));
     }
     this.sweep();
+  }
+
+  /** A slow poll, re-armed after each sweep (a long timer: any interval, Infinity for none). */
+  #armPoll(): void {
+    this.#poll = setLongTimeout(() => {
+      this.sweep();
+      if (!this.#closed) this.#armPoll();
+    }, this.#pollIntervalMs).unref();
+  }
+
+  /**
+   * Every event goes through here: a listener that throws is counted in `stats().listenerErrors`
+   * and never unwinds into the sweep (which would leave zombies unreaped) or into SIGCHLD.
+   */
+  #emit<K extends keyof ReaperEvents>(event: K, ...args: ReaperEvents[K]): void {
+    for (const listener of this.listeners(event) as ((...a: ReaperEvents[K]) => unknown)[]) {
+      try {
+        listener.apply(this, args);
+      } catch {
+        this.#listenerErrors += 1;
+      }
+    }
   }
 
   #own(child: ChildProcess): void {
@@ -165,7 +222,7 @@ export class Reaper extends EventEmitter<ReaperEvents> implements AsyncDisposabl
     let zombies = 0;
     let orphans = 0;
     const seen = new Set<number>();
-    for (const pid of childPids()) {
+    for (const pid of mainThreadChildren()) {
       if (this.#owned.has(pid)) continue;
       const stat = procStat(pid);
       if (stat === undefined) continue;
@@ -181,7 +238,7 @@ export class Reaper extends EventEmitter<ReaperEvents> implements AsyncDisposabl
         const latencyMs = performance.now() - firstSeen;
         this.#latencies.push(latencyMs);
         if (this.#latencies.length > SAMPLES) this.#latencies.shift();
-        this.emit('reaped', { pid, latencyMs });
+        this.#emit('reaped', { pid, latencyMs });
       } else {
         zombies += 1;
         this.#zombieSeenAt.set(pid, firstSeen);
@@ -207,6 +264,7 @@ export class Reaper extends EventEmitter<ReaperEvents> implements AsyncDisposabl
       reapLatencyMs: { p50: at(0.5), p95: at(0.95), max: sorted.at(-1) ?? 0, count: sorted.length },
       reapsOrphans: this.reapsOrphans,
       subreaper: this.subreaper,
+      listenerErrors: this.#listenerErrors,
     };
   }
 
@@ -217,7 +275,7 @@ export class Reaper extends EventEmitter<ReaperEvents> implements AsyncDisposabl
     this.sweep();
     this.#closed = true;
     process.off('SIGCHLD', this.#onSigchld);
-    clearInterval(this.#poll);
+    this.#poll?.clear();
     childProcessPrototype.spawn = this.#originalSpawn;
     const store = globalThis as Record<symbol, Reaper | undefined>;
     if (store[KEY] === this) store[KEY] = undefined;
@@ -230,7 +288,10 @@ export class Reaper extends EventEmitter<ReaperEvents> implements AsyncDisposabl
 
 /**
  * Makes this process reap the orphans it adopts: as PID 1 of a container, or as a child
- * subreaper. Returns the process-wide reaper (a second call returns the same one).
+ * subreaper. Returns the process-wide reaper: a second call with the same options (as resolved:
+ * `{}` and `{ subreaper: 'auto', pollIntervalMs: 1_000 }` are the same) returns the same one; a
+ * second call with other options throws a `ReaperError` (`ALREADY_INSTALLED`) — one policy per
+ * process, never silently ignored. After `close()`, a new one can be installed.
  *
  * **When to use:** an agent that runs as PID 1 (`CMD ["node", "agent.js"]`) or spawns scripts
  * that leave background processes behind. libuv only reaps the children Node spawned itself, so
@@ -251,8 +312,33 @@ export class Reaper extends EventEmitter<ReaperEvents> implements AsyncDisposabl
  * @since 0.1.0
  */
 export function installReaper(options: ReaperOptions = {}): Reaper {
-  if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  if (!isMainThread)
+    throw new Error(
+      'installReaper() must be called on the main thread: the kernel gives adopted orphans to the main thread, and a worker cannot see which of its children the main thread owns',
+    );
+  const given = optionsObject<ReaperOptions>('options', options, REAPER_OPTIONS);
+  const subreaper = given.subreaper ?? 'auto';
+  if (subreaper !== 'auto' && typeof subreaper !== 'boolean')
+    fail('subreaper', "'auto', true or false", subreaper);
+  const resolved = {
+    subreaper,
+    pollIntervalMs: duration('pollIntervalMs', given.pollIntervalMs, 1_000),
+  };
   const store = globalThis as Record<symbol, Reaper | undefined>;
-  store[KEY] ??= new Reaper(options);
-  return store[KEY];
+  const existing = store[KEY];
+  if (existing === undefined) return (store[KEY] = new Reaper(resolved));
+  const was = existing.resolvedOptions;
+  if (was.subreaper !== resolved.subreaper || was.pollIntervalMs !== resolved.pollIntervalMs) {
+    throw new ReaperError(
+      'ALREADY_INSTALLED',
+      'installReaper',
+      `a reaper is already installed in this process with other options (${JSON.stringify(was)}; asked: ${JSON.stringify(resolved)}); close() it first, or share it`,
+    );
+  }
+  return existing;
 }
+
+const REAPER_OPTIONS = [
+  'subreaper',
+  'pollIntervalMs',
+] as const satisfies readonly (keyof ReaperOptions)[];

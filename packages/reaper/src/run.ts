@@ -1,16 +1,72 @@
 /**
  * `run()`: a child process that cannot outlive its deadline.
  *
+ * Over 300 lines because `run()`, its options, their checks and its result are one concept a
+ * reader should see in one place; how a failed spawn is reported is in internal/spawn-error.ts.
+ *
  * @module
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
-import { ReaperError, type ReaperErrorCode } from './errors.js';
 import { signalGroup, trackGroup, untrackGroup } from './internal/process-groups.js';
-import { fail, milliseconds, optionalSignal } from './internal/validate.js';
-import type { RunOptions } from './options.js';
+import { spawnError } from './internal/spawn-error.js';
+import { type LongTimeout, setLongTimeout } from './internal/long-timer.js';
+import { bytes, duration, fail, optionalSignal, optionsObject } from './internal/validate.js';
+
+/** Options of {@link run}. */
+export interface RunOptions {
+  /**
+   * Milliseconds from the spawn until the whole process group gets `killSignal`; any length
+   * (timers past 2^31 − 1 ms are chained). `Infinity`: no deadline (not recommended for probes).
+   * @default Infinity
+   */
+  readonly timeout?: number;
+  /**
+   * The first signal sent to the group at the deadline or on abort.
+   * @default 'SIGTERM'
+   */
+  readonly killSignal?: NodeJS.Signals;
+  /**
+   * Milliseconds between `killSignal` and SIGKILL for a group that is still alive; `false` (or
+   * `Infinity`) never escalates.
+   * @default 2_000
+   */
+  readonly killGrace?: number | false;
+  /**
+   * Bytes kept per stream (stdout, stderr), an integer >= 0; the rest is read and discarded, and
+   * `truncated` is set.
+   * @default 1_048_576
+   */
+  readonly maxOutput?: number;
+  /**
+   * When the child exits, what is left of its process group (background grandchildren) is
+   * terminated too, so nothing it started outlives it. `false` leaves them running.
+   * @default true
+   */
+  readonly killGroupOnExit?: boolean;
+  /** Working directory of the child. @default process.cwd() */
+  readonly cwd?: string;
+  /** Environment of the child. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Written to the child's stdin, which is then closed. @default stdin is ignored */
+  readonly input?: string | Uint8Array;
+  /** Aborting kills the group like a deadline does; the result says `cancelled: true`. */
+  readonly signal?: AbortSignal;
+}
+
+const RUN_OPTIONS = [
+  'timeout',
+  'killSignal',
+  'killGrace',
+  'maxOutput',
+  'killGroupOnExit',
+  'cwd',
+  'env',
+  'input',
+  'signal',
+] as const satisfies readonly (keyof RunOptions)[];
 
 /** How a command ended. A non-zero exit is a result, not a throw. */
 export interface RunResult {
@@ -48,8 +104,6 @@ export function shellExitCode(result: Pick<RunResult, 'exitCode' | 'signal'>): n
 /** After the child exits, how long its stdio may still drain before the pipes are destroyed. */
 const DRAIN_MS = 100;
 
-const SPAWN_CODES = new Set<string>(['ENOENT', 'EACCES', 'ENOTDIR', 'E2BIG', 'EPERM']);
-
 /**
  * Runs a command in its own process group, with a deadline that holds for the whole group.
  *
@@ -71,7 +125,9 @@ const SPAWN_CODES = new Set<string>(['ENOENT', 'EACCES', 'ENOTDIR', 'E2BIG', 'EP
  * if (r.timedOut) log.warn(`health check timed out${r.escalated ? ' and needed SIGKILL' : ''}`);
  * ```
  *
- * @throws ReaperError when the command cannot be started (`code`: `ENOENT`, `EACCES`, …).
+ * Rejects (never throws) with a `TypeError` for a bad option, and with a {@link ReaperError}
+ * when the command cannot be started (`code`: `ENOENT`, `EACCES`, `E2BIG`, …, or `BAD_CWD` when
+ * the working directory is the problem).
  * @since 0.1.0
  */
 export function run(
@@ -79,35 +135,89 @@ export function run(
   args: readonly string[] = [],
   options: RunOptions = {},
 ): Promise<RunResult> {
+  // An async entry point never throws: a bad option is a rejected promise, so that
+  // `run(...).catch(handle)` sees it.
+  let parsed: ParsedRunOptions;
+  try {
+    parsed = parseRunOptions(command, args, options);
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
+  return start(command, args, parsed);
+}
+
+interface ParsedRunOptions {
+  readonly timeout: number;
+  readonly killGrace: number;
+  readonly maxOutput: number;
+  readonly killSignal: NodeJS.Signals;
+  readonly signal: AbortSignal | undefined;
+  readonly killGroupOnExit: boolean;
+  readonly cwd: string | undefined;
+  readonly env: NodeJS.ProcessEnv | undefined;
+  readonly input: string | Uint8Array | undefined;
+}
+
+function parseRunOptions(
+  command: unknown,
+  args: unknown,
+  given: RunOptions | undefined,
+): ParsedRunOptions {
   if (typeof command !== 'string' || command === '') fail('command', 'a non-empty string', command);
   if (!Array.isArray(args) || !args.every((a) => typeof a === 'string'))
     fail('args', 'an array of strings', args);
-  const timeout = milliseconds('timeout', options.timeout, Infinity, { infinite: true });
-  const killGrace =
-    options.killGrace === false ? false : milliseconds('killGrace', options.killGrace, 2_000);
-  const maxOutput = milliseconds('maxOutput', options.maxOutput, 1_048_576);
+  const options = optionsObject<RunOptions>('options', given, RUN_OPTIONS);
   const killSignal = options.killSignal ?? 'SIGTERM';
   if (typeof killSignal !== 'string' || !(killSignal in constants.signals))
     fail('killSignal', 'a signal name such as SIGTERM', killSignal);
-  const signal = optionalSignal('signal', options.signal);
   const killGroupOnExit = options.killGroupOnExit ?? true;
+  if (typeof killGroupOnExit !== 'boolean') fail('killGroupOnExit', 'a boolean', killGroupOnExit);
+  if (options.cwd !== undefined && typeof options.cwd !== 'string')
+    fail('cwd', 'a path (string)', options.cwd);
+  if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null))
+    fail('env', 'an object of strings', options.env);
+  const input = options.input;
+  if (input !== undefined && typeof input !== 'string' && !(input instanceof Uint8Array))
+    fail('input', 'a string or a Uint8Array', input);
+  return {
+    timeout: duration('timeout', options.timeout, Infinity),
+    killGrace:
+      options.killGrace === false ? Infinity : duration('killGrace', options.killGrace, 2_000),
+    maxOutput: bytes('maxOutput', options.maxOutput, 1_048_576),
+    killSignal,
+    signal: optionalSignal('signal', options.signal),
+    killGroupOnExit,
+    cwd: options.cwd,
+    env: options.env,
+    input,
+  };
+}
 
+function start(command: string, args: readonly string[], o: ParsedRunOptions): Promise<RunResult> {
+  const { timeout, killGrace, maxOutput, killSignal, signal, killGroupOnExit } = o;
   return new Promise<RunResult>((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(command, args, {
-      detached: true,
-      cwd: options.cwd,
-      env: options.env,
-      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
+    let child: ChildProcess;
+    try {
+      child = spawn(command, args, {
+        detached: true,
+        cwd: o.cwd,
+        env: o.env,
+        stdio: [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      });
+    } catch (error) {
+      // Some failures (E2BIG, a cwd that is a file) are thrown by spawn itself.
+      reject(spawnError(command, o.cwd, error as NodeJS.ErrnoException));
+      return;
+    }
     const pid = child.pid;
     let timedOut = false;
     let cancelled = false;
     let escalated = false;
     let truncated = false;
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-    let deadlineTimer: NodeJS.Timeout | undefined;
-    let graceTimer: NodeJS.Timeout | undefined;
+    let deadlineTimer: LongTimeout | undefined;
+    let graceTimer: LongTimeout | undefined;
     let drainTimer: NodeJS.Timeout | undefined;
     let settled = false;
 
@@ -133,7 +243,7 @@ export function run(
     const stderr = collect(child.stderr);
 
     const cleanup = () => {
-      clearTimeout(deadlineTimer);
+      deadlineTimer?.clear();
       clearTimeout(drainTimer);
       signal?.removeEventListener('abort', onAbort);
     };
@@ -142,15 +252,14 @@ export function run(
     const terminate = () => {
       if (pid === undefined) return;
       signalGroup(pid, killSignal);
-      if (killGrace === false || graceTimer !== undefined) return;
-      graceTimer = setTimeout(() => {
+      if (killGrace === Infinity || graceTimer !== undefined) return;
+      graceTimer = setLongTimeout(() => {
         // Escalate only if someone in the group is still alive (the leader or a grandchild).
         if (exit === undefined || signalGroup(pid, 0)) {
           escalated = signalGroup(pid, 'SIGKILL') || escalated;
         }
         if (exit !== undefined) untrackGroup(pid);
-      }, killGrace);
-      graceTimer.unref();
+      }, killGrace).unref();
     };
 
     const settle = () => {
@@ -184,21 +293,14 @@ export function run(
     child.once('error', (error: NodeJS.ErrnoException) => {
       if (pid !== undefined) return; // errors after a successful spawn are stream errors
       cleanup();
-      const code = (
-        SPAWN_CODES.has(error.code ?? '') ? error.code : 'SPAWN_FAILED'
-      ) as ReaperErrorCode;
-      reject(
-        new ReaperError(code, command, `cannot run \`${command}\`: ${error.message}`, {
-          cause: error,
-        }),
-      );
+      reject(spawnError(command, o.cwd, error));
     });
     if (pid === undefined) return;
 
     trackGroup(pid);
     child.once('exit', (code, exitSignal) => {
       exit = { code, signal: exitSignal };
-      clearTimeout(deadlineTimer);
+      deadlineTimer?.clear();
       // Whatever the child left behind in its group goes with it (the Zipkin `wget`s).
       if (killGroupOnExit && signalGroup(pid, 0)) terminate();
       // Let stdio drain briefly, then stop waiting for it: a grandchild may hold the pipe.
@@ -207,12 +309,12 @@ export function run(
     });
     child.once('close', settle);
 
-    if (options.input !== undefined) {
+    if (o.input !== undefined) {
       child.stdin?.on('error', () => undefined); // a child that does not read its input is fine
-      child.stdin?.end(options.input);
+      child.stdin?.end(o.input);
     }
     if (timeout !== Infinity) {
-      deadlineTimer = setTimeout(() => {
+      deadlineTimer = setLongTimeout(() => {
         timedOut = true;
         terminate();
       }, timeout);

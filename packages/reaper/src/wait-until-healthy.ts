@@ -3,9 +3,45 @@
  *
  * @module
  */
-import { fail, milliseconds, optionalSignal } from './internal/validate.js';
-import type { WaitOptions } from './options.js';
+import { setLongTimeout } from './internal/long-timer.js';
+import { asProbeResult } from './internal/probe-result.js';
+import {
+  describeError,
+  duration,
+  fail,
+  optionalSignal,
+  optionsObject,
+} from './internal/validate.js';
 import type { Probe, ProbeResult } from './probe.js';
+
+/** Options of {@link waitUntilHealthy}. */
+export interface WaitOptions {
+  /**
+   * Give up after this many milliseconds (any length; `Infinity` waits for ever) and return
+   * `healthy: false`. It never exits the process.
+   * @default 60_000
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Milliseconds between attempts.
+   * @default 1_000
+   */
+  readonly intervalMs?: number;
+  /**
+   * Per-attempt timeout; capped by what is left of `timeoutMs`.
+   * @default 5_000
+   */
+  readonly attemptTimeoutMs?: number;
+  /** Stops waiting; the verdict is then `healthy: false`. */
+  readonly signal?: AbortSignal;
+}
+
+const WAIT_OPTIONS = [
+  'timeoutMs',
+  'intervalMs',
+  'attemptTimeoutMs',
+  'signal',
+] as const satisfies readonly (keyof WaitOptions)[];
 
 /** The verdict of {@link waitUntilHealthy}. */
 export interface WaitVerdict {
@@ -35,45 +71,73 @@ export async function waitUntilHealthy(
 ): Promise<WaitVerdict> {
   if (typeof probe !== 'function')
     fail('probe', 'a function (httpProbe(url), commandProbe(cmd))', probe);
-  const timeoutMs = milliseconds('timeoutMs', options.timeoutMs, 60_000);
-  const intervalMs = milliseconds('intervalMs', options.intervalMs, 1_000);
-  const attemptTimeoutMs = milliseconds('attemptTimeoutMs', options.attemptTimeoutMs, 5_000);
+  optionsObject<WaitOptions>('options', options, WAIT_OPTIONS);
+  const timeoutMs = duration('timeoutMs', options.timeoutMs, 60_000);
+  const intervalMs = duration('intervalMs', options.intervalMs, 1_000);
+  const attemptTimeoutMs = duration('attemptTimeoutMs', options.attemptTimeoutMs, 5_000);
   const signal = optionalSignal('signal', options.signal);
-  const endAt = Date.now() + timeoutMs;
+  const endAt = performance.now() + timeoutMs; // monotonic: a wall-clock step changes nothing
   let attempts = 0;
   let lastResult: ProbeResult | undefined;
 
   while (signal?.aborted !== true) {
-    const left = endAt - Date.now();
+    const left = endAt - performance.now();
     if (left <= 0 && attempts > 0) break;
     attempts += 1;
-    const controller = new AbortController();
-    const stopAttempt = () => controller.abort(signal?.reason);
-    signal?.addEventListener('abort', stopAttempt, { once: true });
-    const timer = setTimeout(
-      () => controller.abort(new Error('attempt timed out')),
-      Math.max(0, Math.min(attemptTimeoutMs, left)),
-    );
-    try {
-      lastResult = await probe(controller.signal);
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', stopAttempt);
-    }
+    lastResult = await attempt(probe, Math.max(0, Math.min(attemptTimeoutMs, left)), signal);
     if (lastResult.ok) return { healthy: true, attempts, lastResult };
-    const pause = Math.min(intervalMs, endAt - Date.now());
+    const pause = Math.min(intervalMs, endAt - performance.now());
     if (pause <= 0) break;
-    await new Promise<void>((resolve) => {
-      const wake = () => {
-        clearTimeout(sleep);
-        resolve();
-      };
-      const sleep = setTimeout(() => {
-        signal?.removeEventListener('abort', wake);
-        resolve();
-      }, pause);
-      signal?.addEventListener('abort', wake, { once: true });
-    });
+    await sleep(pause, signal);
   }
   return { healthy: false, attempts, lastResult };
+}
+
+/**
+ * One attempt: the probe's answer, or a failure at the attempt's deadline or on abort — even if
+ * the probe ignores its signal, throws, or resolves with something that is not a result.
+ */
+function attempt(probe: Probe, ms: number, signal: AbortSignal | undefined): Promise<ProbeResult> {
+  const started = performance.now();
+  const controller = new AbortController();
+  return new Promise<ProbeResult>((resolve) => {
+    const finish = (result: ProbeResult) => {
+      timer.clear();
+      signal?.removeEventListener('abort', onAbort);
+      resolve(result);
+    };
+    const cutShort = (detail: string, reason: unknown) => {
+      controller.abort(reason);
+      finish({ ok: false, detail, durationMs: performance.now() - started });
+    };
+    const onAbort = () => cutShort('aborted', signal?.reason);
+    const timer = setLongTimeout(() => cutShort('timed out', new Error('attempt timed out')), ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    Promise.resolve()
+      .then(() => probe(controller.signal))
+      .then(
+        (value) => finish(asProbeResult(value, started)),
+        (error: unknown) =>
+          finish({
+            ok: false,
+            detail: describeError(error),
+            durationMs: performance.now() - started,
+          }),
+      )
+      // finish() cannot throw (asProbeResult and describeError never do); nothing to report.
+      .catch(() => undefined);
+  });
+}
+
+/** Waits `ms` (any length), or until `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const wake = () => {
+      timer.clear();
+      signal?.removeEventListener('abort', wake);
+      resolve();
+    };
+    const timer = setLongTimeout(wake, ms);
+    signal?.addEventListener('abort', wake, { once: true });
+  });
 }

@@ -1,4 +1,7 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { cli, fixture, requireRootOrSkip, runToEnd, TSX } from './support.js';
@@ -34,9 +37,46 @@ describe('holdfast-probe', () => {
   test('usage errors exit 1 with a message', async () => {
     const r = await probe('--timeout', 'soon', `${base}/health`);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/Expected a duration/);
+    expect(r.stderr).toMatch(/--timeout takes a duration such as 500ms, 2s or 1m, got `soon`/);
+  }, 30_000);
+
+  test('--timeout needs a unit: a bare number is an error that says so', async () => {
+    const r = await probe(`${base}/health`, '--timeout', '2');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/a bare number has no unit: write 2ms or 2s/);
+  }, 30_000);
+
+  test('a --timeout past 2^31 ms (40000m) waits for the answer instead of timing out at once', async () => {
+    const r = await probe(`${base}/health`, '--timeout', '40000m');
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+  }, 30_000);
+
+  test.each(['200-', '500-200', '-200', '20-299', '200-600', 'abc'])(
+    '--status %s is rejected as a usage error',
+    async (status) => {
+      const r = await probe(`${base}/health`, '--status', status);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/--status takes a status or a range of statuses from 100 to 599/);
+    },
+    30_000,
+  );
+
+  test('--status 200 and 200-204 are accepted', async () => {
+    expect((await probe(`${base}/health`, '--status', '200')).code).toBe(0);
+    expect((await probe(`${base}/health`, '--status', '200-204')).code).toBe(0);
+    expect((await probe(`${base}/health`, '--status', '201-204')).code).toBe(1);
   }, 30_000);
 });
+
+/** A process's state letter from /proc (undefined when it is gone). */
+function procState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return undefined;
+  }
+}
 
 describe('holdfast-init', () => {
   const init = (args: string[], { pid1 = false } = {}) => {
@@ -45,6 +85,51 @@ describe('holdfast-init', () => {
       ? runToEnd('unshare', ['--pid', '--fork', '--mount-proc', ...command])
       : runToEnd(command[0]!, command.slice(1));
   };
+
+  test('--help prints the usage and exits 0', async () => {
+    const r = await runToEnd(process.execPath, [...TSX, cli('init'), '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^usage: holdfast-init \[--grace 2s\] -- command/);
+    expect(r.stderr).toBe('');
+  }, 30_000);
+
+  test("as a subreaper it ends the descendants its child left (TERM, grace, KILL), then exits with the child's status", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'holdfast-init-'));
+    // A background job that exits on SIGTERM, one that ignores it, and an orphan (its parent
+    // subshell exits at once, so init adopts it).
+    const script = [
+      `sleep 30 & echo $! >> ${dir}/pids`,
+      `(trap '' TERM; exec sleep 31) & echo $! >> ${dir}/pids`,
+      `(sleep 32 & echo $! >> ${dir}/pids) `,
+      'exit 3',
+    ].join('; ');
+    const r = await runToEnd(process.execPath, [
+      ...TSX,
+      cli('init'),
+      '--grace',
+      '300ms',
+      '--',
+      'sh',
+      '-c',
+      script,
+    ]);
+    expect(r.code).toBe(3);
+    const pids = readFileSync(join(dir, 'pids'), 'utf8').trim().split('\n').map(Number);
+    expect(pids).toHaveLength(3);
+    const running = pids.filter((pid) => {
+      const state = procState(pid);
+      return state !== undefined && state !== 'Z';
+    });
+    for (const pid of running) process.kill(pid, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    expect(running).toEqual([]);
+  }, 30_000);
+
+  test('a --grace without a unit is a usage error (exit 2)', async () => {
+    const r = await runToEnd(process.execPath, [...TSX, cli('init'), '--grace', '2', '--', 'true']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--grace takes a duration.*a bare number has no unit/);
+  }, 30_000);
 
   test("exits with the child's code, or 128 + the signal that killed it", async () => {
     expect((await init(['sh', '-c', 'exit 7'])).code).toBe(7);

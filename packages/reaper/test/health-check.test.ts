@@ -15,7 +15,19 @@ const bad: ProbeResult = { ok: false, detail: 'HTTP 503', durationMs: 1 };
 
 describe('startHealthCheck (fake timers)', () => {
   beforeEach(() => {
-    vi.useFakeTimers();
+    // performance.now() too: the deadlines are on the monotonic clock.
+    vi.useFakeTimers({
+      toFake: [
+        'setTimeout',
+        'clearTimeout',
+        'setInterval',
+        'clearInterval',
+        'setImmediate',
+        'clearImmediate',
+        'Date',
+        'performance',
+      ],
+    });
   });
   afterEach(() => {
     vi.useRealTimers();
@@ -120,6 +132,90 @@ describe('startHealthCheck (fake timers)', () => {
     const verdict = await second;
     expect(verdict).toMatchObject({ healthy: false, lastResult: bad });
     expect(verdict.attempts).toBe(5); // at 0, 1, 2, 3 and 4 s; the 5 s mark ends the wait
+  });
+
+  test('durations past 2^31 - 1 ms are not clamped to 1 ms: a 2^31 ms interval means one run now', async () => {
+    let runs = 0;
+    const check = startHealthCheck({
+      probe: async () => {
+        runs += 1;
+        return ok;
+      },
+      intervalMs: 2 ** 31,
+      timeoutMs: 2 ** 31,
+    });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(runs).toBe(1);
+    expect(check.status()).toMatchObject({ state: 'healthy', runs: 1 });
+    await check.stop();
+  });
+
+  test('waitUntilHealthy with a 2^31 ms attempt timeout lets a slow attempt answer', async () => {
+    const slow = (signal: AbortSignal) =>
+      new Promise<ProbeResult>((resolve) => {
+        const timer = setTimeout(() => resolve(ok), 50);
+        signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve({ ...bad, detail: 'aborted' });
+        });
+      });
+    const verdict = waitUntilHealthy(slow, { attemptTimeoutMs: 2 ** 31, timeoutMs: 2 ** 31 });
+    await vi.advanceTimersByTimeAsync(50);
+    expect(await verdict).toMatchObject({ healthy: true, attempts: 1 });
+  });
+
+  test('a probe that ignores its signal and never answers is abandoned at timeoutMs; the check goes on', async () => {
+    let calls = 0;
+    const check = startHealthCheck({
+      probe: () => {
+        calls += 1;
+        return calls === 1 ? new Promise<ProbeResult>(() => undefined) : Promise.resolve(ok);
+      },
+      intervalMs: 100,
+      timeoutMs: 500,
+      failureThreshold: 1,
+    });
+    await vi.advanceTimersByTimeAsync(500);
+    expect(check.status()).toMatchObject({ state: 'unhealthy', runs: 1 });
+    expect(check.status().lastResult?.detail).toBe('timed out');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(check.status()).toMatchObject({ state: 'healthy', runs: 2 });
+    await check.stop();
+  });
+
+  test('waitUntilHealthy: a hanging probe is cut at the attempt timeout, a throwing one is a failed attempt', async () => {
+    const hostile = Object.create(null) as object;
+    const answers: (() => Promise<ProbeResult>)[] = [
+      () => new Promise<ProbeResult>(() => undefined),
+      () => Promise.reject(hostile),
+      () => Promise.resolve(42 as unknown as ProbeResult),
+      () => Promise.resolve(ok),
+    ];
+    const verdict = waitUntilHealthy(() => answers.shift()!(), {
+      attemptTimeoutMs: 200,
+      intervalMs: 10,
+      timeoutMs: 10_000,
+    });
+    await vi.advanceTimersByTimeAsync(300);
+    expect(await verdict).toMatchObject({ healthy: true, attempts: 4 });
+  });
+
+  test('user code that throws anything costs only itself: onChange is counted, a probe is a failure', async () => {
+    const hostile = Object.create(null) as object;
+    const check = startHealthCheck({
+      probe: async () => {
+        throw hostile;
+      },
+      intervalMs: 100,
+      failureThreshold: 1,
+      onChange: () => {
+        throw hostile;
+      },
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(check.status()).toMatchObject({ state: 'unhealthy', callbackErrors: 1 });
+    expect(check.status().lastResult?.detail).toBe('threw `{}` (object)');
+    await check.stop();
   });
 
   test('bad options are TypeErrors naming the option', () => {

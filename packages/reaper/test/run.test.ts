@@ -1,7 +1,8 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, test } from 'vitest';
+import { performance } from 'node:perf_hooks';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isReaperError, run, shellExitCode } from '../src/index.js';
 import { liveProcessesInGroup, misbehavingCommand } from '../src/testing.js';
 import { fileExists, fixture, runToEnd, TSX, waitUntil } from './support.js';
@@ -127,14 +128,88 @@ describe('run: commands that cannot start', () => {
     expect(isReaperError(error) && error.code).toBe('EACCES');
   });
 
-  test('bad options are TypeErrors naming the option', () => {
-    expect(() => run('true', [], { timeout: -1 })).toThrow(
-      /Expected `timeout` to be a number of milliseconds/,
+  test('bad options are TypeErrors naming the option (rejected, never thrown)', async () => {
+    await expect(run('true', [], { timeout: -1 })).rejects.toThrow(
+      /Expected `timeout` to be a duration in milliseconds/,
     );
-    expect(() => run('true', [], { killSignal: 'SIGNOPE' as NodeJS.Signals })).toThrow(
+    await expect(run('true', [], { killSignal: 'SIGNOPE' as NodeJS.Signals })).rejects.toThrow(
       /Expected `killSignal`/,
     );
-    expect(() => run('', [])).toThrow(/Expected `command` to be a non-empty string/);
+    await expect(run('', [])).rejects.toThrow(/Expected `command` to be a non-empty string/);
+  });
+
+  test('an environment too large for the system (E2BIG) is a ReaperError', async () => {
+    const error = await run('true', [], { env: { HUGE: 'x'.repeat(4_000_000) } }).catch(
+      (e: unknown) => e,
+    );
+    expect(isReaperError(error) && error.code).toBe('E2BIG');
+    expect((error as Error).message).toMatch(/too large/);
+  });
+
+  test.each([
+    ['does not exist', '/nonexistent/holdfast-dir'],
+    ['is a file', '/etc/hostname'],
+  ])('a cwd that %s is reported as a bad cwd, not as a missing command', async (_, cwd) => {
+    const error = await run('true', [], { cwd }).catch((e: unknown) => e);
+    expect(isReaperError(error) && error.code).toBe('BAD_CWD');
+    expect((error as Error).message).toContain(`the working directory \`${cwd}\``);
+    expect((error as Error).message).not.toMatch(/spawn true/);
+  });
+});
+
+describe('run: durations of any length', () => {
+  const overflowWarnings: string[] = [];
+  const onWarning = (w: Error) => {
+    if (w.name === 'TimeoutOverflowWarning') overflowWarnings.push(w.message);
+  };
+  beforeAll(() => process.on('warning', onWarning));
+  afterAll(() => process.off('warning', onWarning));
+
+  test('a child under a 30-day (or 2^31 ms) timeout is not killed: it exits by itself', async () => {
+    for (const timeout of [2 ** 31, 30 * 24 * 3_600_000]) {
+      const r = await run('sh', ['-c', 'sleep 0.05; exit 7'], { timeout });
+      expect(r).toMatchObject({ exitCode: 7, timedOut: false, escalated: false });
+    }
+    expect(overflowWarnings).toEqual([]);
+  });
+
+  test('a killGrace of 2^31 ms does not escalate at once', async () => {
+    const pidFile = join(work, 'long-grace.pid');
+    const termFile = join(work, 'long-grace.term');
+    const result = run(
+      'sh',
+      ['-c', `trap 'touch ${termFile}' TERM; echo $$ > ${pidFile}; while :; do sleep 0.01; done`],
+      { timeout: 20, killGrace: 2 ** 31 },
+    );
+    await waitUntil('the SIGTERM of the deadline', () => fileExists(termFile));
+    // A clamped grace timer fires 1 ms after the SIGTERM; give it 100 ms to show itself.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    expect(liveProcessesInGroup(pid)).toContain(pid);
+    process.kill(-pid, 'SIGKILL');
+    const r = await result;
+    expect(r).toMatchObject({ timedOut: true, escalated: false, signal: 'SIGKILL' });
+    expect(overflowWarnings).toEqual([]);
+  });
+});
+
+describe('run: the deadline bounds the promise', () => {
+  /** The bound stated by the docs: the promise settles within timeout + killGrace + drain. */
+  const DRAIN_MS = 100;
+
+  test.each([
+    ['a grandchild holding the pipe', 'sleep 30 & echo ready; sleep 30'],
+    ['a child that ignores SIGTERM', `trap '' TERM; sleep 30 & sleep 30`],
+  ])('%s: settles within timeout + killGrace + drain', async (_, script) => {
+    const timeout = 100;
+    const killGrace = 200;
+    const started = performance.now();
+    const r = await run('sh', ['-c', script], { timeout, killGrace });
+    const elapsed = performance.now() - started;
+    expect(r.timedOut).toBe(true);
+    // The bound plus scheduling slack on a loaded 2-core machine (a hang would be seconds).
+    expect(elapsed).toBeLessThan(timeout + killGrace + DRAIN_MS + 1_000);
+    await waitUntil('the group to be gone', () => liveProcessesInGroup(r.pid).length === 0);
   });
 });
 

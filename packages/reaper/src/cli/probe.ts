@@ -5,10 +5,23 @@
  *
  *   holdfast-probe http://127.0.0.1:9411/health [--timeout 1s] [--status 200-299]
  */
+import { setLongTimeout } from '../internal/long-timer.js';
 import { httpProbe } from '../probe.js';
 import { parseDuration } from './duration.js';
 
 const usage = 'usage: holdfast-probe <http(s)-url> [--timeout 1s] [--status 200-399]';
+
+/** `200` or `200-299`: HTTP statuses (100–599), the low end first. */
+function parseStatus(text: string | undefined): [number, number] {
+  const match = /^(\d{3})(?:-(\d{3}))?$/.exec(text ?? '');
+  const low = Number(match?.[1]);
+  const high = match?.[2] === undefined ? low : Number(match[2]);
+  if (match === null || low < 100 || high > 599 || low > high)
+    throw new TypeError(
+      `--status takes a status or a range of statuses from 100 to 599, low end first, such as 200 or 200-299; got \`${text ?? ''}\``,
+    );
+  return [low, high];
+}
 
 function main(argv: string[]): void {
   let url: string | undefined;
@@ -16,13 +29,9 @@ function main(argv: string[]): void {
   let status: [number, number] = [200, 399];
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i]!;
-    if (arg === '--timeout') timeoutMs = parseDuration(argv[++i] ?? '');
-    else if (arg === '--status') {
-      const [low, high] = (argv[++i] ?? '').split('-').map(Number);
-      if (low === undefined || Number.isNaN(low))
-        throw new TypeError(`Expected --status like 200 or 200-299, got \`${argv[i]}\``);
-      status = [low, high === undefined || Number.isNaN(high) ? low : high];
-    } else if (arg === '--help' || arg === '-h') {
+    if (arg === '--timeout') timeoutMs = parseDuration('--timeout', argv[++i]);
+    else if (arg === '--status') status = parseStatus(argv[++i]);
+    else if (arg === '--help' || arg === '-h') {
       process.stdout.write(`${usage}\n`);
       return;
     } else if (url === undefined) url = arg;
@@ -32,20 +41,24 @@ function main(argv: string[]): void {
 
   // The hard deadline: whatever happens (a DNS stall, a stuck socket), the process is gone soon
   // after the timeout, with exit code 1.
-  const hard = setTimeout(() => {
+  const hard = setLongTimeout(() => {
     process.stderr.write(`holdfast-probe: ${url}: no answer within ${timeoutMs} ms\n`);
     process.exit(1);
-  }, timeoutMs + 100);
-  hard.unref();
+  }, timeoutMs + 100).unref();
 
   const [low, high] = status;
-  void httpProbe(url, { expectStatus: (s) => s >= low && s <= high })(
-    AbortSignal.timeout(timeoutMs),
-  ).then((result) => {
-    if (!result.ok) process.stderr.write(`holdfast-probe: ${url}: ${result.detail}\n`);
-    process.exitCode = result.ok ? 0 : 1;
-    clearTimeout(hard);
-  });
+  const controller = new AbortController();
+  setLongTimeout(() => controller.abort(), timeoutMs).unref();
+  httpProbe(url, { expectStatus: (s) => s >= low && s <= high })(controller.signal)
+    .then((result) => {
+      if (!result.ok) process.stderr.write(`holdfast-probe: ${url}: ${result.detail}\n`);
+      process.exitCode = result.ok ? 0 : 1;
+      hard.clear();
+    })
+    .catch((error: unknown) => {
+      process.stderr.write(`holdfast-probe: ${url}: ${String(error)}\n`);
+      process.exitCode = 1;
+    });
 }
 
 try {

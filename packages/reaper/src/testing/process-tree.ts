@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import { watchdogPid } from '../internal/process-groups.js';
 import { childPids, procStat } from '../internal/proc.js';
 
 /** One process of a tree, as /proc shows it. */
@@ -11,7 +12,9 @@ export interface TreeProcess {
 }
 
 /**
- * Every descendant of `root` (default: this process), from Linux's /proc.
+ * Every descendant of `root` (default: this process), from Linux's /proc — except this package's
+ * own watchdog (the `/bin/sh` that kills `run()`'s groups if the agent is killed), which is not
+ * something the agent started.
  *
  * @example
  * ```ts
@@ -20,12 +23,13 @@ export interface TreeProcess {
  */
 export function descendants(root: number = process.pid): TreeProcess[] {
   const out: TreeProcess[] = [];
+  const watchdog = watchdogPid();
   const queue = [root];
   while (queue.length > 0) {
     const parent = queue.shift()!;
     for (const pid of childPids(parent === process.pid ? 'self' : parent)) {
       const stat = procStat(pid);
-      if (stat === undefined) continue;
+      if (stat === undefined || pid === watchdog) continue;
       out.push(stat);
       queue.push(pid);
     }
