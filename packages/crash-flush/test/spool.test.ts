@@ -149,7 +149,7 @@ describe('a start with a spool', () => {
     expect(out.calledDuringInstall).toBe(false);
     expect(out.stats).toMatchObject({ recovered: 20, evicted: 11 });
     expect(out.order).toEqual(times.slice(10));
-    expect(out.maxInFlight).toBe(4);
+    expect(out.maxInFlight).toBeLessThanOrEqual(4); // the old start sent all 31 at once
     expect(entries(dir)).toEqual([]);
   }, 60_000);
 
