@@ -1,25 +1,30 @@
 /**
  * `installCrashGuard()`: the agent's last telemetry leaves the process however it dies.
  *
+ * (About 300 lines: the guard is one closure over the state a dying process shares between its
+ * hooks; the parts that stand alone live in `internal/`.)
+ *
  * @module
  */
-import {
-  appendFileSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { channel } from 'node:diagnostics_channel';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, type Worker } from 'node:worker_threads';
 import { CrashFlushError } from './errors.js';
+import { applyHook } from './internal/apply-hook.js';
+import { resolveGuardOptions } from './internal/guard-options.js';
+import { setLongTimeout } from './internal/long-timer.js';
+import { unhandledRejectionsMode } from './internal/node-flags.js';
+import { RateLimit } from './internal/rate-limit.js';
+import { reportProblem } from './internal/report-shape.js';
+import { Spool } from './internal/spool.js';
 import { SyncSender } from './internal/sync-sender.js';
+import { callAsync } from './internal/user-code.js';
 import type { CrashGuardOptions, Metadata } from './options.js';
 import { buildReport, type CrashKind, type CrashReport } from './report.js';
 import { RingBuffer } from './ring-buffer.js';
-import type { Sink } from './sinks.js';
+import type { Delivery } from './sinks.js';
 
 const KEY = Symbol.for('holdfast.crash-flush.guard');
 
@@ -43,6 +48,14 @@ export interface CrashGuardStats {
   readonly suppressed: number;
   /** Reports that could be neither sent nor spooled (no spoolDir, or a failing disk). */
   readonly lost: number;
+  /** Spooled reports removed, oldest first, to keep the spool within its bounds. */
+  readonly evicted: number;
+  /** Spool files that were not reports: moved to `spoolDir/rejected/` with their reason. */
+  readonly rejected: number;
+  /** Failures of the user's hooks (`onReport`, a `metadata` function): each cost only itself. */
+  readonly hookErrors: number;
+  /** Sends and prepares that threw, rejected or timed out. */
+  readonly sinkErrors: number;
 }
 
 /** The process-wide guard returned by {@link installCrashGuard}. */
@@ -51,7 +64,7 @@ export interface CrashGuard extends AsyncDisposable {
   log(record: unknown): void;
   /** Reports a non-fatal error now (asynchronously), rate-limited by fingerprint. */
   capture(error: unknown, extra?: Readonly<Record<string, unknown>>): void;
-  /** Resolves when every capture sent so far has been delivered or spooled. */
+  /** Resolves when every capture sent so far, and the spool sent at start, is delivered or spooled. */
   flush(): Promise<void>;
   stats(): CrashGuardStats;
   /**
@@ -65,25 +78,23 @@ export interface CrashGuard extends AsyncDisposable {
 
 /** The message a guard inside a worker thread posts to hand a report to the main thread's guard. */
 const FORWARDED = '@holdfast/crash-flush:report';
+/** The rate-limit state file in the spool folder (not `.json`: the spool sender skips it). */
+const RATE_LIMIT_FILE = 'rate-limit.state';
+/** Spooled reports sent at once at start-up. */
+const RESEND_CONCURRENCY = 4;
 
-/** Node's `--unhandled-rejections` mode for this process. */
-function unhandledRejectionsMode(): string {
-  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  for (const flag of flags) {
-    const match = /^--unhandled-rejections=(.+)$/.exec(flag);
-    if (match?.[1] !== undefined) return match[1];
-  }
-  return 'throw';
+/** The exit status the parent sees for `process.exit(code)` (0–255; 256 is 0). */
+export function exitStatus(code: unknown): number {
+  const n = typeof code === 'number' ? code : Number(code ?? 0);
+  if (!Number.isInteger(n)) return 0;
+  return ((n % 256) + 256) % 256;
 }
 
-function resolveMetadata(source: CrashGuardOptions['metadata']): Metadata {
-  if (source === undefined) return {};
-  try {
-    const value = typeof source === 'function' ? source() : source;
-    return typeof value === 'object' && value !== null ? { ...value } : {};
-  } catch {
-    return {};
-  }
+function isDelivery(value: unknown): value is Delivery {
+  const d = value as Record<string, unknown> | null | undefined;
+  if (typeof d !== 'object' || d === null) return false;
+  if (d.kind === 'http') return typeof d.url === 'string' && typeof d.body === 'string';
+  return d.kind === 'file' && typeof d.path === 'string' && typeof d.line === 'string';
 }
 
 /**
@@ -95,13 +106,15 @@ function resolveMetadata(source: CrashGuardOptions['metadata']): Metadata {
  * exhaustion, native aborts, SIGSEGV, SIGKILL), also run the agent under a supervisor.
  *
  * **Details:** it observes uncaught exceptions through `uncaughtExceptionMonitor` (Node still
- * decides how the process dies), follows Node's `--unhandled-rejections` mode, flushes on
- * termination signals and re-raises them, and reports a non-zero `process.exit(n)` from the
- * `'exit'` event. Crash-time sending is synchronous and bounded by `flushTimeoutMs` in total: a
- * worker thread owns the network while the main thread waits on `Atomics.wait`; a report not
- * confirmed in time is written synchronously to `spoolDir` and sent at the next start. The exit
- * code is never changed. A second install in the same process — even from another copy of the
- * package — throws `ALREADY_INSTALLED`.
+ * decides how the process dies; one the agent's own `uncaughtException` handler takes is sent as
+ * a capture), follows Node's `--unhandled-rejections` mode, sends a `shutdown` report on
+ * termination signals and re-raises them, and reports a non-zero exit status from the `'exit'`
+ * event. Crash-time work is synchronous and bounded by `flushTimeoutMs` in total, building the
+ * report included: a worker thread owns the network while the main thread waits on
+ * `Atomics.wait`; a report not confirmed in time is written synchronously to `spoolDir` and sent
+ * at the next start (asynchronously: the install returns at once). The exit code is never
+ * changed. A second install in the same process — even from another copy of the package —
+ * throws `ALREADY_INSTALLED`.
  *
  * @example
  * ```ts
@@ -124,73 +137,74 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
       'a crash guard is already installed in this process (perhaps by another copy of @holdfast/crash-flush); call uninstall() first or share the guard',
     );
   }
-  if (typeof options !== 'object' || options === null)
-    throw new TypeError(`Expected \`options\` to be an object, got \`${String(options)}\``);
-  const sink: Sink = options.sink;
-  if (typeof sink !== 'object' || sink === null || typeof sink.send !== 'function') {
-    throw new TypeError(
-      `Expected \`sink\` to be a Sink (otlpLogsSink, httpSink, fileSink or { name, send }), got \`${String(sink)}\``,
-    );
-  }
-  if (typeof options.service !== 'string' || options.service === '') {
-    throw new TypeError(
-      `Expected \`service\` to be a non-empty string, got \`${String(options.service)}\` (${typeof options.service})`,
-    );
-  }
-  const flushTimeoutMs = options.flushTimeoutMs ?? 2_000;
-  if (typeof flushTimeoutMs !== 'number' || !(flushTimeoutMs >= 0))
-    throw new TypeError(
-      `Expected \`flushTimeoutMs\` to be a number of milliseconds >= 0, got \`${String(flushTimeoutMs)}\``,
-    );
-  const maxReportBytes = options.maxReportBytes ?? 65_536;
-  const windowMs = options.rateLimit?.windowMs ?? 60_000;
-  const fullReports = options.rateLimit?.fullReports ?? 1;
-  const ring = new RingBuffer<unknown>(options.ringSize ?? 50);
-  const signals = options.signals ?? ['SIGTERM', 'SIGINT', 'SIGHUP'];
-  const spoolDir = options.spoolDir;
-  if (spoolDir !== undefined) mkdirSync(spoolDir, { recursive: true, mode: 0o700 });
+  const o = resolveGuardOptions(options);
+  const { sink } = o;
+  const ring = new RingBuffer<unknown>(o.ringSize);
+  const counts = {
+    sent: 0,
+    spooled: 0,
+    recovered: 0,
+    suppressed: 0,
+    lost: 0,
+    evicted: 0,
+    rejected: 0,
+    hookErrors: 0,
+    sinkErrors: 0,
+  };
+  const spool =
+    o.spoolDir === undefined
+      ? undefined
+      : new Spool(
+          o.spoolDir,
+          { maxReports: o.maxSpooledReports, maxBytes: o.maxSpoolBytes },
+          counts,
+        );
+  const rateLimit = new RateLimit(
+    o.windowMs,
+    o.fullReports,
+    o.spoolDir === undefined ? undefined : join(o.spoolDir, RATE_LIMIT_FILE),
+  );
+  const hookError = () => void (counts.hookErrors += 1);
 
-  const counts = { sent: 0, spooled: 0, recovered: 0, suppressed: 0, lost: 0 };
-  let metadata = resolveMetadata(options.metadata);
-  const refresh =
-    typeof options.metadata === 'function'
-      ? setInterval(
-          () => (metadata = resolveMetadata(options.metadata)),
-          options.metadataRefreshMs ?? 60_000,
-        )
-      : undefined;
-  refresh?.unref();
-  const sender = new SyncSender();
-  const pending = new Set<Promise<void>>();
-  // Rate-limit state by fingerprint; kept in the spool folder so it survives a crash loop.
-  const rateFile = spoolDir === undefined ? undefined : join(spoolDir, RATE_LIMIT_FILE);
-  const seen = loadRateState(rateFile);
-  const saveRateState = () => {
-    if (rateFile === undefined) return;
+  // Metadata is read at install and in the background, never at crash time.
+  const readMetadata = (): Metadata => {
+    const source = o.metadata;
+    if (source === undefined) return {};
     try {
-      writeFileSync(rateFile, JSON.stringify([...seen]), { mode: 0o600 });
+      const value: unknown = typeof source === 'function' ? source() : source;
+      const flat: Record<string, string | number | boolean> = {};
+      if (typeof value === 'object' && value !== null)
+        for (const [key, v] of Object.entries(value))
+          if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')
+            flat[key] = v;
+      return flat;
     } catch {
-      // A full or read-only disk costs the rate limit, never the report.
+      hookError();
+      return metadata;
     }
   };
+  let metadata: Metadata = {};
+  metadata = readMetadata();
+  let refresh: { clear(): void } | undefined;
+  const scheduleRefresh = () => {
+    refresh = setLongTimeout(() => {
+      metadata = readMetadata();
+      scheduleRefresh();
+    }, o.metadataRefreshMs);
+  };
+  if (typeof o.metadata === 'function') scheduleRefresh();
 
-  // Crash-time state. `crashStartedAt` starts the one global budget; `reported` makes sure a
-  // death is reported once (an uncaught exception also ends in the 'exit' event); `flushing`
-  // stops a crash inside the flush from flushing again (no hang, no loop).
-  let crashStartedAt: number | undefined;
-  let reported = false;
-  let flushing = false;
+  const sender = new SyncSender();
+  const pending = new Set<Promise<void>>();
+  const track = (p: Promise<void>) => {
+    pending.add(p);
+    p.then(
+      () => pending.delete(p),
+      () => pending.delete(p),
+    );
+  };
 
-  const lastRecords = () =>
-    ring.toArray().map((record) => {
-      if (typeof record !== 'string') return record;
-      try {
-        return JSON.parse(record) as unknown;
-      } catch {
-        return record;
-      }
-    });
-
+  /** A report built, passed through the hook, capped: never throws. */
   const report = (
     kind: CrashKind,
     fields: {
@@ -199,80 +213,66 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
       exitCode?: number;
       extra?: Readonly<Record<string, unknown>>;
     },
-  ) => {
+  ): CrashReport => {
     const built = buildReport({
-      service: options.service,
+      service: o.service,
       kind,
-      lastRecords: lastRecords(),
+      lastRecords: ring.toArray(),
       metadata,
-      maxReportBytes,
+      maxReportBytes: o.maxReportBytes,
       ...fields,
     });
-    try {
-      return options.onReport === undefined ? built : options.onReport(built);
-    } catch {
-      return built; // a throwing redaction hook must not cost the report
-    }
+    return applyHook(built, o.onReport, o.maxReportBytes, hookError);
   };
 
   /** Rate limit by fingerprint: the report to send (with the count it carries), or undefined. */
   const admit = (r: CrashReport): CrashReport | undefined => {
-    const now = Date.now();
-    const entry = seen.get(r.fingerprint);
-    let carried: number;
-    if (entry === undefined || now - entry.since > windowMs) {
-      carried = entry?.suppressed ?? 0;
-      seen.set(r.fingerprint, { since: now, full: 1, suppressed: 0 });
-    } else if (entry.full < fullReports) {
-      entry.full += 1;
-      carried = entry.suppressed;
-      entry.suppressed = 0;
-    } else {
-      entry.suppressed += 1;
+    const verdict = rateLimit.admit(r.fingerprint);
+    if (!verdict.pass) {
       counts.suppressed += 1;
-      saveRateState();
       return undefined;
     }
-    saveRateState();
-    return carried === 0 ? r : { ...r, extra: { ...r.extra, suppressedSinceLast: carried } };
+    return verdict.carried === 0
+      ? r
+      : { ...r, extra: { ...r.extra, suppressedSinceLast: verdict.carried } };
   };
 
-  const spool = (r: CrashReport) => {
-    if (spoolDir === undefined) {
-      counts.lost += 1;
-      return;
-    }
-    try {
-      writeFileSync(
-        join(spoolDir, `${r.time}-${process.pid}-${r.fingerprint}.json`),
-        JSON.stringify(r),
-        { mode: 0o600 },
-      );
-      counts.spooled += 1;
-    } catch {
-      counts.lost += 1;
-    }
+  const spoolOrLose = (r: CrashReport) => {
+    if (spool === undefined) counts.lost += 1;
+    else spool.write(r);
   };
 
   // Inside a worker thread the report goes to the main thread's guard (see watchWorker): posting
   // is synchronous, and the main thread, which outlives the worker, sends it.
   const forwardToMain = !isMainThread && parentPort !== null;
-
-  /** Delivers a report while the process dies: synchronous, within what is left of the budget. */
-  const sendNow = (r: CrashReport) => {
-    if (forwardToMain) {
+  const forward = (r: CrashReport) => {
+    try {
       parentPort?.postMessage({ [FORWARDED]: r });
       counts.sent += 1;
-      return;
+    } catch {
+      spoolOrLose(r);
     }
-    crashStartedAt ??= Date.now();
-    const left = flushTimeoutMs - (Date.now() - crashStartedAt);
-    const delivery = sink.prepare?.(r);
+  };
+
+  /** Delivers a report while the process dies: synchronous, until `deadline` (performance.now()). */
+  const sendNow = (r: CrashReport, deadline: number) => {
+    if (forwardToMain) return forward(r);
+    let delivery: unknown;
+    try {
+      delivery = sink.prepare?.(r);
+    } catch {
+      counts.sinkErrors += 1; // a custom prepare() that throws: the report goes to the spool
+    }
     let delivered = false;
     try {
-      if (delivery?.kind === 'http')
-        delivered = sender.post(delivery.url, delivery.headers, delivery.body, left);
-      else if (delivery?.kind === 'file') {
+      if (isDelivery(delivery) && delivery.kind === 'http')
+        delivered = sender.post(
+          delivery.url,
+          delivery.headers ?? {},
+          delivery.body,
+          deadline - performance.now(),
+        );
+      else if (isDelivery(delivery) && delivery.kind === 'file') {
         appendFileSync(delivery.path, delivery.line, { mode: 0o600 });
         delivered = true;
       }
@@ -280,19 +280,53 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
       delivered = false;
     }
     if (delivered) counts.sent += 1;
-    else spool(r); // custom sinks, an unreachable or slow backend: to disk, sent at next start
+    else spoolOrLose(r); // custom sinks, an unreachable or slow backend: sent at next start
   };
 
+  /** Sends while the process runs (user code: bounded by sendTimeoutMs); spools what fails. */
+  const sendLater = (r: CrashReport) => {
+    if (forwardToMain) return forward(r);
+    track(
+      callAsync(() => sink.send(r), o.sendTimeoutMs).then(
+        () => void (counts.sent += 1),
+        () => {
+          counts.sinkErrors += 1;
+          spoolOrLose(r);
+        },
+      ),
+    );
+  };
+
+  const capture = (error: unknown, extra?: Readonly<Record<string, unknown>>) => {
+    try {
+      const r = admit(report('capture', { error, ...(extra === undefined ? {} : { extra }) }));
+      if (r !== undefined) sendLater(r);
+    } catch {
+      counts.lost += 1; // nothing above throws on the user's values; a full disk might
+    }
+  };
+
+  // Crash-time state. `reported` makes sure a death is reported once (an uncaught exception also
+  // ends in the 'exit' event); `flushing` stops a crash inside the flush from flushing again (no
+  // hang, no loop). A shutdown is not a death: it does not use up `reported`.
+  let reported = false;
+  let flushing = false;
+  /** An error the agent's own `uncaughtException` handler took: a later non-zero exit carries it. */
+  let handledError: unknown;
+
+  /** Reports one death within one budget: building, hook, sending, spooling. Never throws. */
   const onCrash = (
     kind: CrashKind,
     fields: { error?: unknown; signal?: string; exitCode?: number },
   ) => {
-    if (reported || flushing) return;
+    const fatal = kind !== 'shutdown';
+    if (flushing || (fatal && reported)) return;
+    const deadline = performance.now() + o.flushTimeoutMs;
     flushing = true;
+    if (fatal) reported = true;
     try {
-      reported = true;
       const admitted = admit(report(kind, fields));
-      if (admitted !== undefined) sendNow(admitted);
+      if (admitted !== undefined) sendNow(admitted, deadline);
     } catch {
       // Nothing in the guard may change how the process dies.
     } finally {
@@ -300,96 +334,154 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
     }
   };
 
-  const onUncaught = (error: unknown, origin: string) =>
-    onCrash(origin === 'unhandledRejection' ? 'unhandledRejection' : 'uncaughtException', {
-      error,
-    });
+  const agentHandlesUncaught = () =>
+    process.listenerCount('uncaughtException') > 0 || process.hasUncaughtExceptionCaptureCallback();
 
-  // In 'warn' and 'none' modes an unhandled rejection does not end the process: it is reported as
-  // a capture. In the other modes ('throw', 'strict', 'warn-with-error-code') adding a listener
-  // would change what Node does, so the monitor above sees them instead (origin
-  // 'unhandledRejection') or the 'exit' event does.
+  /** Reasons Node passed through `'unhandledRejection'`: tells a real one from a module's throw. */
+  let lastRejection: { reason: unknown } | undefined;
   const rejectionsMode = unhandledRejectionsMode();
-  const onRejection = (reason: unknown) => capture(reason, { unhandledRejection: true });
-  const observesRejections = rejectionsMode === 'warn' || rejectionsMode === 'none';
 
+  const onUncaught = (error: unknown, origin: string) => {
+    if (agentHandlesUncaught()) {
+      // The agent's own handler takes it and the process goes on: a capture, not a death.
+      handledError = error;
+      capture(error, { handledBy: 'uncaughtException listener', origin });
+      return;
+    }
+    onCrash(isRejection(error, origin) ? 'unhandledRejection' : 'uncaughtException', { error });
+  };
+
+  // Node reports a throw at the top level of an ES module with origin 'unhandledRejection' (the
+  // module's evaluation promise rejected), yet it is an uncaught exception: a real unhandled
+  // rejection went through `process.emit('unhandledRejection')` first ('throw' mode), or is
+  // wrapped in ERR_UNHANDLED_REJECTION; in 'strict' mode (emit comes after) the module loader's
+  // frame in the stack tells.
+  const isRejection = (error: unknown, origin: string) => {
+    if (origin !== 'unhandledRejection') return false;
+    if (lastRejection !== undefined && lastRejection.reason === error) return true;
+    if ((error as { code?: unknown } | null)?.code === 'ERR_UNHANDLED_REJECTION') return true;
+    if (rejectionsMode === 'strict') {
+      const stack = (error as { stack?: unknown } | null)?.stack;
+      return !(typeof stack === 'string' && /\bModuleJob\.run\b/.test(stack));
+    }
+    return false;
+  };
+
+  // Watching `process.emit` sees every 'unhandledRejection' without adding a listener, which
+  // would change what Node does in every mode (no crash in 'throw', no warning in 'warn', no exit
+  // code in 'warn-with-error-code'). In 'warn' and 'none' the process goes on: a capture.
+  const originalEmit = process.emit;
+  let watchingEmit = true;
+  const watchedEmit = function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) {
+    if (watchingEmit && event === 'unhandledRejection') {
+      lastRejection = { reason: args[0] };
+      const handledByAgent = process.listenerCount('unhandledRejection') > 0;
+      if (!handledByAgent && (rejectionsMode === 'warn' || rejectionsMode === 'none'))
+        capture(args[0], { unhandledRejection: true });
+    }
+    return (originalEmit as (...a: unknown[]) => boolean).apply(this, [event, ...args]);
+  } as typeof process.emit;
+  process.emit = watchedEmit;
+
+  let shutdownTimer: { clear(): void } | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    onCrash('signal', { signal });
-    // Re-raise, so that the process dies of the signal — unless the agent listens to it too and
-    // owns the shutdown.
-    if (process.listenerCount(signal) === 1) {
+    onCrash('shutdown', { signal });
+    if (process.listenerCount(signal) > 1) {
+      // The agent listens too and owns the shutdown: it must end within the grace period.
+      shutdownTimer ??= setLongTimeout(
+        () =>
+          onCrash('shutdownTimeout', {
+            signal,
+            error: new Error(`still running ${o.shutdownGraceMs} ms after ${signal}`),
+          }),
+        o.shutdownGraceMs,
+      );
+      return;
+    }
+    // Re-raise, so that the process dies of the signal — once captures in flight have left
+    // (within the budget).
+    const reRaise = () => {
       process.removeListener(signal, onSignal);
       process.kill(process.pid, signal);
-    }
+    };
+    if (pending.size === 0) return reRaise();
+    const budget = setLongTimeout(reRaise, o.flushTimeoutMs);
+    Promise.allSettled([...pending]).then(() => {
+      budget.clear();
+      reRaise();
+    }, reRaise);
   };
 
   const onExit = (code: number) => {
-    if (code !== 0) onCrash('exit', { exitCode: code });
+    shutdownTimer?.clear();
+    const status = exitStatus(code);
+    if (status !== 0)
+      onCrash('exit', {
+        exitCode: status,
+        ...(handledError === undefined ? {} : { error: handledError }),
+      });
+  };
+  // First of the 'exit' listeners: from then on, a `process.exit(n)` inside a later listener
+  // (which ends the process at once, skipping the rest) is seen too.
+  const originalExit = process.exit;
+  const onExitStarted = (code: number) => {
+    process.exit = ((next?: number | string | null) => {
+      onExit(exitStatus(next ?? process.exitCode ?? code));
+      return originalExit.call(process, next as number);
+    }) as typeof process.exit;
+    onExit(code);
   };
 
   process.on('uncaughtExceptionMonitor', onUncaught);
-  if (observesRejections) process.on('unhandledRejection', onRejection);
-  for (const signal of signals) process.on(signal, onSignal);
-  process.on('exit', onExit);
+  for (const signal of o.signals) process.on(signal, onSignal);
+  process.prependListener('exit', onExitStarted);
 
-  const capture = (error: unknown, extra?: Readonly<Record<string, unknown>>) => {
-    const r = admit(report('capture', { error, ...(extra === undefined ? {} : { extra }) }));
-    if (r === undefined) return;
-    if (forwardToMain) parentPort?.postMessage({ [FORWARDED]: r });
-    else sendLater(r);
-  };
-
-  // What a previous run could not send: deliver it now, delete what was delivered.
-  if (spoolDir !== undefined) {
-    for (const file of readdirSync(spoolDir).filter((name) => name.endsWith('.json'))) {
-      const path = join(spoolDir, file);
-      let spooled: CrashReport;
-      try {
-        spooled = JSON.parse(readFileSync(path, 'utf8')) as CrashReport;
-      } catch {
-        rmSync(path, { force: true }); // a torn write of a dying process: nothing to recover
-        continue;
-      }
-      const sending = sink.send(spooled).then(
-        () => {
-          counts.recovered += 1;
-          rmSync(path, { force: true });
-        },
-        () => undefined, // stays spooled for the next start
-      );
-      pending.add(sending);
-      void sending.finally(() => pending.delete(sending));
-    }
+  // What a previous run could not send: delivered now, asynchronously, oldest first, a few at a
+  // time (the install returns at once, whatever the spool holds).
+  let stopping = false;
+  if (spool !== undefined) {
+    track(
+      spool
+        .resend(
+          (r) =>
+            callAsync(() => sink.send(r), o.sendTimeoutMs).catch((error: unknown) => {
+              counts.sinkErrors += 1;
+              throw error;
+            }),
+          {
+            concurrency: RESEND_CONCURRENCY,
+            maxEntryBytes: Math.max(4 * o.maxReportBytes, 1_048_576),
+            stopped: () => stopping,
+          },
+        )
+        .catch(() => undefined), // resend() never rejects; this keeps the promise observed
+    );
   }
 
   const uninstall = async () => {
+    stopping = true;
     process.off('uncaughtExceptionMonitor', onUncaught);
-    process.off('unhandledRejection', onRejection);
-    for (const signal of signals) process.off(signal, onSignal);
-    process.off('exit', onExit);
-    clearInterval(refresh);
+    for (const signal of o.signals) process.off(signal, onSignal);
+    process.off('exit', onExitStarted);
+    watchingEmit = false;
+    if (process.emit === watchedEmit) process.emit = originalEmit;
+    refresh?.clear();
+    shutdownTimer?.clear();
     await Promise.allSettled([...pending]);
     await sender.close();
     if (store[KEY] === guard) store[KEY] = undefined;
   };
 
-  /** Sends while the process runs; spools what the sink refuses. */
-  const sendLater = (r: CrashReport) => {
-    const sending = sink.send(r).then(
-      () => void (counts.sent += 1),
-      () => spool(r),
-    );
-    pending.add(sending);
-    void sending.finally(() => pending.delete(sending));
-  };
-
   const watchWorker = (worker: Worker, name = `worker ${worker.threadId}`) => {
-    const onError = (error: unknown) =>
-      sendLater(report('worker', { error, extra: { worker: name } }));
+    const onError = (error: unknown) => {
+      const r = admit(report('worker', { error, extra: { worker: name } }));
+      if (r !== undefined) sendLater(r);
+    };
     const onMessage = (message: unknown) => {
-      const forwarded = (message as Record<string, CrashReport> | null)?.[FORWARDED];
-      if (forwarded !== undefined)
-        sendLater({ ...forwarded, extra: { ...forwarded.extra, worker: name } });
+      const forwarded = (message as Record<string, unknown> | null)?.[FORWARDED];
+      if (forwarded === undefined || reportProblem(forwarded) !== undefined) return;
+      const r = forwarded as CrashReport;
+      sendLater({ ...r, extra: { ...r.extra, worker: name } });
     };
     worker.on('error', onError);
     worker.on('message', onMessage);
@@ -404,31 +496,13 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
     capture,
     watchWorker,
     flush: async () => {
-      await Promise.allSettled([...pending]);
+      while (pending.size > 0) await Promise.allSettled([...pending]);
     },
     stats: () => ({ ...counts }),
     uninstall,
     [Symbol.asyncDispose]: uninstall,
   };
   store[KEY] = guard;
-  if (installed.hasSubscribers) installed.publish({ service: options.service });
+  if (installed.hasSubscribers) installed.publish({ service: o.service });
   return guard;
-}
-
-/** The rate-limit state file in the spool folder (not `.json`: the spool sender skips it). */
-const RATE_LIMIT_FILE = 'rate-limit.state';
-
-type RateState = Map<string, { since: number; full: number; suppressed: number }>;
-
-function loadRateState(path: string | undefined): RateState {
-  if (path === undefined) return new Map();
-  try {
-    const entries = JSON.parse(readFileSync(path, 'utf8')) as [
-      string,
-      { since: number; full: number; suppressed: number },
-    ][];
-    return new Map(Array.isArray(entries) ? entries : []);
-  } catch {
-    return new Map(); // missing or torn: start counting afresh
-  }
 }

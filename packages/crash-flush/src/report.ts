@@ -1,27 +1,61 @@
 /**
- * The crash report: what leaves the process, whatever the sink.
+ * The crash report: what leaves the process, whatever the sink. Building one never throws and
+ * costs O(maxReportBytes), whatever was thrown and however many records the ring holds.
  *
  * @module
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { clipUtf8, describeError, safeRecordJson } from './internal/describe-error.js';
 
-/** How the process was ending, or `capture` for a non-fatal report. */
+/**
+ * How the process was ending: a crash (`uncaughtException`, `unhandledRejection`, `exit` with a
+ * non-zero status, `signal` for a child killed by one, `worker`), `shutdown` for a termination
+ * signal (SIGTERM, SIGINT, SIGHUP: not a crash), `shutdownTimeout` for a process still running
+ * its grace period after one, or `capture` for a non-fatal report.
+ */
 export type CrashKind =
-  'uncaughtException' | 'unhandledRejection' | 'signal' | 'exit' | 'capture' | 'worker';
+  | 'uncaughtException'
+  | 'unhandledRejection'
+  | 'signal'
+  | 'shutdown'
+  | 'shutdownTimeout'
+  | 'exit'
+  | 'capture'
+  | 'worker';
+
+/** Every {@link CrashKind}. */
+export const CRASH_KINDS: readonly CrashKind[] = [
+  'uncaughtException',
+  'unhandledRejection',
+  'signal',
+  'shutdown',
+  'shutdownTimeout',
+  'exit',
+  'capture',
+  'worker',
+];
 
 /** One crash report. Plain JSON: it crosses threads, goes to disk and over the wire as is. */
 export interface CrashReport {
+  /**
+   * A random id, the same in every copy of this report (the crash-time request and the spooled
+   * copy sent at the next start): a backend deduplicates on it (OTLP: `log.record.uid`).
+   */
+  readonly id: string;
   readonly service: string;
   readonly kind: CrashKind;
   /** Milliseconds since the epoch. */
   readonly time: number;
   readonly error:
     { readonly type: string; readonly message: string; readonly stack: string } | undefined;
-  /** The signal, for `kind: 'signal'`. */
+  /** The signal, for `kind: 'signal'` and `kind: 'shutdown'`. */
   readonly signal?: string;
-  /** The exit code, for `kind: 'exit'`. */
+  /** The exit status (0–255, as the parent sees it), for `kind: 'exit'`. */
   readonly exitCode?: number;
-  /** A stable hash of the error type, message shape and top frames: the same crash, the same print. */
+  /**
+   * A stable hash of the kind, signal, exit code, error type, message shape and top frames: the
+   * same crash, the same print.
+   */
   readonly fingerprint: string;
   /** The last records the agent logged (oldest first). */
   readonly lastRecords: readonly unknown[];
@@ -35,28 +69,10 @@ export interface CrashReport {
   readonly extra?: Readonly<Record<string, unknown>>;
 }
 
-function describeError(error: unknown): CrashReport['error'] {
-  if (error === undefined) return undefined;
-  if (error instanceof Error) {
-    return {
-      type: error.name,
-      message: error.message,
-      stack: error.stack ?? `${error.name}: ${error.message}`,
-    };
-  }
-  let text: string;
-  try {
-    text = typeof error === 'string' ? error : JSON.stringify(error);
-  } catch {
-    text = String(error);
-  }
-  return { type: typeof error, message: text, stack: text };
-}
-
 /**
- * A stable fingerprint: the error type, its message with numbers blanked out, and the first three
- * stack frames without line/column numbers, hashed. Reports carry it already; use it to group
- * crashes of your own records the same way the rate limit does.
+ * A stable fingerprint: the kind, signal and exit code, the error type, its message with numbers
+ * blanked out, and the first three stack frames without line/column numbers, hashed. Reports
+ * carry it already; use it to group crashes of your own records the same way the rate limit does.
  *
  * @example
  * ```ts run
@@ -71,17 +87,19 @@ export function fingerprintOf(
   kind: CrashKind,
   error: CrashReport['error'],
   signal?: string,
+  exitCode?: number,
 ): string {
   const frames = (error?.stack ?? '')
-    .split('\n')
+    .split('\n', 64)
     .filter((line) => line.trimStart().startsWith('at '))
     .slice(0, 3)
     .map((line) => line.replace(/:\d+:\d+\)?$/, ''));
   const basis = [
     kind,
     signal ?? '',
+    exitCode === undefined ? '' : String(exitCode),
     error?.type ?? '',
-    (error?.message ?? '').replace(/\d+/g, '#'),
+    (error?.message ?? '').slice(0, 1_024).replace(/\d+/g, '#'),
     ...frames,
   ].join('\n');
   return createHash('sha256').update(basis).digest('hex').slice(0, 16);
@@ -94,15 +112,21 @@ export interface ReportInput {
   readonly error?: unknown;
   readonly signal?: string;
   readonly exitCode?: number;
+  /** Oldest first. Only the newest that fit in `maxReportBytes` are serialised. */
   readonly lastRecords: readonly unknown[];
   readonly metadata: Readonly<Record<string, string | number | boolean>>;
   readonly extra?: Readonly<Record<string, unknown>>;
+  /** The largest report, in UTF-8 bytes of its JSON. */
   readonly maxReportBytes: number;
+  /** The process's uptime, when not this process's (the supervisor's child). */
+  readonly uptimeMs?: number;
+  readonly pid?: number;
 }
 
 /**
- * Builds a report whose JSON fits `maxReportBytes`: the oldest records go first, then the stack.
- * The guard and the supervisor build theirs with it; a custom sink's tests can too.
+ * Builds a report whose JSON fits `maxReportBytes` (UTF-8 bytes): the newest records that fit,
+ * then the stack and message cut. Never throws, whatever `error` is. The guard and the supervisor
+ * build theirs with it; a custom sink's tests can too.
  *
  * @example
  * ```ts run
@@ -120,56 +144,76 @@ export interface ReportInput {
  * ```
  */
 export function buildReport(input: ReportInput): CrashReport {
-  const error = describeError(input.error);
-  const base = {
-    service: input.service,
+  const max = input.maxReportBytes;
+  const error = describeError(input.error, max);
+  const base: CrashReport = {
+    id: randomUUID(),
+    service: clipUtf8(input.service, 256),
     kind: input.kind,
     time: Date.now(),
     error,
     ...(input.signal === undefined ? {} : { signal: input.signal }),
     ...(input.exitCode === undefined ? {} : { exitCode: input.exitCode }),
-    fingerprint: fingerprintOf(input.kind, error, input.signal),
+    fingerprint: fingerprintOf(input.kind, error, input.signal, input.exitCode),
+    lastRecords: [],
     metadata: input.metadata,
-    pid: process.pid,
-    uptimeMs: Math.round(process.uptime() * 1_000),
+    pid: input.pid ?? process.pid,
+    uptimeMs: input.uptimeMs ?? Math.round(process.uptime() * 1_000),
+    truncated: false,
     ...(input.extra === undefined ? {} : { extra: input.extra }),
   };
-  const records = input.lastRecords.map(safeJson);
-  let report: CrashReport = { ...base, lastRecords: records, truncated: false };
-  while (
-    Buffer.byteLength(JSON.stringify(report)) > input.maxReportBytes &&
-    report.lastRecords.length > 0
-  ) {
-    report = {
-      ...report,
-      lastRecords: report.lastRecords.slice(Math.ceil(report.lastRecords.length / 2)),
-      truncated: true,
-    };
+  // The newest records first, each serialised once, until the room left is used up: building
+  // costs O(maxReportBytes), not O(ring size).
+  let room = max - jsonBytes(base);
+  const records: unknown[] = [];
+  let truncated = false;
+  for (let i = input.lastRecords.length - 1; i >= 0; i -= 1) {
+    const json = safeRecordJson(input.lastRecords[i], max);
+    const cost = Buffer.byteLength(json) + 1; // the comma
+    if (cost > room) {
+      truncated = true;
+      break;
+    }
+    room -= cost;
+    records.push(JSON.parse(json) as unknown);
   }
-  if (
-    Buffer.byteLength(JSON.stringify(report)) > input.maxReportBytes &&
-    report.error !== undefined
-  ) {
-    const room = Math.max(256, input.maxReportBytes - 1_024);
-    report = {
-      ...report,
-      lastRecords: [],
-      error: {
-        ...report.error,
-        message: report.error.message.slice(0, room / 2),
-        stack: report.error.stack.slice(0, room / 2),
-      },
-      truncated: true,
-    };
-  }
-  return report;
+  records.reverse();
+  return capReport({ ...base, lastRecords: records, truncated }, max);
 }
 
-/** A log record as JSON-safe data (a record that cannot be serialised becomes its string form). */
-function safeJson(record: unknown): unknown {
-  try {
-    return JSON.parse(JSON.stringify(record) ?? 'null') as unknown;
-  } catch {
-    return String(record);
+function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value));
+}
+
+/**
+ * Cuts a report until its JSON holds at most `max` UTF-8 bytes: the oldest records first, then
+ * the stack and the message, then `extra` and `metadata`. Never throws on a JSON-safe report.
+ */
+export function capReport(report: CrashReport, max: number): CrashReport {
+  let r = report;
+  if (jsonBytes(r) <= max) return r;
+  r = { ...r, truncated: true };
+  while (r.lastRecords.length > 0 && jsonBytes(r) > max)
+    r = { ...r, lastRecords: r.lastRecords.slice(Math.ceil(r.lastRecords.length / 2)) };
+  // Cut the stack, then the message, by what the report is over, until it fits.
+  for (const field of ['stack', 'message'] as const) {
+    for (
+      let over = jsonBytes(r) - max;
+      over > 0 && r.error !== undefined;
+      over = jsonBytes(r) - max
+    ) {
+      const text = r.error[field];
+      if (text === '') break;
+      const keep = Math.max(0, Buffer.byteLength(text) - over - 16);
+      r = { ...r, error: { ...r.error, [field]: clipUtf8(text, keep) } };
+    }
   }
+  if (jsonBytes(r) > max && r.extra !== undefined) {
+    const { extra: _dropped, ...rest } = r;
+    r = rest;
+  }
+  if (jsonBytes(r) > max) r = { ...r, metadata: {} };
+  if (jsonBytes(r) > max && r.error !== undefined)
+    r = { ...r, error: { type: clipUtf8(r.error.type, 64), message: '', stack: '' } };
+  return r;
 }

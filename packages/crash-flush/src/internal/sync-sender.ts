@@ -26,7 +26,8 @@ parentPort.on('message', ({ url, headers, body, state, timeoutMs }) => {
     const req = request(target, {
       method: 'POST',
       agent: false,
-      timeout: timeoutMs,
+      // An Infinity budget waits for the sink: no socket timeout at all (Infinity is no valid one).
+      ...(Number.isFinite(timeoutMs) ? { timeout: Math.max(1, Math.ceil(timeoutMs)) } : {}),
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers },
     }, (res) => {
       res.resume();
@@ -59,10 +60,11 @@ export class SyncSender {
     body: string,
     budgetMs: number,
   ): boolean {
-    if (budgetMs <= 0) return false;
+    if (!(budgetMs > 0)) return false;
     const state = new SharedArrayBuffer(4);
     const flag = new Int32Array(state);
     this.#worker.postMessage({ url, headers, body, state, timeoutMs: budgetMs });
+    // A 2xx only (a 3xx is not a delivery). Atomics.wait takes Infinity: it waits for the worker.
     Atomics.wait(flag, 0, 0, budgetMs);
     return Atomics.load(flag, 0) === 1;
   }

@@ -18,8 +18,11 @@ export interface CaptureServer extends AsyncDisposable {
   readonly requests: readonly CapturedRequest[];
   /** Resolves when `count` requests have arrived (checked as they arrive). */
   waitFor(count: number): Promise<readonly CapturedRequest[]>;
-  /** `'ok'` answers 200; `'down'` answers 503; `'hang'` never answers. */
-  mode: 'ok' | 'down' | 'hang';
+  /**
+   * `'ok'` answers 200; `'down'` answers 503; `'hang'` never answers; `'redirect'` answers 302
+   * (to `/moved`) and records nothing: a redirect is not a delivery.
+   */
+  mode: 'ok' | 'down' | 'hang' | 'redirect';
   close(): Promise<void>;
 }
 
@@ -54,7 +57,8 @@ export async function startCaptureServer(): Promise<CaptureServer> {
       }
       if (capture.mode === 'ok')
         requests.push({ path: req.url ?? '/', receivedAt, headers: req.headers, body });
-      res.writeHead(capture.mode === 'ok' ? 200 : 503, { 'content-type': 'application/json' });
+      if (capture.mode === 'redirect') res.writeHead(302, { location: '/moved' });
+      else res.writeHead(capture.mode === 'ok' ? 200 : 503, { 'content-type': 'application/json' });
       res.end('{}');
       for (const waiter of [...waiters]) {
         if (requests.length >= waiter.count) {
