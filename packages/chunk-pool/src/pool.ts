@@ -15,6 +15,8 @@ import type { ChunkPoolEvents, DropReason } from './events.js';
 import { ChunkLease, type Settlement } from './lease.js';
 import { resolveOptions, type ChunkPoolOptions, type ResolvedOptions } from './options.js';
 import { OutputState, VolumeCounter, type Taker } from './output-state.js';
+import { describeThrown } from './describe-value.js';
+import { emitGuarded } from './guarded-emit.js';
 import { encodeRecord, type PoolRecord } from './record.js';
 import { backoffDelay } from './retry-schedule.js';
 import type { ChunkPoolStats, OutputStats } from './stats.js';
@@ -91,6 +93,10 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
    */
   #recordSlots = 16;
   #quarantined = 0;
+  /** Listeners that threw or rejected (see {@link #emit}). */
+  #listenerErrors = 0;
+  /** Storage calls that failed after the pool had moved on (done marks, deletions, quarantine). */
+  #storageErrors = 0;
 
   /**
    * Opens a pool: checks the options, opens the storage and takes over the backlog a previous run
@@ -152,7 +158,8 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     const bytes = this.#acceptable(tag, record);
     if (this.#writesEachAppend) return false;
     if (this.#appendWaiters.length > 0 || !this.#admit(bytes.length)) return false;
-    void this.#accept(tag, bytes);
+    // Never `fsync: 'always'` here, so nothing is left to wait for once the record is placed.
+    this.#sealIfFull(this.#place(tag, bytes));
     return true;
   }
 
@@ -191,7 +198,11 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     const { storage } = this.#options;
     const chunks = [...this.#chunks];
     await Promise.all(chunks.map((chunk) => chunk.io));
-    await storage.sync();
+    try {
+      await storage.sync();
+    } catch (error) {
+      throw storageFailure(error, 'making the stored chunks durable failed');
+    }
     if (!storage.persistent) return;
     const failed = chunks.find((chunk) => !chunk.done && chunk.storageError !== undefined);
     if (failed !== undefined) {
@@ -329,6 +340,8 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       droppedWhenFull: { ...this.#droppedWhenFull },
       recovered: { ...this.#recovered },
       quarantined: this.#quarantined,
+      listenerErrors: this.#listenerErrors,
+      storageErrors: this.#storageErrors,
       outputs,
     };
   }
@@ -373,7 +386,11 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
         this.#dropChunk(chunk, 'pool-closed', [...chunk.pendingRoutes]);
       }
     }
-    await this.#options.storage.close();
+    try {
+      await this.#options.storage.close();
+    } catch (error) {
+      throw storageFailure(error, 'closing the storage failed');
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -406,7 +423,29 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     }
   }
 
+  /** Places an admitted record; rejects (and returns the charge) when `route()` fails. */
   #accept(tag: string, record: Buffer): Promise<AppendOutcome> {
+    let chunk: Chunk;
+    try {
+      chunk = this.#place(tag, record);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    const written = this.#writesEachAppend ? this.#writeThrough(chunk) : undefined;
+    this.#sealIfFull(chunk);
+    return written === undefined ? ACCEPTED : written.then(() => 'accepted' as const);
+  }
+
+  #sealIfFull(chunk: Chunk): void {
+    if (chunk.bytes >= this.#options.chunkBytes) this.#seal(chunk);
+  }
+
+  /**
+   * Puts an admitted record (its bytes already charged) into its tag's open chunk, opening one if
+   * needed. Throws a `ChunkPoolError` (and returns the charge) when `route()` fails, before the
+   * record counts as accepted.
+   */
+  #place(tag: string, record: Buffer): Chunk {
     const { chunkBytes } = this.#options;
     let chunk = this.#openChunks.get(tag);
     if (chunk !== undefined && chunk.bytes + record.length > chunkBytes) {
@@ -418,7 +457,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
         chunk = this.#openChunk(tag);
       } catch (error) {
         this.#budget.input.release(record.length);
-        return Promise.reject(error as Error);
+        throw error;
       }
     }
     // Slots past `recordCount` are spare capacity (see #recordSlots); sealing trims them.
@@ -427,9 +466,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     chunk.recordCount += 1;
     this.#storedBytes += record.length;
     this.#accepted.add(1, record.length);
-    const written = this.#writesEachAppend ? this.#writeThrough(chunk) : undefined;
-    if (chunk.bytes >= chunkBytes) this.#seal(chunk);
-    return written === undefined ? ACCEPTED : written.then(() => 'accepted' as const);
+    return chunk;
   }
 
   #openChunk(tag: string): Chunk {
@@ -446,18 +483,30 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     return chunk;
   }
 
+  /** The outputs of `tag`'s chunks; any failure of the user's `route()` is a `ChunkPoolError`. */
   #routesFor(tag: string): readonly string[] {
-    const routes = this.#options.route(tag);
+    let routes: unknown;
+    try {
+      routes = this.#options.route(tag);
+    } catch (error) {
+      throw new ChunkPoolError(
+        'INVALID_OPTION',
+        `route(${JSON.stringify(tag)}) threw: ${describeThrown(error)}`,
+        { cause: error },
+      );
+    }
     if (!Array.isArray(routes) || routes.length === 0) {
       throw new ChunkPoolError(
         'INVALID_OPTION',
         `route(${JSON.stringify(tag)}) returned no outputs`,
       );
     }
-    for (const route of routes) {
-      if (!this.#outputs.has(route)) throw unknownOutput(route, this.#options.outputs);
+    for (const route of routes as unknown[]) {
+      if (typeof route !== 'string' || !this.#outputs.has(route)) {
+        throw unknownOutput(route, this.#options.outputs);
+      }
     }
-    return [...new Set(routes)];
+    return [...new Set(routes as string[])];
   }
 
   /**
@@ -502,7 +551,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     const { whenFull } = this.#options;
     if (whenFull === 'drop-newest') {
       this.#droppedWhenFull.add(1, record.length);
-      this.emit('dropped', {
+      this.#emit('dropped', {
         reason: 'drop-newest',
         tag,
         chunk: undefined,
@@ -611,18 +660,23 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     }
     if (storage.syncEachAppend) {
       // Hand out only once every append is on disk, so no output sees a record whose append failed.
-      void chunk
+      chunk
         .chain(() => storage.seal(chunk.id))
         .then(
-          () => this.#persisted(chunk),
-          (error: unknown) => this.#storageError(chunk, error),
-        )
-        .finally(() => this.#handOut(chunk));
+          () => {
+            this.#persisted(chunk);
+            this.#handOut(chunk);
+          },
+          (error: unknown) => {
+            this.#storageError(chunk, error);
+            this.#handOut(chunk);
+          },
+        );
       return;
     }
     this.#handOut(chunk);
     const records = chunk.records as Buffer[];
-    void chunk
+    chunk
       .chain(async () => {
         if (chunk.done) return;
         await storage.append(chunk, records);
@@ -630,7 +684,8 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       })
       .then(
         () => this.#persisted(chunk),
-        (error: unknown) => this.#storageError(chunk, error),
+        // The chunk stays up and is delivered from memory; `flush()` reports that it is not durable.
+        (error: unknown) => void this.#storageError(chunk, error),
       );
   }
 
@@ -638,11 +693,11 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   #handOut(chunk: Chunk): void {
     if (chunk.done) return;
     if (chunk.recordCount === 0) {
-      void this.#forget(chunk);
+      this.#forget(chunk);
       return;
     }
     chunk.handedOut = true;
-    this.emit('sealed', chunk.info());
+    this.#emit('sealed', chunk.info());
     for (const route of chunk.pendingRoutes) {
       const state = this.#outputs.get(route) as OutputState;
       state.queue.add(chunk);
@@ -659,17 +714,24 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     this.#relieve();
   }
 
-  /** Reports a storage failure; the chunk stays up and is still delivered from memory. */
+  /** Reports a failed write of a chunk; the chunk stays up and is still delivered from memory. */
   #storageError(chunk: Chunk, error: unknown): ChunkPoolError {
-    const poolError = isChunkPoolError(error)
-      ? error
-      : new ChunkPoolError('STORAGE_ERROR', `storage failed on chunk ${chunk.id}`, {
-          cause: error,
-        });
+    const poolError = storageFailure(error, `storage failed on chunk ${chunk.id}`);
     chunk.storageError = poolError;
     if (poolError.code === 'STORAGE_FULL') this.#markStorageFull(poolError);
-    this.emit('storage-error', { chunk: chunk.info(), error: poolError });
+    this.#emit('storage-error', { chunk: chunk.info(), error: poolError });
     return poolError;
+  }
+
+  /**
+   * Reports a storage call that failed after the pool had already moved on (a done mark, a
+   * deletion, a quarantine copy): counted, emitted, never rejected into the caller. What it costs
+   * is at most a redelivery after a restart (the chunk's done mark was not written).
+   */
+  #backgroundStorageError(chunk: Chunk, error: unknown, what: string): void {
+    this.#storageErrors += 1;
+    const poolError = storageFailure(error, `${what} of chunk ${chunk.id} failed`);
+    this.#emit('storage-error', { chunk: chunk.info(), error: poolError });
   }
 
   /** New appends are refused until storage frees space or `chunkAgeMs` passes. */
@@ -746,7 +808,12 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     chunk.loading = true;
     state.loading += 1;
     account.addChunk();
-    void chunk
+    const loaded = (): void => {
+      chunk.loading = false;
+      state.loading -= 1;
+      this.#relieve();
+    };
+    chunk
       .chain(() =>
         this.#options.storage.read(chunk.id).then((records) => void (chunk.records = records)),
       )
@@ -754,28 +821,28 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
         () => {
           chunk.charge = account;
           if (chunk.done) this.#putDown(chunk);
+          loaded();
         },
         (error: unknown) => {
           account.release(chunk.bytes);
           account.removeChunk();
-          if (!chunk.done) void this.#quarantine(chunk, error);
+          if (!chunk.done) this.#quarantine(chunk, error);
+          loaded();
         },
-      )
-      .finally(() => {
-        chunk.loading = false;
-        state.loading -= 1;
-        this.#relieve();
-      });
+      );
   }
 
-  async #quarantine(chunk: Chunk, error: unknown): Promise<void> {
-    const reason = error instanceof Error ? error.message : String(error);
+  /** A chunk that failed to read: counted, dropped as corrupt, moved aside in storage. */
+  #quarantine(chunk: Chunk, error: unknown): void {
+    const reason = describeThrown(error);
     this.#quarantined += 1;
-    this.emit('quarantined', { chunkId: chunk.id, reason });
+    this.#emit('quarantined', { chunkId: chunk.id, reason });
     this.#dropChunk(chunk, 'corrupt', [...chunk.pendingRoutes], { keepStored: true });
-    await chunk
+    chunk
       .chain(() => this.#options.storage.quarantine(chunk.id, reason))
-      .catch(() => undefined);
+      .then(undefined, (failure: unknown) =>
+        this.#backgroundStorageError(chunk, failure, 'the quarantine copy'),
+      );
   }
 
   #lease(state: OutputState, chunk: Chunk): ChunkLease {
@@ -814,12 +881,12 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     switch (settlement.kind) {
       case 'ack': {
         state.delivered.add(chunk.recordCount, chunk.bytes);
-        if (state.breaker.success()) this.emit('breaker', { output: state.name, state: 'closed' });
+        if (state.breaker.success()) this.#emit('breaker', { output: state.name, state: 'closed' });
         return this.#finishRoute(state, chunk);
       }
       case 'drop': {
         state.dropped.add(chunk.recordCount, chunk.bytes);
-        this.emit('dropped', {
+        this.#emit('dropped', {
           reason: 'output-dropped',
           tag: chunk.tag,
           chunk: chunk.info(),
@@ -841,10 +908,15 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     lease.expire();
     this.#endLease(state, chunk, lease);
     state.leaseTimeouts += 1;
-    this.emit('lease-expired', { output: state.name, chunk: chunk.info() });
-    void this.#failedAttempt(state, chunk, lease.attempt, this.#options.clock.now(), undefined);
+    this.#emit('lease-expired', { output: state.name, chunk: chunk.info() });
+    // Never rejects: a failed dead-letter write is reported by #deadLetter itself.
+    this.#failedAttempt(state, chunk, lease.attempt, this.#options.clock.now(), undefined).then(
+      undefined,
+      (error: unknown) => this.#backgroundStorageError(chunk, error, 'a failed attempt'),
+    );
   }
 
+  /** Resolves once a dead letter (past `maxAttempts`) is written or its failure reported. */
   #failedAttempt(
     state: OutputState,
     chunk: Chunk,
@@ -854,39 +926,82 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   ): Promise<void> {
     state.retries += 1;
     if (state.breaker.failure(now, this.#options.random)) {
-      this.emit('breaker', { output: state.name, state: 'open' });
+      this.#emit('breaker', { output: state.name, state: 'open' });
     }
     if (attempt >= state.retry.maxAttempts) return this.#deadLetter(state, chunk);
-    const wait = delay ?? backoffDelay(state.retry, attempt, this.#options.random);
-    chunk.notBefore.set(state.name, now + wait);
+    this.#retryLater(
+      state,
+      chunk,
+      now + (delay ?? backoffDelay(state.retry, attempt, this.#options.random)),
+    );
+    return Promise.resolve();
+  }
+
+  /** Back in `state`'s queue, handed out again at `notBefore`. */
+  #retryLater(state: OutputState, chunk: Chunk, notBefore: number): void {
+    chunk.notBefore.set(state.name, notBefore);
     state.queue.delete(chunk);
     state.queue.add(chunk);
     // A chunk waiting for a retry does not pin memory when storage can hold it.
     if (chunk.leases === 0 && chunk.persisted && chunk.up) this.#putDown(chunk);
     this.#relieve();
-    return Promise.resolve();
   }
 
+  /**
+   * Past `maxAttempts`: the chunk goes to `state`'s dead letters. It counts as dead-lettered (and
+   * the event fires) only once the dead letter is written; if that write fails, the failure is
+   * reported and the chunk stays pending for `state`, tried again after a backoff (and written
+   * as a dead letter again when that attempt fails too), so it is never orphaned.
+   */
   #deadLetter(state: OutputState, chunk: Chunk): Promise<void> {
     const records = chunk.records ?? [];
     const reason = `failed ${chunk.attempts.get(state.name) ?? 0} attempts`;
-    state.deadLettered.add(chunk.recordCount, chunk.bytes);
-    this.emit('dead-letter', { output: state.name, chunk: chunk.info(), reason, data: records });
     const { storage } = this.#options;
     const stored = storage.persistent
       ? chunk.chain(() => storage.deadLetter(chunk, state.name, reason, records))
       : Promise.resolve();
-    return stored.then(() => this.#finishRoute(state, chunk));
+    return stored.then(
+      () => {
+        if (chunk.done || !chunk.pendingRoutes.has(state.name)) return undefined;
+        state.deadLettered.add(chunk.recordCount, chunk.bytes);
+        this.#emit('dead-letter', {
+          output: state.name,
+          chunk: chunk.info(),
+          reason,
+          data: records,
+        });
+        return this.#finishRoute(state, chunk);
+      },
+      (error: unknown) => {
+        this.#backgroundStorageError(chunk, error, 'the dead letter');
+        if (chunk.done || !chunk.pendingRoutes.has(state.name)) return;
+        const { retry } = state;
+        const wait = backoffDelay(retry, retry.maxAttempts, this.#options.random);
+        this.#retryLater(state, chunk, this.#options.clock.now() + wait);
+      },
+    );
   }
 
-  /** `state` is done with `chunk`; the chunk is deleted once every route is done. */
+  /**
+   * `state` is done with `chunk`; the chunk is deleted once every route is done. Resolves once
+   * storage recorded it; a failure to record it is reported (event and `stats().storageErrors`),
+   * never rejected: the route is done in memory either way, and what it may cost is a redelivery
+   * after a restart.
+   */
   #finishRoute(state: OutputState, chunk: Chunk): Promise<void> {
     chunk.pendingRoutes.delete(state.name);
     state.queue.delete(chunk);
-    if (chunk.pendingRoutes.size === 0) return this.#forget(chunk);
+    if (chunk.pendingRoutes.size === 0) {
+      this.#forget(chunk);
+      return chunk.io; // The deletion's step; it never rejects.
+    }
     const { storage } = this.#options;
     const marked = storage.persistent
-      ? chunk.chain(() => storage.markRouteDone(chunk.id, state.name))
+      ? chunk
+          .chain(() => storage.markRouteDone(chunk.id, state.name))
+          .then(undefined, (error: unknown) =>
+            this.#backgroundStorageError(chunk, error, `the done mark for ${state.name}`),
+          )
       : Promise.resolve();
     // Memory brought up for this output goes back as soon as no lease holds it.
     if (chunk.leases === 0 && chunk.persisted && chunk.charge !== this.#budget.input) {
@@ -910,7 +1025,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       chunk.pendingRoutes.delete(route);
     }
     if (reason === 'drop-oldest') this.#droppedWhenFull.add(chunk.recordCount, chunk.bytes);
-    this.emit('dropped', {
+    this.#emit('dropped', {
       reason,
       tag: chunk.tag,
       chunk: chunk.info(),
@@ -919,12 +1034,15 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       bytes: chunk.bytes,
       data: chunk.records,
     });
-    void this.#forget(chunk, { keepStored });
+    this.#forget(chunk, { keepStored });
   }
 
-  /** Removes a chunk that no route needs any more, from memory, budgets and storage. */
-  #forget(chunk: Chunk, { keepStored = false } = {}): Promise<void> {
-    if (chunk.done) return Promise.resolve();
+  /**
+   * Removes a chunk that no route needs any more, from memory, budgets and storage. The deletion
+   * is the last step of `chunk.io`; a failed one is reported, never rejected (see #finishRoute).
+   */
+  #forget(chunk: Chunk, { keepStored = false } = {}): void {
+    if (chunk.done) return;
     chunk.done = true;
     this.#options.clock.clearTimeout(chunk.ageTimer);
     if (this.#openChunks.get(chunk.tag) === chunk) this.#openChunks.delete(chunk.tag);
@@ -934,17 +1052,16 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     this.#storedBytes -= chunk.bytes;
     this.#chunks.delete(chunk);
     const { storage } = this.#options;
-    let deleted = Promise.resolve();
     if (storage.persistent && !keepStored) {
-      deleted = chunk.chain(() => storage.delete(chunk.id));
-      deleted.then(
-        () => this.#clearStorageFull(),
-        () => undefined,
-      );
+      chunk
+        .chain(() => storage.delete(chunk.id))
+        .then(
+          () => this.#clearStorageFull(),
+          (error: unknown) => this.#backgroundStorageError(chunk, error, 'the deletion'),
+        );
     }
     this.#relieve();
     if (this.#chunks.size === 0) for (const done of this.#drainWaiters.splice(0)) done();
-    return deleted;
   }
 
   #clearStorageFull(): void {
@@ -973,6 +1090,13 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     );
   }
 
+  /** The pool's only way to emit: a listener that throws is counted, never unwound into the pool. */
+  #emit<K extends keyof ChunkPoolEvents>(name: K, ...args: ChunkPoolEvents[K]): void {
+    emitGuarded(this, name, args, () => {
+      this.#listenerErrors += 1;
+    });
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Recovery
   // ---------------------------------------------------------------------------------------------
@@ -984,7 +1108,12 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
    */
   async #recover(): Promise<void> {
     const { storage, recoveryBytesUp } = this.#options;
-    const scan = await storage.open({ recordBytes: recoveryBytesUp });
+    let scan: Awaited<ReturnType<typeof storage.open>>;
+    try {
+      scan = await storage.open({ recordBytes: recoveryBytesUp });
+    } catch (error) {
+      throw storageFailure(error, 'opening the storage failed');
+    }
     this.#quarantined += scan.quarantined;
     let recoveryBytes = 0;
     for (const found of scan.chunks) {
@@ -1015,7 +1144,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       this.#recovered.records += chunk.recordCount;
       for (const route of routes) (this.#outputs.get(route) as OutputState).queue.add(chunk);
     }
-    this.emit('recovered', {
+    this.#emit('recovered', {
       chunks: this.#recovered.chunks,
       records: this.#recovered.records,
       quarantined: this.#quarantined,
@@ -1035,6 +1164,19 @@ function accountStats(account: Account): { bytesUp: number; chunksUp: number; li
   return { bytesUp: account.bytes, chunksUp: account.chunks, limitBytes: account.limit };
 }
 
+/** A storage failure as a `ChunkPoolError` (kept as it is when it already is one). */
+function storageFailure(error: unknown, message: string): ChunkPoolError {
+  if (isChunkPoolError(error)) return error;
+  let code: unknown;
+  try {
+    code = (error as { code?: unknown } | null)?.code;
+  } catch {
+    // A hostile error object: no code to read.
+  }
+  const full = code === 'ENOSPC' || code === 'EDQUOT';
+  return new ChunkPoolError(full ? 'STORAGE_FULL' : 'STORAGE_ERROR', message, { cause: error });
+}
+
 function closedError(): ChunkPoolError {
   return new ChunkPoolError('POOL_CLOSED', 'the chunk pool is closed');
 }
@@ -1043,9 +1185,10 @@ function abortedError(signal: AbortSignal | undefined): ChunkPoolError {
   return new ChunkPoolError('ABORTED', 'the operation was aborted', { cause: signal?.reason });
 }
 
-function unknownOutput(output: string, outputs: readonly string[]): ChunkPoolError {
+function unknownOutput(output: unknown, outputs: readonly string[]): ChunkPoolError {
+  const shown = typeof output === 'string' ? JSON.stringify(output) : describeThrown(output);
   return new ChunkPoolError(
     'UNKNOWN_OUTPUT',
-    `unknown output ${JSON.stringify(output)}; the pool's outputs are ${outputs.join(', ')}`,
+    `unknown output ${shown}; the pool's outputs are ${outputs.join(', ')}`,
   );
 }

@@ -62,5 +62,13 @@ export interface ChunkPoolStats {
   readonly recovered: { readonly chunks: number; readonly records: number };
   /** Damaged storage moved to quarantine: segment files found damaged at open, chunks that fail to read. */
   readonly quarantined: number;
+  /** Event listeners that threw or rejected (each call counts once; the pool went on). */
+  readonly listenerErrors: number;
+  /**
+   * Storage calls that failed after the pool had moved on: done marks, deletions, dead letters,
+   * quarantine copies (each also emitted as `storage-error`). A failed done mark or deletion
+   * costs at most a redelivery after a restart; a failed dead letter is tried again.
+   */
+  readonly storageErrors: number;
   readonly outputs: Readonly<Record<string, OutputStats>>;
 }

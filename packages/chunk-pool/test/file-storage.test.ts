@@ -175,7 +175,10 @@ describe('file storage', () => {
     try {
       // The fourth chunk starts a second segment: the first one is fsynced in the background.
       for (const record of records(40)) await pool.append('app', record);
-      await expect(pool.flush()).rejects.toMatchObject({ code: 'EIO' });
+      await expect(pool.flush()).rejects.toMatchObject({
+        code: 'STORAGE_ERROR',
+        cause: { code: 'EIO' },
+      });
       await expect(pool.flush()).resolves.toBeUndefined(); // reported once
     } finally {
       datasync.mockRestore();

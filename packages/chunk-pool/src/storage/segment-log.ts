@@ -260,7 +260,9 @@ export class SegmentLog {
     this.#queue.push(operation);
     if (this.#pumping) return;
     this.#pumping = true;
-    void this.#pump();
+    // Never rejects: each operation's failure goes to its own promise (see #runWrite, #runTask,
+    // and #prepare's catch below), so there is nothing left here to report.
+    this.#pump().catch(() => undefined);
   }
 
   /** Runs queued operations in order, preparing the next write while the current one runs. */
@@ -279,9 +281,21 @@ export class SegmentLog {
     }
   }
 
+  /** The next operation, with its bytes ready if it is a write; one that cannot be is rejected. */
   #prepare(): TaskOperation | PreparedWrite | undefined {
-    const operation = this.#queue.shift();
-    if (operation === undefined || operation.kind === 'task') return operation;
+    for (;;) {
+      const operation = this.#queue.shift();
+      if (operation === undefined || operation.kind === 'task') return operation;
+      try {
+        return this.#prepareWrite(operation);
+      } catch (error) {
+        operation.segment.reserved -= operation.length;
+        operation.reject(error);
+      }
+    }
+  }
+
+  #prepareWrite(operation: WriteOperation): PreparedWrite {
     const index = this.#nextScratch;
     this.#nextScratch = index === 0 ? 1 : 0;
     let scratch = this.#scratch[index];
