@@ -86,6 +86,8 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   readonly #accepted = new VolumeCounter();
   readonly #droppedWhenFull = new VolumeCounter();
   readonly #recovered = { chunks: 0, records: 0 };
+  /** What damaged storage cost, as storage counted it at open. */
+  readonly #lost = { records: 0, bytes: 0 };
   /**
    * Slots to allocate for a new chunk's records: as many as the last sealed chunk held (capped).
    * Filling a pre-sized array instead of growing one by `push` saves about a quarter of the cost
@@ -340,6 +342,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       droppedWhenFull: { ...this.#droppedWhenFull },
       recovered: { ...this.#recovered },
       quarantined: this.#quarantined,
+      lost: { ...this.#lost },
       listenerErrors: this.#listenerErrors,
       storageErrors: this.#storageErrors,
       outputs,
@@ -1115,6 +1118,8 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       throw storageFailure(error, 'opening the storage failed');
     }
     this.#quarantined += scan.quarantined;
+    this.#lost.records += scan.lost?.records ?? 0;
+    this.#lost.bytes += scan.lost?.bytes ?? 0;
     let recoveryBytes = 0;
     for (const found of scan.chunks) {
       const routes = found.routes.filter(

@@ -62,6 +62,11 @@ export interface ChunkPoolStats {
   readonly recovered: { readonly chunks: number; readonly records: number };
   /** Damaged storage moved to quarantine: segment files found damaged at open, chunks that fail to read. */
   readonly quarantined: number;
+  /**
+   * What damaged storage cost at open: records (where the damaged bytes still tell how many) and
+   * bytes that no chunk could keep. A changed byte costs at most the frame it hits.
+   */
+  readonly lost: Volume;
   /** Event listeners that threw or rejected (each call counts once; the pool went on). */
   readonly listenerErrors: number;
   /**

@@ -17,6 +17,7 @@ function fileStorageWith(overrides: (real: ChunkStorage) => Partial<ChunkStorage
     sync: () => real.sync(),
     read: (id) => real.read(id),
     markRouteDone: (id, output) => real.markRouteDone(id, output),
+    reroute: (id, from, to) => real.reroute(id, from, to),
     delete: (id) => real.delete(id),
     deadLetter: (header, output, reason, records) =>
       real.deadLetter(header, output, reason, records),

@@ -13,7 +13,7 @@
 import { constants } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checksumRange, fillChecksum, PREAMBLE, writeRecordsFrame } from './segment-format.js';
+import { fillChecksums, PREAMBLE, writeRecordsFrame } from './segment-format.js';
 
 export const SEGMENT_SUFFIX = '.seg';
 export const FILE_MODE = 0o600;
@@ -45,15 +45,17 @@ export interface Segment {
 /** The records of one chunk to write as a records frame. */
 export interface RecordsPart {
   readonly id: string;
+  /** The chunk's header, as `encodeHeader` makes it (every records frame carries it). */
+  readonly header: Buffer;
   readonly records: readonly Buffer[];
-  /** The frame's length, `recordsFrameLength(id, records)`, which the caller needs too. */
+  /** The frame's length, `recordsFrameLength(id, header, records)`, which the caller needs too. */
   readonly frameLength: number;
 }
 
 interface WriteOperation {
   readonly kind: 'write';
   readonly segment: Segment;
-  /** Small frames (chunk start, markers) written before the records frame. */
+  /** Small frames (markers) written before the records frame. */
   readonly frames: readonly Buffer[];
   readonly records: RecordsPart | undefined;
   readonly length: number;
@@ -310,8 +312,8 @@ export class SegmentLog {
     }
     const { records } = operation;
     if (records !== undefined) {
-      writeRecordsFrame(bytes, offset, records.id, records.records);
-      fillChecksum(bytes, checksumRange(bytes, offset));
+      writeRecordsFrame(bytes, offset, records.id, records.header, records.records);
+      fillChecksums(bytes, offset);
     }
     return { kind: 'prepared', operation, bytes };
   }
