@@ -9,6 +9,7 @@ import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { ChunkPoolError, isChunkPoolError } from '../errors.js';
+import { DirLock } from './dir-lock.js';
 import { chunksOfSegment, type Extent } from './segment-chunks.js';
 import {
   decodeFrame,
@@ -118,14 +119,17 @@ interface StoredChunk {
 class FileStorage implements ChunkStorage {
   readonly persistent = true;
   readonly syncEachAppend: boolean;
+  readonly #dir: string;
   readonly #segmentsDir: string;
   readonly #rejectedDir: string;
   readonly #quarantineDir: string;
   readonly #fsync: FsyncPolicy;
   readonly #log: SegmentLog;
   readonly #chunks = new Map<string, StoredChunk>();
+  #lock: DirLock | undefined;
 
   constructor(dir: string, fsync: FsyncPolicy, segmentBytes: number) {
+    this.#dir = dir;
     this.#segmentsDir = join(dir, 'segments');
     this.#rejectedDir = join(dir, 'rejected');
     this.#quarantineDir = join(dir, 'quarantine');
@@ -142,6 +146,17 @@ class FileStorage implements ChunkStorage {
   }
 
   async #open(options: RecoveryOptions): Promise<RecoveryScan> {
+    await mkdir(this.#dir, { recursive: true, mode: DIR_MODE });
+    this.#lock = await DirLock.acquire(this.#dir);
+    try {
+      return await this.#recover(options);
+    } catch (error) {
+      await this.#lock.release().catch(() => undefined); // `error` is what the caller needs.
+      throw error;
+    }
+  }
+
+  async #recover(options: RecoveryOptions): Promise<RecoveryScan> {
     for (const folder of [this.#segmentsDir, this.#rejectedDir, this.#quarantineDir]) {
       await mkdir(folder, { recursive: true, mode: DIR_MODE });
     }
@@ -210,6 +225,7 @@ class FileStorage implements ChunkStorage {
   sync(): Promise<void> {
     return guard('making the segments durable', undefined, async () => {
       if (this.#fsync === 'batch') await this.#log.sync();
+      await this.#lock?.check();
     });
   }
 
@@ -298,7 +314,11 @@ class FileStorage implements ChunkStorage {
       try {
         if (this.#fsync === 'batch') await this.#log.sync();
       } finally {
-        await this.#log.close();
+        try {
+          await this.#log.close();
+        } finally {
+          await this.#lock?.release();
+        }
       }
     });
   }

@@ -13,6 +13,7 @@
 import { constants } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ChunkPoolError } from '../errors.js';
 import { fillChecksums, PREAMBLE, writeRecordsFrame } from './segment-format.js';
 
 export const SEGMENT_SUFFIX = '.seg';
@@ -99,6 +100,12 @@ export class SegmentLog {
   // Two buffers reused for every write: one being written, one being filled (see the module doc).
   readonly #scratch: [Buffer, Buffer] = [Buffer.alloc(0), Buffer.alloc(0)];
   #nextScratch: 0 | 1 = 0;
+  /**
+   * Set once a segment file is found gone from the folder (the folder deleted or replaced under
+   * the running pool): writes into unlinked files would resolve and be lost, so every later write
+   * and sync fails with this.
+   */
+  #vanished: ChunkPoolError | undefined;
 
   constructor(dir: string, options: { segmentBytes: number; syncInBackground: boolean }) {
     this.#dir = dir;
@@ -174,6 +181,7 @@ export class SegmentLog {
       );
       await this.#syncFolder().catch((error: unknown) => void failures.push(error));
       if (failures.length > 0) throw failures[0];
+      for (const [segment, handle] of this.#handles) await this.#checkLinked(segment, handle);
     });
   }
 
@@ -241,8 +249,12 @@ export class SegmentLog {
     if (kept !== undefined) {
       await kept.datasync();
     } else {
-      const handle = await open(segment.path, 'r').catch(() => undefined);
-      if (handle === undefined) return; // Removed meanwhile: nothing left to make durable.
+      // Segments this log removes leave `#segments` first (see remove()): one still listed but
+      // not on disk was removed by someone else.
+      const handle = await open(segment.path, 'r').catch((error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw this.#vanish(segment);
+        throw error;
+      });
       try {
         await handle.datasync();
       } finally {
@@ -334,6 +346,7 @@ export class SegmentLog {
     // the pump goes on to prepare the next one (which is what makes the two overlap).
     let handle = this.#handles.get(segment);
     try {
+      if (this.#vanished !== undefined) throw this.#vanished;
       handle ??= await this.#open(segment, creating);
       const parts = creating ? [PREAMBLE, bytes] : [bytes];
       const position = segment.size + (creating ? PREAMBLE.length : 0);
@@ -344,6 +357,7 @@ export class SegmentLog {
       if (operation.durable) {
         await handle.datasync();
         await this.#syncFolder();
+        await this.#checkLinked(segment, handle);
         segment.syncedWrites = segment.writes;
       }
       operation.resolve(position);
@@ -364,6 +378,21 @@ export class SegmentLog {
     if (creating) this.#folderDirty = true;
     if (!segment.retired) this.#handles.set(segment, handle);
     return handle;
+  }
+
+  /** Throws (and marks the log vanished) if the segment's file is no longer in the folder. */
+  async #checkLinked(segment: Segment, handle: FileHandle): Promise<void> {
+    const { nlink } = await handle.stat();
+    if (nlink === 0) throw this.#vanish(segment);
+  }
+
+  #vanish(segment: Segment): ChunkPoolError {
+    this.#vanished ??= new ChunkPoolError(
+      'STORAGE_ERROR',
+      `segment file ${segment.path} is no longer in its folder (was ${this.#dir} deleted or ` +
+        'replaced while the pool ran?); records written since the last flush are not stored',
+    );
+    return this.#vanished;
   }
 
   /** The segment's kept handle, which is no longer kept. */
