@@ -28,6 +28,15 @@ export function emitGuarded(
   }
 }
 
+/** Calls one user callback the same way: a throw or a rejection goes to `onError`, counted. */
+export function callGuarded(call: () => unknown, onError: (error: unknown) => void): void {
+  try {
+    watchRejection(call(), onError);
+  } catch (error) {
+    onError(error);
+  }
+}
+
 /** An async listener's rejection is a listener error too (else it would be unhandled). */
 function watchRejection(result: unknown, onListenerError: (error: unknown) => void): void {
   if ((typeof result !== 'object' && typeof result !== 'function') || result === null) return;

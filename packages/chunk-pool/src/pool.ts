@@ -11,15 +11,17 @@ import type { Writable } from 'node:stream';
 import { MemoryBudget, type Account } from './budget.js';
 import { Chunk } from './chunk.js';
 import { ChunkPoolError, isChunkPoolError } from './errors.js';
-import type { ChunkPoolEvents, DropReason } from './events.js';
+import type { ChunkPoolEvents, DropReason, RecoveryReport, UnroutedChunk } from './events.js';
 import { ChunkLease, type Settlement } from './lease.js';
 import { resolveOptions, type ChunkPoolOptions, type ResolvedOptions } from './options.js';
 import { OutputState, VolumeCounter, type Taker } from './output-state.js';
 import { describeThrown } from './describe-value.js';
-import { emitGuarded } from './guarded-emit.js';
+import { callGuarded, emitGuarded } from './guarded-emit.js';
 import { encodeRecord, type PoolRecord } from './record.js';
 import { backoffDelay } from './retry-schedule.js';
-import type { ChunkPoolStats, OutputStats } from './stats.js';
+import { splitRecords } from './recovery-split.js';
+import type { ChunkPoolStats, OutputStats, Volume } from './stats.js';
+import type { RecoveredChunk } from './storage/storage.js';
 import { poolWritable } from './writable.js';
 
 /** How an `append` ended: accepted, or dropped by `whenFull: 'drop-newest'` (counted). */
@@ -88,6 +90,10 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   readonly #recovered = { chunks: 0, records: 0 };
   /** What damaged storage cost, as storage counted it at open. */
   readonly #lost = { records: 0, bytes: 0 };
+  /** Chunks whose configured routes are all done but that unconfigured routes still hold. */
+  readonly #unrouted = new Map<string, Chunk>();
+  readonly #rerouted = { records: 0, bytes: 0 };
+  readonly #unroutedDropped = { records: 0, bytes: 0 };
   /**
    * Slots to allocate for a new chunk's records: as many as the last sealed chunk held (capped).
    * Filling a pre-sized array instead of growing one by `push` saves about a quarter of the cost
@@ -108,7 +114,13 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
    */
   static async open(options: ChunkPoolOptions): Promise<ChunkPool> {
     const pool = new ChunkPool(resolveOptions(options));
-    await pool.#recover();
+    try {
+      await pool.#recover();
+    } catch (error) {
+      // The storage is not left open (nor its folder locked) by a pool nobody got.
+      await pool.#options.storage.close().catch(() => undefined); // `error` says what happened.
+      throw error;
+    }
     return pool;
   }
 
@@ -343,6 +355,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       recovered: { ...this.#recovered },
       quarantined: this.#quarantined,
       lost: { ...this.#lost },
+      unrouted: this.#unroutedStats(),
       listenerErrors: this.#listenerErrors,
       storageErrors: this.#storageErrors,
       outputs,
@@ -475,8 +488,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   #openChunk(tag: string): Chunk {
     const routes = this.#routesFor(tag);
     const clock = this.#options.clock;
-    const id = `${Date.now().toString(36)}-${this.#runId}-${(this.#sequence++).toString(36)}`;
-    const chunk = new Chunk(id, tag, clock.now(), routes);
+    const chunk = new Chunk(this.#newChunkId(), tag, clock.now(), routes);
     chunk.records = new Array<Buffer>(this.#recordSlots);
     chunk.charge = this.#budget.input;
     this.#budget.input.addChunk();
@@ -484,6 +496,11 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     this.#chunks.add(chunk);
     this.#openChunks.set(tag, chunk);
     return chunk;
+  }
+
+  /** Unique across restarts: time, this run's id, a sequence number. */
+  #newChunkId(): string {
+    return `${Date.now().toString(36)}-${this.#runId}-${(this.#sequence++).toString(36)}`;
   }
 
   /** The outputs of `tag`'s chunks; any failure of the user's `route()` is a `ChunkPoolError`. */
@@ -994,7 +1011,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   #finishRoute(state: OutputState, chunk: Chunk): Promise<void> {
     chunk.pendingRoutes.delete(state.name);
     state.queue.delete(chunk);
-    if (chunk.pendingRoutes.size === 0) {
+    if (chunk.pendingRoutes.size === 0 && chunk.unroutedRoutes.size === 0) {
       this.#forget(chunk);
       return chunk.io; // The deletion's step; it never rejects.
     }
@@ -1006,8 +1023,10 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
             this.#backgroundStorageError(chunk, error, `the done mark for ${state.name}`),
           )
       : Promise.resolve();
-    // Memory brought up for this output goes back as soon as no lease holds it.
-    if (chunk.leases === 0 && chunk.persisted && chunk.charge !== this.#budget.input) {
+    if (chunk.pendingRoutes.size === 0) {
+      this.#park(chunk);
+    } else if (chunk.leases === 0 && chunk.persisted && chunk.charge !== this.#budget.input) {
+      // Memory brought up for this output goes back as soon as no lease holds it.
       this.#putDown(chunk);
     }
     this.#relieve();
@@ -1028,6 +1047,12 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       chunk.pendingRoutes.delete(route);
     }
     if (reason === 'drop-oldest') this.#droppedWhenFull.add(chunk.recordCount, chunk.bytes);
+    if (chunk.unroutedRoutes.size > 0) {
+      // Dropped whole (memory or storage pressure, damage): its unconfigured routes too.
+      this.#unroutedDropped.records += chunk.recordCount;
+      this.#unroutedDropped.bytes += chunk.bytes;
+      chunk.unroutedRoutes.clear();
+    }
     this.#emit('dropped', {
       reason,
       tag: chunk.tag,
@@ -1054,6 +1079,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     chunk.records = undefined;
     this.#storedBytes -= chunk.bytes;
     this.#chunks.delete(chunk);
+    this.#unrouted.delete(chunk.id);
     const { storage } = this.#options;
     if (storage.persistent && !keepStored) {
       chunk
@@ -1093,6 +1119,24 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     );
   }
 
+  #unroutedStats(): ChunkPoolStats['unrouted'] {
+    let chunks = 0;
+    let records = 0;
+    let bytes = 0;
+    for (const chunk of this.#withUnroutedRoutes()) {
+      chunks += 1;
+      records += chunk.recordCount;
+      bytes += chunk.bytes;
+    }
+    return {
+      chunks,
+      records,
+      bytes,
+      rerouted: { ...this.#rerouted },
+      dropped: { ...this.#unroutedDropped },
+    };
+  }
+
   /** The pool's only way to emit: a listener that throws is counted, never unwound into the pool. */
   #emit<K extends keyof ChunkPoolEvents>(name: K, ...args: ChunkPoolEvents[K]): void {
     emitGuarded(this, name, args, () => {
@@ -1120,40 +1164,225 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     this.#quarantined += scan.quarantined;
     this.#lost.records += scan.lost?.records ?? 0;
     this.#lost.bytes += scan.lost?.bytes ?? 0;
-    let recoveryBytes = 0;
-    for (const found of scan.chunks) {
-      const routes = found.routes.filter(
-        (route) => this.#outputs.has(route) && !found.doneRoutes.includes(route),
-      );
-      if (routes.length === 0 || found.recordCount === 0) {
-        await storage.delete(found.id);
-        continue;
+    const recoveryBytes = { used: 0 };
+    try {
+      for (const found of scan.chunks) {
+        for (const piece of await this.#fitToReserve(found)) this.#adopt(piece, recoveryBytes);
       }
-      const chunk = new Chunk(found.id, found.tag, found.createdAt, routes);
-      chunk.sealed = true;
-      chunk.handedOut = true;
-      chunk.persisted = true;
-      chunk.recordCount = found.recordCount;
-      chunk.bytes = found.bytes;
-      chunk.records = undefined;
-      if (found.records !== undefined && recoveryBytes + found.bytes <= recoveryBytesUp) {
-        recoveryBytes += found.bytes;
-        chunk.records = [...found.records];
-        chunk.charge = this.#budget.input;
-        this.#budget.input.tryCharge(found.bytes);
-        this.#budget.input.addChunk();
-      }
-      this.#chunks.add(chunk);
-      this.#storedBytes += chunk.bytes;
-      this.#recovered.chunks += 1;
-      this.#recovered.records += chunk.recordCount;
-      for (const route of routes) (this.#outputs.get(route) as OutputState).queue.add(chunk);
+    } catch (error) {
+      throw storageFailure(error, 'recovering the stored chunks failed');
     }
-    this.#emit('recovered', {
+    const report: RecoveryReport = {
       chunks: this.#recovered.chunks,
       records: this.#recovered.records,
       quarantined: this.#quarantined,
-    });
+      lost: { ...this.#lost },
+      unrouted: this.unrouted(),
+    };
+    const { onRecovered } = this.#options;
+    if (onRecovered !== undefined) {
+      callGuarded(
+        () => onRecovered(report),
+        () => void (this.#listenerErrors += 1),
+      );
+    }
+  }
+
+  /**
+   * The recovered chunk, or, when it is larger than an output's reserve (a smaller `chunkBytes`
+   * or `reservePerOutput` than the run that stored it), its records rewritten as new chunks of at
+   * most `chunkBytes` (see recovery-split.ts).
+   */
+  async #fitToReserve(found: RecoveredChunk): Promise<RecoveredChunk[]> {
+    const { storage, chunkBytes, reservePerOutput } = this.#options;
+    if (found.bytes <= reservePerOutput || found.recordCount === 0) return [found];
+    const routes = found.routes.filter((route) => !found.doneRoutes.includes(route));
+    if (routes.length === 0) return [found];
+    const records = found.records ?? (await storage.read(found.id));
+    const pieces: RecoveredChunk[] = [];
+    for (const piece of splitRecords(found.id, records, chunkBytes, reservePerOutput)) {
+      const header = { id: this.#newChunkId(), tag: found.tag, createdAt: found.createdAt, routes };
+      await storage.append(header, piece);
+      await storage.seal(header.id);
+      let bytes = 0;
+      for (const record of piece) bytes += record.length;
+      pieces.push({ ...header, recordCount: piece.length, bytes, doneRoutes: [] });
+    }
+    await storage.sync(); // The pieces are durable before the chunk they replace is gone.
+    await storage.delete(found.id);
+    return pieces;
+  }
+
+  /**
+   * Takes over one recovered chunk: it goes to the configured routes it still had; routes that
+   * are no longer configured keep it stored, listed by `unrouted()`, until `reroute()` or
+   * `dropUnrouted()`. Its records stay in memory while they fit in `recoveryBytesUp` (charged to
+   * the inputs' share); the rest stay down and come up through the outputs' reserves.
+   */
+  #adopt(found: RecoveredChunk, recoveryBytes: { used: number }): void {
+    const pending = found.routes.filter((route) => !found.doneRoutes.includes(route));
+    const routes = pending.filter((route) => this.#outputs.has(route));
+    const unrouted = pending.filter((route) => !this.#outputs.has(route));
+    if (pending.length === 0 || found.recordCount === 0) {
+      const { storage } = this.#options;
+      // Nothing left to deliver; a failed deletion only means the next open finds it again.
+      storage
+        .delete(found.id)
+        .then(undefined, (error: unknown) =>
+          this.#backgroundStorageError(
+            new Chunk(found.id, found.tag, found.createdAt, []),
+            error,
+            'the deletion',
+          ),
+        );
+      return;
+    }
+    const chunk = new Chunk(found.id, found.tag, found.createdAt, found.routes, routes);
+    for (const route of unrouted) chunk.unroutedRoutes.add(route);
+    chunk.sealed = true;
+    chunk.handedOut = true;
+    chunk.persisted = true;
+    chunk.recordCount = found.recordCount;
+    chunk.bytes = found.bytes;
+    chunk.records = undefined;
+    this.#storedBytes += chunk.bytes;
+    this.#recovered.chunks += 1;
+    this.#recovered.records += chunk.recordCount;
+    if (routes.length === 0) {
+      this.#unrouted.set(chunk.id, chunk);
+      return;
+    }
+    const { recoveryBytesUp } = this.#options;
+    if (found.records !== undefined && recoveryBytes.used + found.bytes <= recoveryBytesUp) {
+      recoveryBytes.used += found.bytes;
+      chunk.records = [...found.records];
+      chunk.charge = this.#budget.input;
+      this.#budget.input.tryCharge(found.bytes);
+      this.#budget.input.addChunk();
+    }
+    this.#chunks.add(chunk);
+    for (const route of routes) (this.#outputs.get(route) as OutputState).queue.add(chunk);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Unrouted chunks: stored for outputs no longer configured
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Chunks still stored for outputs that are no longer configured (an output renamed or removed
+   * since they were stored): nothing accepted disappears because the configuration changed. They
+   * stay on disk (counted in `stats().unrouted` and within `maxBytesStored`) until you
+   * {@link reroute} or {@link dropUnrouted} them. Also given to the `onRecovered` option at open.
+   */
+  unrouted(): UnroutedChunk[] {
+    const list: UnroutedChunk[] = [];
+    for (const chunk of this.#withUnroutedRoutes()) {
+      list.push({ ...chunk.info(), routes: [...chunk.unroutedRoutes] });
+    }
+    return list;
+  }
+
+  /**
+   * Sends every chunk stored for the unconfigured output `from` to the configured output `to`
+   * instead (once, if `to` is already one of its routes), recorded in storage so a restart keeps
+   * it. Resolves with what was rerouted.
+   *
+   * @throws {ChunkPoolError} `UNKNOWN_OUTPUT` when `to` is not configured; `INVALID_OPTION` when
+   *   `from` is; a storage error if recording a reroute fails (the chunks before it are rerouted).
+   */
+  async reroute(from: string, to: string): Promise<Volume> {
+    const target = this.#outputs.get(to);
+    if (target === undefined) throw unknownOutput(to, this.#options.outputs);
+    if (this.#outputs.has(from)) {
+      throw new ChunkPoolError(
+        'INVALID_OPTION',
+        `reroute: ${JSON.stringify(from)} is a configured output`,
+      );
+    }
+    const moved = { records: 0, bytes: 0 };
+    const { storage } = this.#options;
+    for (const chunk of this.#withUnroutedRoutes()) {
+      if (!chunk.unroutedRoutes.has(from) || this.#closing !== undefined) continue;
+      const merges = chunk.routes.includes(to); // pending or done for `to` already
+      await chunk
+        .chain(() =>
+          merges ? storage.markRouteDone(chunk.id, from) : storage.reroute(chunk.id, from, to),
+        )
+        .catch((error: unknown) => {
+          throw storageFailure(error, `rerouting chunk ${chunk.id} failed`);
+        });
+      chunk.unroutedRoutes.delete(from);
+      moved.records += chunk.recordCount;
+      moved.bytes += chunk.bytes;
+      if (!merges) chunk.pendingRoutes.add(to);
+      this.#settleUnrouted(chunk);
+      if (!merges && !chunk.done) {
+        target.queue.add(chunk);
+        this.#serve(target);
+      }
+    }
+    this.#rerouted.records += moved.records;
+    this.#rerouted.bytes += moved.bytes;
+    return moved;
+  }
+
+  /**
+   * Gives up on every chunk stored for the unconfigured output `route`: counted in
+   * `stats().unrouted.dropped` and emitted as `dropped` (`reason: 'unrouted'`); a chunk is
+   * deleted once no route needs it. Resolves with what was dropped.
+   */
+  async dropUnrouted(route: string): Promise<Volume> {
+    const dropped = { records: 0, bytes: 0 };
+    const { storage } = this.#options;
+    for (const chunk of this.#withUnroutedRoutes()) {
+      if (!chunk.unroutedRoutes.has(route)) continue;
+      await chunk
+        .chain(() => storage.markRouteDone(chunk.id, route))
+        .catch((error: unknown) => {
+          throw storageFailure(error, `dropping chunk ${chunk.id} for ${route} failed`);
+        });
+      chunk.unroutedRoutes.delete(route);
+      dropped.records += chunk.recordCount;
+      dropped.bytes += chunk.bytes;
+      this.#unroutedDropped.records += chunk.recordCount;
+      this.#unroutedDropped.bytes += chunk.bytes;
+      this.#emit('dropped', {
+        reason: 'unrouted',
+        tag: chunk.tag,
+        chunk: chunk.info(),
+        outputs: [route],
+        records: chunk.recordCount,
+        bytes: chunk.bytes,
+        data: chunk.records,
+      });
+      this.#settleUnrouted(chunk);
+    }
+    return dropped;
+  }
+
+  /** Chunks with routes that are no longer configured, parked or still pending elsewhere. */
+  #withUnroutedRoutes(): Chunk[] {
+    const chunks = [...this.#unrouted.values()];
+    for (const chunk of this.#chunks) if (chunk.unroutedRoutes.size > 0) chunks.push(chunk);
+    return chunks;
+  }
+
+  /** After an unrouted route went: the chunk is pending again, parked, or no longer needed. */
+  #settleUnrouted(chunk: Chunk): void {
+    if (chunk.pendingRoutes.size > 0) {
+      if (this.#unrouted.delete(chunk.id)) this.#chunks.add(chunk);
+    } else if (chunk.unroutedRoutes.size === 0) {
+      this.#forget(chunk);
+    }
+  }
+
+  /** Every configured route is done but some unconfigured ones remain: kept stored, down. */
+  #park(chunk: Chunk): void {
+    for (const state of this.#outputs.values()) state.queue.delete(chunk);
+    if (chunk.leases === 0) this.#putDown(chunk);
+    this.#chunks.delete(chunk);
+    this.#unrouted.set(chunk.id, chunk);
+    if (this.#chunks.size === 0) for (const done of this.#drainWaiters.splice(0)) done();
   }
 
   #safeRoutes(tag: string): readonly string[] {

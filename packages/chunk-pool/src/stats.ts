@@ -67,6 +67,17 @@ export interface ChunkPoolStats {
    * bytes that no chunk could keep. A changed byte costs at most the frame it hits.
    */
   readonly lost: Volume;
+  /**
+   * Stored chunks held for outputs no longer configured (see `pool.unrouted()`): what is held
+   * now, and what was rerouted or dropped since open.
+   */
+  readonly unrouted: {
+    readonly chunks: number;
+    readonly records: number;
+    readonly bytes: number;
+    readonly rerouted: Volume;
+    readonly dropped: Volume;
+  };
   /** Event listeners that threw or rejected (each call counts once; the pool went on). */
   readonly listenerErrors: number;
   /**
