@@ -38,8 +38,13 @@ export class Chunk implements ChunkInfo, ChunkHeader {
   persisted = false;
   /** The account paying for the chunk's bytes while it is up. */
   charge: Account | undefined;
-  /** Outputs that have not yet acked or dropped the chunk. */
+  /** Configured outputs that have not yet acked or dropped the chunk. */
   readonly pendingRoutes: Set<string>;
+  /**
+   * Routes of a recovered chunk that are no longer configured outputs: the chunk stays stored
+   * for them until `pool.reroute()` or `pool.dropUnrouted()`.
+   */
+  readonly unroutedRoutes = new Set<string>();
   /** Per output: attempts made so far. */
   readonly attempts = new Map<string, number>();
   /** Per output: clock time before which the chunk is not handed out again (a waiting retry). */
@@ -67,12 +72,19 @@ export class Chunk implements ChunkInfo, ChunkHeader {
   /** Timer that seals the chunk when it reaches `chunkAgeMs`. */
   ageTimer: unknown;
 
-  constructor(id: string, tag: string, createdAt: number, routes: readonly string[]) {
+  /** `pending`: the routes still to deliver to (default: all of `routes`). */
+  constructor(
+    id: string,
+    tag: string,
+    createdAt: number,
+    routes: readonly string[],
+    pending: readonly string[] = routes,
+  ) {
     this.id = id;
     this.tag = tag;
     this.createdAt = createdAt;
     this.routes = routes;
-    this.pendingRoutes = new Set(routes);
+    this.pendingRoutes = new Set(pending);
   }
 
   get up(): boolean {

@@ -23,6 +23,8 @@ const BRAND = Symbol.for('holdfast.chunk-pool.error');
  *   (its chunk was handed out again).
  * - `ABORTED`: the `signal` given to `take`, `consume` or `append` was aborted.
  * - `STORAGE_ERROR`: storage failed for another reason; `cause` has the system error.
+ * - `STORAGE_LOCKED`: another live pool (this process or another, named in the message) holds
+ *   the storage folder; one pool per folder.
  */
 export type ChunkPoolErrorCode =
   | 'POOL_CLOSED'
@@ -34,7 +36,8 @@ export type ChunkPoolErrorCode =
   | 'UNKNOWN_OUTPUT'
   | 'LEASE_SETTLED'
   | 'ABORTED'
-  | 'STORAGE_ERROR';
+  | 'STORAGE_ERROR'
+  | 'STORAGE_LOCKED';
 
 /**
  * Every error `@holdfast/chunk-pool` throws or rejects with.

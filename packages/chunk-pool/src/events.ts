@@ -10,7 +10,7 @@ import type { BreakerState } from './retry-schedule.js';
 
 /** Why records left the pool without being delivered. */
 export type DropReason =
-  'drop-newest' | 'drop-oldest' | 'output-dropped' | 'corrupt' | 'pool-closed';
+  'drop-newest' | 'drop-oldest' | 'output-dropped' | 'corrupt' | 'pool-closed' | 'unrouted';
 
 /** Records dropped by a policy; always counted in `stats()` too. */
 export interface DroppedEvent {
@@ -51,8 +51,26 @@ export interface ChunkPoolEvents {
   'lease-expired': [event: { readonly output: string; readonly chunk: ChunkInfo }];
   /** Storage failed; the chunk stays in memory and is still delivered. */
   'storage-error': [event: { readonly chunk: ChunkInfo; readonly error: ChunkPoolError }];
-  /** The backlog found at open. */
-  recovered: [
-    event: { readonly chunks: number; readonly records: number; readonly quarantined: number },
-  ];
+}
+
+/** A stored chunk held for outputs that are no longer configured (see `pool.unrouted()`). */
+export interface UnroutedChunk extends ChunkInfo {
+  /** The unconfigured outputs it is still stored for. */
+  readonly routes: readonly string[];
+}
+
+/**
+ * What `ChunkPool.open` found in storage, given to the `onRecovered` option before `open`
+ * resolves (an event would fire before anyone could listen).
+ */
+export interface RecoveryReport {
+  /** Chunks and records taken over (including unrouted ones). */
+  readonly chunks: number;
+  readonly records: number;
+  /** Damaged segment files moved to quarantine. */
+  readonly quarantined: number;
+  /** What the damage cost. */
+  readonly lost: { readonly records: number; readonly bytes: number };
+  /** Chunks kept for outputs no longer configured: `reroute()` or `dropUnrouted()` them. */
+  readonly unrouted: readonly UnroutedChunk[];
 }

@@ -5,7 +5,14 @@ export type { ChunkPoolOptions, OutputOptions, RetryOptions, WhenFull } from './
 export type { PoolRecord } from './record.js';
 export type { ChunkInfo } from './chunk.js';
 export { ChunkLease, type LeasedChunk } from './lease.js';
-export type { ChunkPoolEvents, DroppedEvent, DeadLetterEvent, DropReason } from './events.js';
+export type {
+  ChunkPoolEvents,
+  DroppedEvent,
+  DeadLetterEvent,
+  DropReason,
+  RecoveryReport,
+  UnroutedChunk,
+} from './events.js';
 export type { ChunkPoolStats, OutputStats, AccountStats, Volume } from './stats.js';
 export type { BreakerState } from './retry-schedule.js';
 export { ChunkPool, type AppendOutcome, type CallOptions } from './pool.js';

@@ -7,6 +7,7 @@
 import { systemClock, type Clock } from './clock.js';
 import { ChunkPoolError } from './errors.js';
 import { memoryStorage } from './storage/memory-storage.js';
+import type { RecoveryReport } from './events.js';
 import type { ChunkStorage } from './storage/storage.js';
 
 /** What happens to an `append` when the inputs' share of the budget is used up. */
@@ -80,6 +81,12 @@ export interface ChunkPoolOptions {
   readonly clock?: Clock;
   /** Random numbers in [0, 1) for retry jitter. @default Math.random */
   readonly random?: () => number;
+  /**
+   * Called once, before `open` resolves, with what recovery found: chunks taken over, damage,
+   * and chunks kept for outputs no longer configured (see `pool.unrouted()`). A throw is counted
+   * in `stats().listenerErrors`.
+   */
+  readonly onRecovered?: (report: RecoveryReport) => void;
 }
 
 /** A retry policy with every field set. */
@@ -107,6 +114,7 @@ export interface ResolvedOptions {
   readonly breakerThreshold: number;
   readonly clock: Clock;
   readonly random: () => number;
+  readonly onRecovered: ((report: RecoveryReport) => void) | undefined;
 }
 
 const OUTPUT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -177,6 +185,10 @@ export function resolveOptions(options: ChunkPoolOptions): ResolvedOptions {
   if (typeof storage?.open !== 'function' || typeof storage.append !== 'function') {
     fail('storage must be a ChunkStorage (memoryStorage(), fileStorage({ dir }) or your own)');
   }
+  const onRecovered = options.onRecovered;
+  if (onRecovered !== undefined && typeof onRecovered !== 'function') {
+    fail(`onRecovered must be a function (report) => void, got ${typeof onRecovered}`);
+  }
   const random = options.random ?? Math.random;
   if (typeof random !== 'function') fail('random must be a function returning [0, 1)');
   return {
@@ -196,6 +208,7 @@ export function resolveOptions(options: ChunkPoolOptions): ResolvedOptions {
     breakerThreshold: positiveInteger(options.breakerThreshold, 'breakerThreshold', 5),
     clock: options.clock ?? systemClock,
     random,
+    onRecovered,
   };
 }
 

@@ -11,13 +11,17 @@ import type { Writable } from 'node:stream';
 import { MemoryBudget, type Account } from './budget.js';
 import { Chunk } from './chunk.js';
 import { ChunkPoolError, isChunkPoolError } from './errors.js';
-import type { ChunkPoolEvents, DropReason } from './events.js';
+import type { ChunkPoolEvents, DropReason, RecoveryReport, UnroutedChunk } from './events.js';
 import { ChunkLease, type Settlement } from './lease.js';
 import { resolveOptions, type ChunkPoolOptions, type ResolvedOptions } from './options.js';
 import { OutputState, VolumeCounter, type Taker } from './output-state.js';
+import { describeThrown } from './describe-value.js';
+import { callGuarded, emitGuarded } from './guarded-emit.js';
 import { encodeRecord, type PoolRecord } from './record.js';
 import { backoffDelay } from './retry-schedule.js';
-import type { ChunkPoolStats, OutputStats } from './stats.js';
+import { splitRecords } from './recovery-split.js';
+import type { ChunkPoolStats, OutputStats, Volume } from './stats.js';
+import type { RecoveredChunk } from './storage/storage.js';
 import { poolWritable } from './writable.js';
 
 /** How an `append` ended: accepted, or dropped by `whenFull: 'drop-newest'` (counted). */
@@ -84,6 +88,12 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   readonly #accepted = new VolumeCounter();
   readonly #droppedWhenFull = new VolumeCounter();
   readonly #recovered = { chunks: 0, records: 0 };
+  /** What damaged storage cost, as storage counted it at open. */
+  readonly #lost = { records: 0, bytes: 0 };
+  /** Chunks whose configured routes are all done but that unconfigured routes still hold. */
+  readonly #unrouted = new Map<string, Chunk>();
+  readonly #rerouted = { records: 0, bytes: 0 };
+  readonly #unroutedDropped = { records: 0, bytes: 0 };
   /**
    * Slots to allocate for a new chunk's records: as many as the last sealed chunk held (capped).
    * Filling a pre-sized array instead of growing one by `push` saves about a quarter of the cost
@@ -91,6 +101,10 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
    */
   #recordSlots = 16;
   #quarantined = 0;
+  /** Listeners that threw or rejected (see {@link #emit}). */
+  #listenerErrors = 0;
+  /** Storage calls that failed after the pool had moved on (done marks, deletions, quarantine). */
+  #storageErrors = 0;
 
   /**
    * Opens a pool: checks the options, opens the storage and takes over the backlog a previous run
@@ -100,7 +114,13 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
    */
   static async open(options: ChunkPoolOptions): Promise<ChunkPool> {
     const pool = new ChunkPool(resolveOptions(options));
-    await pool.#recover();
+    try {
+      await pool.#recover();
+    } catch (error) {
+      // The storage is not left open (nor its folder locked) by a pool nobody got.
+      await pool.#options.storage.close().catch(() => undefined); // `error` says what happened.
+      throw error;
+    }
     return pool;
   }
 
@@ -152,7 +172,8 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     const bytes = this.#acceptable(tag, record);
     if (this.#writesEachAppend) return false;
     if (this.#appendWaiters.length > 0 || !this.#admit(bytes.length)) return false;
-    void this.#accept(tag, bytes);
+    // Never `fsync: 'always'` here, so nothing is left to wait for once the record is placed.
+    this.#sealIfFull(this.#place(tag, bytes));
     return true;
   }
 
@@ -191,7 +212,11 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     const { storage } = this.#options;
     const chunks = [...this.#chunks];
     await Promise.all(chunks.map((chunk) => chunk.io));
-    await storage.sync();
+    try {
+      await storage.sync();
+    } catch (error) {
+      throw storageFailure(error, 'making the stored chunks durable failed');
+    }
     if (!storage.persistent) return;
     const failed = chunks.find((chunk) => !chunk.done && chunk.storageError !== undefined);
     if (failed !== undefined) {
@@ -329,6 +354,10 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       droppedWhenFull: { ...this.#droppedWhenFull },
       recovered: { ...this.#recovered },
       quarantined: this.#quarantined,
+      lost: { ...this.#lost },
+      unrouted: this.#unroutedStats(),
+      listenerErrors: this.#listenerErrors,
+      storageErrors: this.#storageErrors,
       outputs,
     };
   }
@@ -373,7 +402,11 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
         this.#dropChunk(chunk, 'pool-closed', [...chunk.pendingRoutes]);
       }
     }
-    await this.#options.storage.close();
+    try {
+      await this.#options.storage.close();
+    } catch (error) {
+      throw storageFailure(error, 'closing the storage failed');
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -406,7 +439,29 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     }
   }
 
+  /** Places an admitted record; rejects (and returns the charge) when `route()` fails. */
   #accept(tag: string, record: Buffer): Promise<AppendOutcome> {
+    let chunk: Chunk;
+    try {
+      chunk = this.#place(tag, record);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    const written = this.#writesEachAppend ? this.#writeThrough(chunk) : undefined;
+    this.#sealIfFull(chunk);
+    return written === undefined ? ACCEPTED : written.then(() => 'accepted' as const);
+  }
+
+  #sealIfFull(chunk: Chunk): void {
+    if (chunk.bytes >= this.#options.chunkBytes) this.#seal(chunk);
+  }
+
+  /**
+   * Puts an admitted record (its bytes already charged) into its tag's open chunk, opening one if
+   * needed. Throws a `ChunkPoolError` (and returns the charge) when `route()` fails, before the
+   * record counts as accepted.
+   */
+  #place(tag: string, record: Buffer): Chunk {
     const { chunkBytes } = this.#options;
     let chunk = this.#openChunks.get(tag);
     if (chunk !== undefined && chunk.bytes + record.length > chunkBytes) {
@@ -418,7 +473,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
         chunk = this.#openChunk(tag);
       } catch (error) {
         this.#budget.input.release(record.length);
-        return Promise.reject(error as Error);
+        throw error;
       }
     }
     // Slots past `recordCount` are spare capacity (see #recordSlots); sealing trims them.
@@ -427,16 +482,13 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     chunk.recordCount += 1;
     this.#storedBytes += record.length;
     this.#accepted.add(1, record.length);
-    const written = this.#writesEachAppend ? this.#writeThrough(chunk) : undefined;
-    if (chunk.bytes >= chunkBytes) this.#seal(chunk);
-    return written === undefined ? ACCEPTED : written.then(() => 'accepted' as const);
+    return chunk;
   }
 
   #openChunk(tag: string): Chunk {
     const routes = this.#routesFor(tag);
     const clock = this.#options.clock;
-    const id = `${Date.now().toString(36)}-${this.#runId}-${(this.#sequence++).toString(36)}`;
-    const chunk = new Chunk(id, tag, clock.now(), routes);
+    const chunk = new Chunk(this.#newChunkId(), tag, clock.now(), routes);
     chunk.records = new Array<Buffer>(this.#recordSlots);
     chunk.charge = this.#budget.input;
     this.#budget.input.addChunk();
@@ -446,18 +498,35 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     return chunk;
   }
 
+  /** Unique across restarts: time, this run's id, a sequence number. */
+  #newChunkId(): string {
+    return `${Date.now().toString(36)}-${this.#runId}-${(this.#sequence++).toString(36)}`;
+  }
+
+  /** The outputs of `tag`'s chunks; any failure of the user's `route()` is a `ChunkPoolError`. */
   #routesFor(tag: string): readonly string[] {
-    const routes = this.#options.route(tag);
+    let routes: unknown;
+    try {
+      routes = this.#options.route(tag);
+    } catch (error) {
+      throw new ChunkPoolError(
+        'INVALID_OPTION',
+        `route(${JSON.stringify(tag)}) threw: ${describeThrown(error)}`,
+        { cause: error },
+      );
+    }
     if (!Array.isArray(routes) || routes.length === 0) {
       throw new ChunkPoolError(
         'INVALID_OPTION',
         `route(${JSON.stringify(tag)}) returned no outputs`,
       );
     }
-    for (const route of routes) {
-      if (!this.#outputs.has(route)) throw unknownOutput(route, this.#options.outputs);
+    for (const route of routes as unknown[]) {
+      if (typeof route !== 'string' || !this.#outputs.has(route)) {
+        throw unknownOutput(route, this.#options.outputs);
+      }
     }
-    return [...new Set(routes)];
+    return [...new Set(routes as string[])];
   }
 
   /**
@@ -502,7 +571,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     const { whenFull } = this.#options;
     if (whenFull === 'drop-newest') {
       this.#droppedWhenFull.add(1, record.length);
-      this.emit('dropped', {
+      this.#emit('dropped', {
         reason: 'drop-newest',
         tag,
         chunk: undefined,
@@ -611,18 +680,23 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     }
     if (storage.syncEachAppend) {
       // Hand out only once every append is on disk, so no output sees a record whose append failed.
-      void chunk
+      chunk
         .chain(() => storage.seal(chunk.id))
         .then(
-          () => this.#persisted(chunk),
-          (error: unknown) => this.#storageError(chunk, error),
-        )
-        .finally(() => this.#handOut(chunk));
+          () => {
+            this.#persisted(chunk);
+            this.#handOut(chunk);
+          },
+          (error: unknown) => {
+            this.#storageError(chunk, error);
+            this.#handOut(chunk);
+          },
+        );
       return;
     }
     this.#handOut(chunk);
     const records = chunk.records as Buffer[];
-    void chunk
+    chunk
       .chain(async () => {
         if (chunk.done) return;
         await storage.append(chunk, records);
@@ -630,7 +704,8 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       })
       .then(
         () => this.#persisted(chunk),
-        (error: unknown) => this.#storageError(chunk, error),
+        // The chunk stays up and is delivered from memory; `flush()` reports that it is not durable.
+        (error: unknown) => void this.#storageError(chunk, error),
       );
   }
 
@@ -638,11 +713,11 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   #handOut(chunk: Chunk): void {
     if (chunk.done) return;
     if (chunk.recordCount === 0) {
-      void this.#forget(chunk);
+      this.#forget(chunk);
       return;
     }
     chunk.handedOut = true;
-    this.emit('sealed', chunk.info());
+    this.#emit('sealed', chunk.info());
     for (const route of chunk.pendingRoutes) {
       const state = this.#outputs.get(route) as OutputState;
       state.queue.add(chunk);
@@ -659,17 +734,24 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     this.#relieve();
   }
 
-  /** Reports a storage failure; the chunk stays up and is still delivered from memory. */
+  /** Reports a failed write of a chunk; the chunk stays up and is still delivered from memory. */
   #storageError(chunk: Chunk, error: unknown): ChunkPoolError {
-    const poolError = isChunkPoolError(error)
-      ? error
-      : new ChunkPoolError('STORAGE_ERROR', `storage failed on chunk ${chunk.id}`, {
-          cause: error,
-        });
+    const poolError = storageFailure(error, `storage failed on chunk ${chunk.id}`);
     chunk.storageError = poolError;
     if (poolError.code === 'STORAGE_FULL') this.#markStorageFull(poolError);
-    this.emit('storage-error', { chunk: chunk.info(), error: poolError });
+    this.#emit('storage-error', { chunk: chunk.info(), error: poolError });
     return poolError;
+  }
+
+  /**
+   * Reports a storage call that failed after the pool had already moved on (a done mark, a
+   * deletion, a quarantine copy): counted, emitted, never rejected into the caller. What it costs
+   * is at most a redelivery after a restart (the chunk's done mark was not written).
+   */
+  #backgroundStorageError(chunk: Chunk, error: unknown, what: string): void {
+    this.#storageErrors += 1;
+    const poolError = storageFailure(error, `${what} of chunk ${chunk.id} failed`);
+    this.#emit('storage-error', { chunk: chunk.info(), error: poolError });
   }
 
   /** New appends are refused until storage frees space or `chunkAgeMs` passes. */
@@ -746,7 +828,12 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     chunk.loading = true;
     state.loading += 1;
     account.addChunk();
-    void chunk
+    const loaded = (): void => {
+      chunk.loading = false;
+      state.loading -= 1;
+      this.#relieve();
+    };
+    chunk
       .chain(() =>
         this.#options.storage.read(chunk.id).then((records) => void (chunk.records = records)),
       )
@@ -754,28 +841,28 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
         () => {
           chunk.charge = account;
           if (chunk.done) this.#putDown(chunk);
+          loaded();
         },
         (error: unknown) => {
           account.release(chunk.bytes);
           account.removeChunk();
-          if (!chunk.done) void this.#quarantine(chunk, error);
+          if (!chunk.done) this.#quarantine(chunk, error);
+          loaded();
         },
-      )
-      .finally(() => {
-        chunk.loading = false;
-        state.loading -= 1;
-        this.#relieve();
-      });
+      );
   }
 
-  async #quarantine(chunk: Chunk, error: unknown): Promise<void> {
-    const reason = error instanceof Error ? error.message : String(error);
+  /** A chunk that failed to read: counted, dropped as corrupt, moved aside in storage. */
+  #quarantine(chunk: Chunk, error: unknown): void {
+    const reason = describeThrown(error);
     this.#quarantined += 1;
-    this.emit('quarantined', { chunkId: chunk.id, reason });
+    this.#emit('quarantined', { chunkId: chunk.id, reason });
     this.#dropChunk(chunk, 'corrupt', [...chunk.pendingRoutes], { keepStored: true });
-    await chunk
+    chunk
       .chain(() => this.#options.storage.quarantine(chunk.id, reason))
-      .catch(() => undefined);
+      .then(undefined, (failure: unknown) =>
+        this.#backgroundStorageError(chunk, failure, 'the quarantine copy'),
+      );
   }
 
   #lease(state: OutputState, chunk: Chunk): ChunkLease {
@@ -814,12 +901,12 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     switch (settlement.kind) {
       case 'ack': {
         state.delivered.add(chunk.recordCount, chunk.bytes);
-        if (state.breaker.success()) this.emit('breaker', { output: state.name, state: 'closed' });
+        if (state.breaker.success()) this.#emit('breaker', { output: state.name, state: 'closed' });
         return this.#finishRoute(state, chunk);
       }
       case 'drop': {
         state.dropped.add(chunk.recordCount, chunk.bytes);
-        this.emit('dropped', {
+        this.#emit('dropped', {
           reason: 'output-dropped',
           tag: chunk.tag,
           chunk: chunk.info(),
@@ -841,10 +928,15 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     lease.expire();
     this.#endLease(state, chunk, lease);
     state.leaseTimeouts += 1;
-    this.emit('lease-expired', { output: state.name, chunk: chunk.info() });
-    void this.#failedAttempt(state, chunk, lease.attempt, this.#options.clock.now(), undefined);
+    this.#emit('lease-expired', { output: state.name, chunk: chunk.info() });
+    // Never rejects: a failed dead-letter write is reported by #deadLetter itself.
+    this.#failedAttempt(state, chunk, lease.attempt, this.#options.clock.now(), undefined).then(
+      undefined,
+      (error: unknown) => this.#backgroundStorageError(chunk, error, 'a failed attempt'),
+    );
   }
 
+  /** Resolves once a dead letter (past `maxAttempts`) is written or its failure reported. */
   #failedAttempt(
     state: OutputState,
     chunk: Chunk,
@@ -854,42 +946,87 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   ): Promise<void> {
     state.retries += 1;
     if (state.breaker.failure(now, this.#options.random)) {
-      this.emit('breaker', { output: state.name, state: 'open' });
+      this.#emit('breaker', { output: state.name, state: 'open' });
     }
     if (attempt >= state.retry.maxAttempts) return this.#deadLetter(state, chunk);
-    const wait = delay ?? backoffDelay(state.retry, attempt, this.#options.random);
-    chunk.notBefore.set(state.name, now + wait);
+    this.#retryLater(
+      state,
+      chunk,
+      now + (delay ?? backoffDelay(state.retry, attempt, this.#options.random)),
+    );
+    return Promise.resolve();
+  }
+
+  /** Back in `state`'s queue, handed out again at `notBefore`. */
+  #retryLater(state: OutputState, chunk: Chunk, notBefore: number): void {
+    chunk.notBefore.set(state.name, notBefore);
     state.queue.delete(chunk);
     state.queue.add(chunk);
     // A chunk waiting for a retry does not pin memory when storage can hold it.
     if (chunk.leases === 0 && chunk.persisted && chunk.up) this.#putDown(chunk);
     this.#relieve();
-    return Promise.resolve();
   }
 
+  /**
+   * Past `maxAttempts`: the chunk goes to `state`'s dead letters. It counts as dead-lettered (and
+   * the event fires) only once the dead letter is written; if that write fails, the failure is
+   * reported and the chunk stays pending for `state`, tried again after a backoff (and written
+   * as a dead letter again when that attempt fails too), so it is never orphaned.
+   */
   #deadLetter(state: OutputState, chunk: Chunk): Promise<void> {
     const records = chunk.records ?? [];
     const reason = `failed ${chunk.attempts.get(state.name) ?? 0} attempts`;
-    state.deadLettered.add(chunk.recordCount, chunk.bytes);
-    this.emit('dead-letter', { output: state.name, chunk: chunk.info(), reason, data: records });
     const { storage } = this.#options;
     const stored = storage.persistent
       ? chunk.chain(() => storage.deadLetter(chunk, state.name, reason, records))
       : Promise.resolve();
-    return stored.then(() => this.#finishRoute(state, chunk));
+    return stored.then(
+      () => {
+        if (chunk.done || !chunk.pendingRoutes.has(state.name)) return undefined;
+        state.deadLettered.add(chunk.recordCount, chunk.bytes);
+        this.#emit('dead-letter', {
+          output: state.name,
+          chunk: chunk.info(),
+          reason,
+          data: records,
+        });
+        return this.#finishRoute(state, chunk);
+      },
+      (error: unknown) => {
+        this.#backgroundStorageError(chunk, error, 'the dead letter');
+        if (chunk.done || !chunk.pendingRoutes.has(state.name)) return;
+        const { retry } = state;
+        const wait = backoffDelay(retry, retry.maxAttempts, this.#options.random);
+        this.#retryLater(state, chunk, this.#options.clock.now() + wait);
+      },
+    );
   }
 
-  /** `state` is done with `chunk`; the chunk is deleted once every route is done. */
+  /**
+   * `state` is done with `chunk`; the chunk is deleted once every route is done. Resolves once
+   * storage recorded it; a failure to record it is reported (event and `stats().storageErrors`),
+   * never rejected: the route is done in memory either way, and what it may cost is a redelivery
+   * after a restart.
+   */
   #finishRoute(state: OutputState, chunk: Chunk): Promise<void> {
     chunk.pendingRoutes.delete(state.name);
     state.queue.delete(chunk);
-    if (chunk.pendingRoutes.size === 0) return this.#forget(chunk);
+    if (chunk.pendingRoutes.size === 0 && chunk.unroutedRoutes.size === 0) {
+      this.#forget(chunk);
+      return chunk.io; // The deletion's step; it never rejects.
+    }
     const { storage } = this.#options;
     const marked = storage.persistent
-      ? chunk.chain(() => storage.markRouteDone(chunk.id, state.name))
+      ? chunk
+          .chain(() => storage.markRouteDone(chunk.id, state.name))
+          .then(undefined, (error: unknown) =>
+            this.#backgroundStorageError(chunk, error, `the done mark for ${state.name}`),
+          )
       : Promise.resolve();
-    // Memory brought up for this output goes back as soon as no lease holds it.
-    if (chunk.leases === 0 && chunk.persisted && chunk.charge !== this.#budget.input) {
+    if (chunk.pendingRoutes.size === 0) {
+      this.#park(chunk);
+    } else if (chunk.leases === 0 && chunk.persisted && chunk.charge !== this.#budget.input) {
+      // Memory brought up for this output goes back as soon as no lease holds it.
       this.#putDown(chunk);
     }
     this.#relieve();
@@ -910,7 +1047,13 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       chunk.pendingRoutes.delete(route);
     }
     if (reason === 'drop-oldest') this.#droppedWhenFull.add(chunk.recordCount, chunk.bytes);
-    this.emit('dropped', {
+    if (chunk.unroutedRoutes.size > 0) {
+      // Dropped whole (memory or storage pressure, damage): its unconfigured routes too.
+      this.#unroutedDropped.records += chunk.recordCount;
+      this.#unroutedDropped.bytes += chunk.bytes;
+      chunk.unroutedRoutes.clear();
+    }
+    this.#emit('dropped', {
       reason,
       tag: chunk.tag,
       chunk: chunk.info(),
@@ -919,12 +1062,15 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       bytes: chunk.bytes,
       data: chunk.records,
     });
-    void this.#forget(chunk, { keepStored });
+    this.#forget(chunk, { keepStored });
   }
 
-  /** Removes a chunk that no route needs any more, from memory, budgets and storage. */
-  #forget(chunk: Chunk, { keepStored = false } = {}): Promise<void> {
-    if (chunk.done) return Promise.resolve();
+  /**
+   * Removes a chunk that no route needs any more, from memory, budgets and storage. The deletion
+   * is the last step of `chunk.io`; a failed one is reported, never rejected (see #finishRoute).
+   */
+  #forget(chunk: Chunk, { keepStored = false } = {}): void {
+    if (chunk.done) return;
     chunk.done = true;
     this.#options.clock.clearTimeout(chunk.ageTimer);
     if (this.#openChunks.get(chunk.tag) === chunk) this.#openChunks.delete(chunk.tag);
@@ -933,18 +1079,18 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     chunk.records = undefined;
     this.#storedBytes -= chunk.bytes;
     this.#chunks.delete(chunk);
+    this.#unrouted.delete(chunk.id);
     const { storage } = this.#options;
-    let deleted = Promise.resolve();
     if (storage.persistent && !keepStored) {
-      deleted = chunk.chain(() => storage.delete(chunk.id));
-      deleted.then(
-        () => this.#clearStorageFull(),
-        () => undefined,
-      );
+      chunk
+        .chain(() => storage.delete(chunk.id))
+        .then(
+          () => this.#clearStorageFull(),
+          (error: unknown) => this.#backgroundStorageError(chunk, error, 'the deletion'),
+        );
     }
     this.#relieve();
     if (this.#chunks.size === 0) for (const done of this.#drainWaiters.splice(0)) done();
-    return deleted;
   }
 
   #clearStorageFull(): void {
@@ -973,6 +1119,31 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     );
   }
 
+  #unroutedStats(): ChunkPoolStats['unrouted'] {
+    let chunks = 0;
+    let records = 0;
+    let bytes = 0;
+    for (const chunk of this.#withUnroutedRoutes()) {
+      chunks += 1;
+      records += chunk.recordCount;
+      bytes += chunk.bytes;
+    }
+    return {
+      chunks,
+      records,
+      bytes,
+      rerouted: { ...this.#rerouted },
+      dropped: { ...this.#unroutedDropped },
+    };
+  }
+
+  /** The pool's only way to emit: a listener that throws is counted, never unwound into the pool. */
+  #emit<K extends keyof ChunkPoolEvents>(name: K, ...args: ChunkPoolEvents[K]): void {
+    emitGuarded(this, name, args, () => {
+      this.#listenerErrors += 1;
+    });
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Recovery
   // ---------------------------------------------------------------------------------------------
@@ -984,42 +1155,234 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
    */
   async #recover(): Promise<void> {
     const { storage, recoveryBytesUp } = this.#options;
-    const scan = await storage.open({ recordBytes: recoveryBytesUp });
-    this.#quarantined += scan.quarantined;
-    let recoveryBytes = 0;
-    for (const found of scan.chunks) {
-      const routes = found.routes.filter(
-        (route) => this.#outputs.has(route) && !found.doneRoutes.includes(route),
-      );
-      if (routes.length === 0 || found.recordCount === 0) {
-        await storage.delete(found.id);
-        continue;
-      }
-      const chunk = new Chunk(found.id, found.tag, found.createdAt, routes);
-      chunk.sealed = true;
-      chunk.handedOut = true;
-      chunk.persisted = true;
-      chunk.recordCount = found.recordCount;
-      chunk.bytes = found.bytes;
-      chunk.records = undefined;
-      if (found.records !== undefined && recoveryBytes + found.bytes <= recoveryBytesUp) {
-        recoveryBytes += found.bytes;
-        chunk.records = [...found.records];
-        chunk.charge = this.#budget.input;
-        this.#budget.input.tryCharge(found.bytes);
-        this.#budget.input.addChunk();
-      }
-      this.#chunks.add(chunk);
-      this.#storedBytes += chunk.bytes;
-      this.#recovered.chunks += 1;
-      this.#recovered.records += chunk.recordCount;
-      for (const route of routes) (this.#outputs.get(route) as OutputState).queue.add(chunk);
+    let scan: Awaited<ReturnType<typeof storage.open>>;
+    try {
+      scan = await storage.open({ recordBytes: recoveryBytesUp });
+    } catch (error) {
+      throw storageFailure(error, 'opening the storage failed');
     }
-    this.emit('recovered', {
+    this.#quarantined += scan.quarantined;
+    this.#lost.records += scan.lost?.records ?? 0;
+    this.#lost.bytes += scan.lost?.bytes ?? 0;
+    const recoveryBytes = { used: 0 };
+    try {
+      for (const found of scan.chunks) {
+        for (const piece of await this.#fitToReserve(found)) this.#adopt(piece, recoveryBytes);
+      }
+    } catch (error) {
+      throw storageFailure(error, 'recovering the stored chunks failed');
+    }
+    const report: RecoveryReport = {
       chunks: this.#recovered.chunks,
       records: this.#recovered.records,
       quarantined: this.#quarantined,
-    });
+      lost: { ...this.#lost },
+      unrouted: this.unrouted(),
+    };
+    const { onRecovered } = this.#options;
+    if (onRecovered !== undefined) {
+      callGuarded(
+        () => onRecovered(report),
+        () => void (this.#listenerErrors += 1),
+      );
+    }
+  }
+
+  /**
+   * The recovered chunk, or, when it is larger than an output's reserve (a smaller `chunkBytes`
+   * or `reservePerOutput` than the run that stored it), its records rewritten as new chunks of at
+   * most `chunkBytes` (see recovery-split.ts).
+   */
+  async #fitToReserve(found: RecoveredChunk): Promise<RecoveredChunk[]> {
+    const { storage, chunkBytes, reservePerOutput } = this.#options;
+    if (found.bytes <= reservePerOutput || found.recordCount === 0) return [found];
+    const routes = found.routes.filter((route) => !found.doneRoutes.includes(route));
+    if (routes.length === 0) return [found];
+    const records = found.records ?? (await storage.read(found.id));
+    const pieces: RecoveredChunk[] = [];
+    for (const piece of splitRecords(found.id, records, chunkBytes, reservePerOutput)) {
+      const header = { id: this.#newChunkId(), tag: found.tag, createdAt: found.createdAt, routes };
+      await storage.append(header, piece);
+      await storage.seal(header.id);
+      let bytes = 0;
+      for (const record of piece) bytes += record.length;
+      pieces.push({ ...header, recordCount: piece.length, bytes, doneRoutes: [] });
+    }
+    await storage.sync(); // The pieces are durable before the chunk they replace is gone.
+    await storage.delete(found.id);
+    return pieces;
+  }
+
+  /**
+   * Takes over one recovered chunk: it goes to the configured routes it still had; routes that
+   * are no longer configured keep it stored, listed by `unrouted()`, until `reroute()` or
+   * `dropUnrouted()`. Its records stay in memory while they fit in `recoveryBytesUp` (charged to
+   * the inputs' share); the rest stay down and come up through the outputs' reserves.
+   */
+  #adopt(found: RecoveredChunk, recoveryBytes: { used: number }): void {
+    const pending = found.routes.filter((route) => !found.doneRoutes.includes(route));
+    const routes = pending.filter((route) => this.#outputs.has(route));
+    const unrouted = pending.filter((route) => !this.#outputs.has(route));
+    if (pending.length === 0 || found.recordCount === 0) {
+      const { storage } = this.#options;
+      // Nothing left to deliver; a failed deletion only means the next open finds it again.
+      storage
+        .delete(found.id)
+        .then(undefined, (error: unknown) =>
+          this.#backgroundStorageError(
+            new Chunk(found.id, found.tag, found.createdAt, []),
+            error,
+            'the deletion',
+          ),
+        );
+      return;
+    }
+    const chunk = new Chunk(found.id, found.tag, found.createdAt, found.routes, routes);
+    for (const route of unrouted) chunk.unroutedRoutes.add(route);
+    chunk.sealed = true;
+    chunk.handedOut = true;
+    chunk.persisted = true;
+    chunk.recordCount = found.recordCount;
+    chunk.bytes = found.bytes;
+    chunk.records = undefined;
+    this.#storedBytes += chunk.bytes;
+    this.#recovered.chunks += 1;
+    this.#recovered.records += chunk.recordCount;
+    if (routes.length === 0) {
+      this.#unrouted.set(chunk.id, chunk);
+      return;
+    }
+    const { recoveryBytesUp } = this.#options;
+    if (found.records !== undefined && recoveryBytes.used + found.bytes <= recoveryBytesUp) {
+      recoveryBytes.used += found.bytes;
+      chunk.records = [...found.records];
+      chunk.charge = this.#budget.input;
+      this.#budget.input.tryCharge(found.bytes);
+      this.#budget.input.addChunk();
+    }
+    this.#chunks.add(chunk);
+    for (const route of routes) (this.#outputs.get(route) as OutputState).queue.add(chunk);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Unrouted chunks: stored for outputs no longer configured
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Chunks still stored for outputs that are no longer configured (an output renamed or removed
+   * since they were stored): nothing accepted disappears because the configuration changed. They
+   * stay on disk (counted in `stats().unrouted` and within `maxBytesStored`) until you
+   * {@link reroute} or {@link dropUnrouted} them. Also given to the `onRecovered` option at open.
+   */
+  unrouted(): UnroutedChunk[] {
+    const list: UnroutedChunk[] = [];
+    for (const chunk of this.#withUnroutedRoutes()) {
+      list.push({ ...chunk.info(), routes: [...chunk.unroutedRoutes] });
+    }
+    return list;
+  }
+
+  /**
+   * Sends every chunk stored for the unconfigured output `from` to the configured output `to`
+   * instead (once, if `to` is already one of its routes), recorded in storage so a restart keeps
+   * it. Resolves with what was rerouted.
+   *
+   * @throws {ChunkPoolError} `UNKNOWN_OUTPUT` when `to` is not configured; `INVALID_OPTION` when
+   *   `from` is; a storage error if recording a reroute fails (the chunks before it are rerouted).
+   */
+  async reroute(from: string, to: string): Promise<Volume> {
+    const target = this.#outputs.get(to);
+    if (target === undefined) throw unknownOutput(to, this.#options.outputs);
+    if (this.#outputs.has(from)) {
+      throw new ChunkPoolError(
+        'INVALID_OPTION',
+        `reroute: ${JSON.stringify(from)} is a configured output`,
+      );
+    }
+    const moved = { records: 0, bytes: 0 };
+    const { storage } = this.#options;
+    for (const chunk of this.#withUnroutedRoutes()) {
+      if (!chunk.unroutedRoutes.has(from) || this.#closing !== undefined) continue;
+      const merges = chunk.routes.includes(to); // pending or done for `to` already
+      await chunk
+        .chain(() =>
+          merges ? storage.markRouteDone(chunk.id, from) : storage.reroute(chunk.id, from, to),
+        )
+        .catch((error: unknown) => {
+          throw storageFailure(error, `rerouting chunk ${chunk.id} failed`);
+        });
+      chunk.unroutedRoutes.delete(from);
+      moved.records += chunk.recordCount;
+      moved.bytes += chunk.bytes;
+      if (!merges) chunk.pendingRoutes.add(to);
+      this.#settleUnrouted(chunk);
+      if (!merges && !chunk.done) {
+        target.queue.add(chunk);
+        this.#serve(target);
+      }
+    }
+    this.#rerouted.records += moved.records;
+    this.#rerouted.bytes += moved.bytes;
+    return moved;
+  }
+
+  /**
+   * Gives up on every chunk stored for the unconfigured output `route`: counted in
+   * `stats().unrouted.dropped` and emitted as `dropped` (`reason: 'unrouted'`); a chunk is
+   * deleted once no route needs it. Resolves with what was dropped.
+   */
+  async dropUnrouted(route: string): Promise<Volume> {
+    const dropped = { records: 0, bytes: 0 };
+    const { storage } = this.#options;
+    for (const chunk of this.#withUnroutedRoutes()) {
+      if (!chunk.unroutedRoutes.has(route)) continue;
+      await chunk
+        .chain(() => storage.markRouteDone(chunk.id, route))
+        .catch((error: unknown) => {
+          throw storageFailure(error, `dropping chunk ${chunk.id} for ${route} failed`);
+        });
+      chunk.unroutedRoutes.delete(route);
+      dropped.records += chunk.recordCount;
+      dropped.bytes += chunk.bytes;
+      this.#unroutedDropped.records += chunk.recordCount;
+      this.#unroutedDropped.bytes += chunk.bytes;
+      this.#emit('dropped', {
+        reason: 'unrouted',
+        tag: chunk.tag,
+        chunk: chunk.info(),
+        outputs: [route],
+        records: chunk.recordCount,
+        bytes: chunk.bytes,
+        data: chunk.records,
+      });
+      this.#settleUnrouted(chunk);
+    }
+    return dropped;
+  }
+
+  /** Chunks with routes that are no longer configured, parked or still pending elsewhere. */
+  #withUnroutedRoutes(): Chunk[] {
+    const chunks = [...this.#unrouted.values()];
+    for (const chunk of this.#chunks) if (chunk.unroutedRoutes.size > 0) chunks.push(chunk);
+    return chunks;
+  }
+
+  /** After an unrouted route went: the chunk is pending again, parked, or no longer needed. */
+  #settleUnrouted(chunk: Chunk): void {
+    if (chunk.pendingRoutes.size > 0) {
+      if (this.#unrouted.delete(chunk.id)) this.#chunks.add(chunk);
+    } else if (chunk.unroutedRoutes.size === 0) {
+      this.#forget(chunk);
+    }
+  }
+
+  /** Every configured route is done but some unconfigured ones remain: kept stored, down. */
+  #park(chunk: Chunk): void {
+    for (const state of this.#outputs.values()) state.queue.delete(chunk);
+    if (chunk.leases === 0) this.#putDown(chunk);
+    this.#chunks.delete(chunk);
+    this.#unrouted.set(chunk.id, chunk);
+    if (this.#chunks.size === 0) for (const done of this.#drainWaiters.splice(0)) done();
   }
 
   #safeRoutes(tag: string): readonly string[] {
@@ -1035,6 +1398,19 @@ function accountStats(account: Account): { bytesUp: number; chunksUp: number; li
   return { bytesUp: account.bytes, chunksUp: account.chunks, limitBytes: account.limit };
 }
 
+/** A storage failure as a `ChunkPoolError` (kept as it is when it already is one). */
+function storageFailure(error: unknown, message: string): ChunkPoolError {
+  if (isChunkPoolError(error)) return error;
+  let code: unknown;
+  try {
+    code = (error as { code?: unknown } | null)?.code;
+  } catch {
+    // A hostile error object: no code to read.
+  }
+  const full = code === 'ENOSPC' || code === 'EDQUOT';
+  return new ChunkPoolError(full ? 'STORAGE_FULL' : 'STORAGE_ERROR', message, { cause: error });
+}
+
 function closedError(): ChunkPoolError {
   return new ChunkPoolError('POOL_CLOSED', 'the chunk pool is closed');
 }
@@ -1043,9 +1419,10 @@ function abortedError(signal: AbortSignal | undefined): ChunkPoolError {
   return new ChunkPoolError('ABORTED', 'the operation was aborted', { cause: signal?.reason });
 }
 
-function unknownOutput(output: string, outputs: readonly string[]): ChunkPoolError {
+function unknownOutput(output: unknown, outputs: readonly string[]): ChunkPoolError {
+  const shown = typeof output === 'string' ? JSON.stringify(output) : describeThrown(output);
   return new ChunkPoolError(
     'UNKNOWN_OUTPUT',
-    `unknown output ${JSON.stringify(output)}; the pool's outputs are ${outputs.join(', ')}`,
+    `unknown output ${shown}; the pool's outputs are ${outputs.join(', ')}`,
   );
 }

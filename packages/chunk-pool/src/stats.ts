@@ -62,5 +62,29 @@ export interface ChunkPoolStats {
   readonly recovered: { readonly chunks: number; readonly records: number };
   /** Damaged storage moved to quarantine: segment files found damaged at open, chunks that fail to read. */
   readonly quarantined: number;
+  /**
+   * What damaged storage cost at open: records (where the damaged bytes still tell how many) and
+   * bytes that no chunk could keep. A changed byte costs at most the frame it hits.
+   */
+  readonly lost: Volume;
+  /**
+   * Stored chunks held for outputs no longer configured (see `pool.unrouted()`): what is held
+   * now, and what was rerouted or dropped since open.
+   */
+  readonly unrouted: {
+    readonly chunks: number;
+    readonly records: number;
+    readonly bytes: number;
+    readonly rerouted: Volume;
+    readonly dropped: Volume;
+  };
+  /** Event listeners that threw or rejected (each call counts once; the pool went on). */
+  readonly listenerErrors: number;
+  /**
+   * Storage calls that failed after the pool had moved on: done marks, deletions, dead letters,
+   * quarantine copies (each also emitted as `storage-error`). A failed done mark or deletion
+   * costs at most a redelivery after a restart; a failed dead letter is tried again.
+   */
+  readonly storageErrors: number;
   readonly outputs: Readonly<Record<string, OutputStats>>;
 }

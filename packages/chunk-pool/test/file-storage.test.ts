@@ -6,7 +6,7 @@ import { ChunkPool, fileStorage, type ChunkPoolOptions } from '../src/index.js';
 import {
   decodeSegment,
   FrameKind,
-  splitRecords,
+  parseRecords,
   type Frame,
 } from '../src/storage/segment-format.js';
 import { names, records, tempDir } from './support.js';
@@ -110,6 +110,50 @@ describe('file storage', () => {
     await second.close();
   });
 
+  test('a damaged segment header costs nothing: every record behind it is delivered', async () => {
+    const dir = tempDir();
+    const first = await openFile(dir, { outputs: ['a'] });
+    for (const record of records(100)) await first.append('app', record);
+    await first.close();
+    const [segment] = segmentFiles(dir);
+    for (const at of [0, 4]) {
+      // the magic, then the version byte
+      const bytes = readFileSync(segment as string);
+      bytes.writeUInt8(bytes.readUInt8(at) ^ 0x20, at);
+      writeFileSync(segment as string, bytes);
+      const second = await openFile(dir, { outputs: ['a'] });
+      expect(second.stats().quarantined).toBe(1);
+      expect(second.stats().lost).toEqual({ records: 0, bytes: 0 });
+      expect(second.stats().recovered).toEqual({ chunks: 10, records: 100 });
+      await second.close(); // nothing acked: the repaired segment holds all of it again
+    }
+    const third = await openFile(dir, { outputs: ['a'] });
+    expect(await takeAll(third, 'a')).toEqual(records(100).map((_, i) => `r-${i}`));
+    await third.close();
+  });
+
+  test("a damaged frame length costs that frame's records only, counted in stats().lost", async () => {
+    const dir = tempDir();
+    const first = await openFile(dir, { outputs: ['a'] });
+    for (const record of records(100)) await first.append('app', record);
+    await first.close();
+    const [segment] = segmentFiles(dir);
+    const bytes = readFileSync(segment as string);
+    const frameLength = bytes.readUInt32BE(5) + 16;
+    bytes.writeUInt8(bytes.readUInt8(7) ^ 0x01, 7); // the first frame's length (chunk r-0..r-9)
+    writeFileSync(segment as string, bytes);
+
+    const second = await openFile(dir, { outputs: ['a'] });
+    expect(second.stats().quarantined).toBe(1);
+    expect(second.stats().lost).toEqual({ records: 10, bytes: frameLength });
+    expect(await takeAll(second, 'a')).toEqual(
+      records(100)
+        .slice(10)
+        .map((_, i) => `r-${i + 10}`),
+    );
+    await second.close();
+  });
+
   test('a torn tail keeps every complete frame; the torn file goes to quarantine', async () => {
     const dir = tempDir();
     const first = await openFile(dir, {
@@ -175,7 +219,10 @@ describe('file storage', () => {
     try {
       // The fourth chunk starts a second segment: the first one is fsynced in the background.
       for (const record of records(40)) await pool.append('app', record);
-      await expect(pool.flush()).rejects.toMatchObject({ code: 'EIO' });
+      await expect(pool.flush()).rejects.toMatchObject({
+        code: 'STORAGE_ERROR',
+        cause: { code: 'EIO' },
+      });
       await expect(pool.flush()).resolves.toBeUndefined(); // reported once
     } finally {
       datasync.mockRestore();
@@ -270,13 +317,9 @@ describe('file storage', () => {
     // A segment of its own: the chunk, its records, and why it was rejected.
     const { frames, damage } = decodeSegment(readFileSync(join(dir, 'rejected', 'a', file ?? '')));
     expect(damage).toBeUndefined();
-    expect(frames.map((frame) => frame.kind)).toEqual([
-      FrameKind.ChunkStart,
-      FrameKind.Records,
-      FrameKind.DeadLetter,
-    ]);
-    expect(splitRecords((frames[1] as Frame).rest)?.map(String)).toEqual(['poison']);
-    expect((frames[2] as Frame).rest.toString()).toMatch(/attempt/);
+    expect(frames.map((frame) => frame.kind)).toEqual([FrameKind.Records, FrameKind.DeadLetter]);
+    expect(parseRecords(frames[0] as Frame)?.records.map(String)).toEqual(['poison']);
+    expect((frames[1] as Frame).rest.toString()).toMatch(/attempt/);
     await pool.close();
   });
 

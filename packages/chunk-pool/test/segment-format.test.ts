@@ -1,32 +1,35 @@
 import { fc, test as propertyTest } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
 import {
-  checksumRange,
-  chunkStartFrame,
   decodeFrame,
   decodeSegment,
-  fillChecksum,
+  encodeHeader,
+  fillChecksums,
   FrameKind,
   markerFrame,
-  parseChunkStart,
+  parseRecords,
   PREAMBLE,
   recordsFrameLength,
-  splitRecords,
   writeRecordsFrame,
+  type Frame,
 } from '../src/storage/segment-format.js';
 
 const header = { id: 'c-1', tag: 'app', createdAt: 7, routes: ['a', 'b'] };
 
 function recordsFrame(id: string, records: readonly Buffer[]): Buffer {
-  const frame = Buffer.alloc(recordsFrameLength(id, records));
-  writeRecordsFrame(frame, 0, id, records);
-  fillChecksum(frame, checksumRange(frame, 0));
+  const headerBytes = encodeHeader({ ...header, id });
+  const frame = Buffer.alloc(recordsFrameLength(id, headerBytes, records));
+  writeRecordsFrame(frame, 0, id, headerBytes, records);
+  fillChecksums(frame, 0);
   return frame;
 }
 
 function segment(...frames: Buffer[]): Buffer {
   return Buffer.concat([PREAMBLE, ...frames]);
 }
+
+const recordsOf = (frame: Frame | undefined) =>
+  frame === undefined ? undefined : parseRecords(frame)?.records;
 
 const recordsArbitrary = fc.array(
   fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
@@ -38,7 +41,6 @@ describe('segment format', () => {
     const records = [Buffer.from('one'), Buffer.from('two')];
     const { frames, damage } = decodeSegment(
       segment(
-        chunkStartFrame(header),
         recordsFrame('c-1', records),
         markerFrame(FrameKind.RouteDone, 'c-1', 'a'),
         markerFrame(FrameKind.Deleted, 'c-2'),
@@ -46,38 +48,57 @@ describe('segment format', () => {
     );
     expect(damage).toBeUndefined();
     expect(frames.map((frame) => [frame.kind, frame.id])).toEqual([
-      [FrameKind.ChunkStart, 'c-1'],
       [FrameKind.Records, 'c-1'],
       [FrameKind.RouteDone, 'c-1'],
       [FrameKind.Deleted, 'c-2'],
     ]);
-    expect(parseChunkStart(frames[0] as never)).toEqual(header);
-    expect(splitRecords((frames[1] as { rest: Buffer }).rest)).toEqual(records);
-    expect((frames[2] as { rest: Buffer }).rest.toString()).toBe('a');
+    expect(parseRecords(frames[0] as Frame)).toEqual({ header, records });
+    expect(frames[0]?.recordCount).toBe(2);
+    expect((frames[1] as Frame).rest.toString()).toBe('a');
   });
 
-  test('a frame whose checksum fails is skipped; the frames after it still read', () => {
-    const bytes = segment(
-      chunkStartFrame(header),
-      recordsFrame('c-1', [Buffer.from('damaged')]),
-      markerFrame(FrameKind.RouteDone, 'c-1', 'a'),
-    );
-    const recordsAt = PREAMBLE.length + chunkStartFrame(header).length;
-    bytes.writeUInt8((bytes.readUInt8(recordsAt + 14) ^ 0x01) & 0xff, recordsAt + 14); // inside the records frame's body
-    const { frames, damage } = decodeSegment(bytes);
+  test('a frame whose body checksum fails is skipped and counted; the frames after it still read', () => {
+    const damaged = recordsFrame('c-1', [Buffer.from('damaged'), Buffer.from('too')]);
+    const bytes = segment(damaged, markerFrame(FrameKind.RouteDone, 'c-2', 'a'));
+    flip(bytes, PREAMBLE.length + damaged.length - 2, 0x01); // inside the records
+    const { frames, damage, lost } = decodeSegment(bytes);
     expect(damage).toMatch(/checksum mismatch/);
-    expect(frames.map((frame) => frame.kind)).toEqual([FrameKind.ChunkStart, FrameKind.RouteDone]);
+    expect(frames.map((frame) => frame.kind)).toEqual([FrameKind.RouteDone]);
+    expect(lost).toEqual({ frames: 1, records: 2, bytes: damaged.length });
+  });
+
+  test('a damaged length is not trusted: reading resumes at the next valid frame', () => {
+    const first = recordsFrame('c-1', [Buffer.from('lost')]);
+    const bytes = segment(first, recordsFrame('c-2', [Buffer.from('kept')]));
+    flip(bytes, PREAMBLE.length + 2, 0x10); // the first frame's length
+    const { frames, damage, lost } = decodeSegment(bytes);
+    expect(damage).toMatch(/damaged frame head/);
+    expect(frames.map((frame) => recordsOf(frame)?.map(String))).toEqual([['kept']]);
+    expect(lost).toEqual({ frames: 1, records: 1, bytes: first.length });
+  });
+
+  test('a damaged preamble is reported, and the frames behind it are still read', () => {
+    for (const at of [0, 4]) {
+      const bytes = segment(recordsFrame('c-1', [Buffer.from('kept')]));
+      flip(bytes, at, 0xff);
+      const { frames, damage, lost } = decodeSegment(bytes);
+      expect(damage).toMatch(/magic|version/);
+      expect(frames.map((frame) => recordsOf(frame)?.map(String))).toEqual([['kept']]);
+      expect(lost.records).toBe(0);
+    }
   });
 
   test('a torn tail keeps every complete frame before it', () => {
-    const bytes = segment(chunkStartFrame(header), recordsFrame('c-1', [Buffer.from('whole')]));
-    const { frames, damage } = decodeSegment(bytes.subarray(0, bytes.length - 3));
+    const torn = recordsFrame('c-2', [Buffer.from('whole')]);
+    const bytes = segment(recordsFrame('c-1', [Buffer.from('kept')]), torn);
+    const { frames, damage, lost } = decodeSegment(bytes.subarray(0, bytes.length - 3));
     expect(damage).toMatch(/^torn frame/);
-    expect(frames.map((frame) => frame.kind)).toEqual([FrameKind.ChunkStart]);
+    expect(frames.map((frame) => frame.id)).toEqual(['c-1']);
+    expect(lost).toEqual({ frames: 1, records: 1, bytes: torn.length - 3 });
   });
 
   test('an empty file is an empty segment; other bytes without the magic are damage', () => {
-    expect(decodeSegment(Buffer.alloc(0))).toEqual({ frames: [], damage: undefined });
+    expect(decodeSegment(Buffer.alloc(0)).damage).toBeUndefined();
     expect(decodeSegment(Buffer.from('not a segment')).damage).toMatch(/bad magic/);
   });
 
@@ -88,7 +109,7 @@ describe('segment format', () => {
       if (typeof frame === 'string') throw new Error(frame);
       expect(frame.kind).toBe(FrameKind.Records);
       expect(frame.id).toBe(Buffer.from(id, 'latin1').toString('latin1'));
-      expect(splitRecords(frame.rest)).toEqual(records);
+      expect(recordsOf(frame)).toEqual(records);
     },
   );
 
@@ -101,4 +122,45 @@ describe('segment format', () => {
       expect(typeof decodeFrame(frame, 0)).toBe('string');
     },
   );
+
+  propertyTest.prop([
+    fc.array(fc.oneof(recordsArbitrary, fc.constant(null)), { minLength: 1, maxLength: 6 }),
+    fc.nat(),
+    fc.integer({ min: 1, max: 255 }),
+  ])(
+    'any single changed byte anywhere in a segment loses at most the frame it hits, counted',
+    (contents, position, flip) => {
+      // Records frames of chunks c-0, c-1, ..., and route-done markers where `contents` has null.
+      const frames = contents.map((records, i) =>
+        records === null
+          ? markerFrame(FrameKind.RouteDone, `c-${i}`, 'a')
+          : recordsFrame(`c-${i}`, records),
+      );
+      const bytes = segment(...frames);
+      const at = position % bytes.length;
+      bytes[at] = (bytes[at] as number) ^ flip;
+      let start = PREAMBLE.length;
+      const hit = frames.findIndex((frame) => {
+        const inside = at >= start && at < start + frame.length;
+        start += frame.length;
+        return inside;
+      });
+      const { frames: read, damage, lost } = decodeSegment(bytes);
+      expect(damage).toBeDefined();
+      const kept = frames.filter((_, i) => i !== hit);
+      expect(
+        read.map((frame) => bytes.subarray(frame.offset, frame.offset + frame.length)),
+      ).toEqual(kept);
+      const hitRecords = hit === -1 ? null : contents[hit];
+      expect(lost).toEqual({
+        frames: hit === -1 ? 0 : 1,
+        records: hitRecords?.length ?? 0,
+        bytes: hit === -1 ? 0 : (frames[hit] as Buffer).length,
+      });
+    },
+  );
 });
+
+function flip(bytes: Buffer, at: number, mask: number): void {
+  bytes[at] = (bytes[at] as number) ^ mask;
+}

@@ -24,3 +24,8 @@ export function records(n: number, size = 100, prefix = 'r'): string[] {
 export function names(data: readonly Buffer[]): string[] {
   return data.map((record) => record.toString().split('-').slice(0, 2).join('-'));
 }
+
+/** An error as Node's fs reports it. */
+export function osError(code: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: injected`), { code, errno: -28, syscall: 'write' });
+}

@@ -76,8 +76,17 @@ const pool = await ChunkPool.open({
   reservePerOutput: 256 * 1024,
   maxBytesStored: 256 * 1024 * 1024,
   leaseTimeout: 10_000,
+  // Called before open() resolves: an event would fire before anyone could listen.
+  onRecovered: ({ chunks, records, quarantined, lost, unrouted }) =>
+    guard.log({
+      msg: 'backlog recovered',
+      chunks,
+      records,
+      quarantined,
+      lost,
+      unrouted: unrouted.length,
+    }),
 });
-pool.on('recovered', (event) => guard.log({ msg: 'backlog recovered', ...event }));
 
 // The pool's memory in use, sampled often enough to see its peak.
 let peakBytesUp = 0;

@@ -8,21 +8,22 @@
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
-import { ChunkPoolError } from '../errors.js';
+import { ChunkPoolError, isChunkPoolError } from '../errors.js';
+import { DirLock } from './dir-lock.js';
+import { chunksOfSegment, type Extent } from './segment-chunks.js';
 import {
-  checksumRange,
-  chunkStartFrame,
   decodeFrame,
   decodeSegment,
-  fillChecksum,
+  encodeHeader,
+  fillChecksums,
   FrameKind,
   markerFrame,
-  parseChunkStart,
+  parseRecords,
   PREAMBLE,
   recordsFrameLength,
-  splitRecords,
   writeRecordsFrame,
   type Frame,
+  type Loss,
 } from './segment-format.js';
 import { FILE_MODE, SEGMENT_SUFFIX, SegmentLog, type Segment } from './segment-log.js';
 import type {
@@ -108,22 +109,27 @@ export function fileStorage(options: FileStorageOptions): ChunkStorage {
 /** Where a chunk's frames are. */
 interface StoredChunk {
   readonly header: ChunkHeader;
+  /** The header as each records frame carries it (see segment-format.ts). */
+  readonly headerBytes: Buffer;
   readonly segment: Segment;
   /** Position and length of each records frame of the chunk in its segment. */
-  readonly extents: { readonly position: number; readonly length: number }[];
+  readonly extents: Extent[];
 }
 
 class FileStorage implements ChunkStorage {
   readonly persistent = true;
   readonly syncEachAppend: boolean;
+  readonly #dir: string;
   readonly #segmentsDir: string;
   readonly #rejectedDir: string;
   readonly #quarantineDir: string;
   readonly #fsync: FsyncPolicy;
   readonly #log: SegmentLog;
   readonly #chunks = new Map<string, StoredChunk>();
+  #lock: DirLock | undefined;
 
   constructor(dir: string, fsync: FsyncPolicy, segmentBytes: number) {
+    this.#dir = dir;
     this.#segmentsDir = join(dir, 'segments');
     this.#rejectedDir = join(dir, 'rejected');
     this.#quarantineDir = join(dir, 'quarantine');
@@ -135,12 +141,28 @@ class FileStorage implements ChunkStorage {
     });
   }
 
-  async open(options: RecoveryOptions = {}): Promise<RecoveryScan> {
+  open(options: RecoveryOptions = {}): Promise<RecoveryScan> {
+    return guard('opening the storage', undefined, () => this.#open(options));
+  }
+
+  async #open(options: RecoveryOptions): Promise<RecoveryScan> {
+    await mkdir(this.#dir, { recursive: true, mode: DIR_MODE });
+    this.#lock = await DirLock.acquire(this.#dir);
+    try {
+      return await this.#recover(options);
+    } catch (error) {
+      await this.#lock.release().catch(() => undefined); // `error` is what the caller needs.
+      throw error;
+    }
+  }
+
+  async #recover(options: RecoveryOptions): Promise<RecoveryScan> {
     for (const folder of [this.#segmentsDir, this.#rejectedDir, this.#quarantineDir]) {
       await mkdir(folder, { recursive: true, mode: DIR_MODE });
     }
     const names = (await readdir(this.#segmentsDir)).sort();
     const found: RecoveredChunk[] = [];
+    const lost: Loss = { frames: 0, records: 0, bytes: 0 };
     let quarantined = 0;
     for (const name of names) {
       const path = join(this.#segmentsDir, name);
@@ -154,128 +176,151 @@ class FileStorage implements ChunkStorage {
         bytes = await this.#repair(name, bytes, frames, decoded.damage);
         frames = decodeSegment(bytes).frames;
         quarantined += 1;
+        lost.records += decoded.lost.records;
+        lost.bytes += decoded.lost.bytes;
       }
       found.push(...this.#adopt(this.#log.adopt(name, bytes.length), frames));
     }
-    return { chunks: await this.#loadOldest(found, options.recordBytes ?? 0), quarantined };
+    const chunks = await this.#loadOldest(found, options.recordBytes ?? 0);
+    return { chunks, quarantined, lost: { records: lost.records, bytes: lost.bytes } };
   }
 
-  async append(header: ChunkHeader, records: readonly Buffer[]): Promise<void> {
-    const { id } = header;
-    safeName(id, 'chunk id');
-    let chunk = this.#chunks.get(id);
-    const starting = chunk === undefined;
-    if (chunk === undefined) {
-      chunk = { header, segment: this.#log.segmentForNewChunk(), extents: [] };
-      chunk.segment.live += 1;
-      this.#chunks.set(id, chunk);
-    }
-    const frames = starting ? [chunkStartFrame(header)] : [];
-    const frameLength = recordsFrameLength(id, records);
-    try {
-      const position = await this.#log.write(
-        chunk.segment,
-        frames,
-        { id, records, frameLength },
-        this.#fsync === 'always',
-      );
-      const start = position + (frames[0]?.length ?? 0);
-      chunk.extents.push({ position: start, length: frameLength });
-    } catch (error) {
-      if (starting) await this.#forget(chunk);
-      throw storageError(error, id);
-    }
+  append(header: ChunkHeader, records: readonly Buffer[]): Promise<void> {
+    return guard('writing', header.id, async () => {
+      const { id } = header;
+      safeName(id, 'chunk id');
+      let chunk = this.#chunks.get(id);
+      const starting = chunk === undefined;
+      if (chunk === undefined) {
+        const segment = this.#log.segmentForNewChunk();
+        chunk = { header, headerBytes: encodeHeader(header), segment, extents: [] };
+        chunk.segment.live += 1;
+        this.#chunks.set(id, chunk);
+      }
+      const { headerBytes } = chunk;
+      const frameLength = recordsFrameLength(id, headerBytes, records);
+      try {
+        const position = await this.#log.write(
+          chunk.segment,
+          [],
+          { id, header: headerBytes, records, frameLength },
+          this.#fsync === 'always',
+        );
+        chunk.extents.push({ position, length: frameLength });
+      } catch (error) {
+        if (starting) await this.#forget(chunk).catch(() => undefined); // `error` says it all.
+        throw error;
+      }
+    });
   }
 
-  // eslint-disable-next-line @typescript-eslint/require-await -- async so that a throw here rejects (an async entry point never throws synchronously)
-  async seal(id: string): Promise<void> {
+  seal(id: string): Promise<void> {
     // Every append is already written; what durability remains is `sync()`'s.
-    safeName(id, 'chunk id');
+    return guard('sealing', id, () => {
+      safeName(id, 'chunk id');
+      return Promise.resolve();
+    });
   }
 
-  async sync(): Promise<void> {
-    if (this.#fsync === 'batch') await this.#log.sync();
+  sync(): Promise<void> {
+    return guard('making the segments durable', undefined, async () => {
+      if (this.#fsync === 'batch') await this.#log.sync();
+      await this.#lock?.check();
+    });
   }
 
-  async read(id: string): Promise<Buffer[]> {
-    const chunk = this.#stored(id);
-    const records: Buffer[] = [];
-    for (const frame of await this.#readFrames(chunk)) {
-      if (typeof frame === 'string') {
-        throw new ChunkPoolError('CORRUPT_CHUNK', `chunk ${id}: ${frame}`);
+  read(id: string): Promise<Buffer[]> {
+    return guard('reading', id, async () => {
+      const chunk = this.#stored(id);
+      const records: Buffer[] = [];
+      for (const frame of await this.#readFrames(chunk)) {
+        if (typeof frame === 'string') {
+          throw new ChunkPoolError('CORRUPT_CHUNK', `chunk ${id}: ${frame}`);
+        }
+        const parsed = frame.id === id ? parseRecords(frame) : undefined;
+        if (frame.kind !== FrameKind.Records || parsed === undefined) {
+          throw new ChunkPoolError('CORRUPT_CHUNK', `chunk ${id}: a records frame is malformed`);
+        }
+        records.push(...parsed.records);
       }
-      const split = frame.id === id ? splitRecords(frame.rest) : undefined;
-      if (frame.kind !== FrameKind.Records || split === undefined) {
-        throw new ChunkPoolError('CORRUPT_CHUNK', `chunk ${id}: a records frame is malformed`);
-      }
-      records.push(...split);
-    }
-    return records;
+      return records;
+    });
   }
 
-  async markRouteDone(id: string, output: string): Promise<void> {
+  markRouteDone(id: string, output: string): Promise<void> {
+    return guard('marking a route done on', id, () =>
+      this.#mark(id, markerFrame(FrameKind.RouteDone, id, output)),
+    );
+  }
+
+  reroute(id: string, from: string, to: string): Promise<void> {
+    return guard('rerouting', id, () =>
+      this.#mark(id, markerFrame(FrameKind.Rerouted, id, JSON.stringify([from, to]))),
+    );
+  }
+
+  async #mark(id: string, frame: Buffer): Promise<void> {
     const chunk = this.#stored(id);
-    try {
-      await this.#log.write(
-        chunk.segment,
-        [markerFrame(FrameKind.RouteDone, id, output)],
-        undefined,
-        this.#fsync === 'always',
-      );
-    } catch (error) {
-      throw storageError(error, id);
-    }
+    await this.#log.write(chunk.segment, [frame], undefined, this.#fsync === 'always');
   }
 
-  async delete(id: string): Promise<void> {
-    safeName(id, 'chunk id');
-    const chunk = this.#chunks.get(id);
-    if (chunk === undefined) return; // Never written (its first write failed), or deleted.
-    await this.#forget(chunk);
+  delete(id: string): Promise<void> {
+    return guard('deleting', id, async () => {
+      safeName(id, 'chunk id');
+      const chunk = this.#chunks.get(id);
+      if (chunk === undefined) return; // Never written (its first write failed), or deleted.
+      await this.#forget(chunk);
+    });
   }
 
-  async deadLetter(
+  deadLetter(
     header: ChunkHeader,
     output: string,
     reason: string,
     records: readonly Buffer[],
   ): Promise<void> {
-    const folder = join(this.#rejectedDir, safeName(output, 'output'));
-    await mkdir(folder, { recursive: true, mode: DIR_MODE });
-    // A segment of its own, holding just this chunk: the same format, readable by the same code.
-    const recordsFrame = Buffer.allocUnsafe(recordsFrameLength(header.id, records));
-    writeRecordsFrame(recordsFrame, 0, header.id, records);
-    fillChecksum(recordsFrame, checksumRange(recordsFrame, 0));
-    await writeWholeFile(
-      join(folder, `${safeName(header.id, 'chunk id')}${SEGMENT_SUFFIX}`),
-      [
-        PREAMBLE,
-        chunkStartFrame({ ...header, routes: [output] }),
-        recordsFrame,
-        markerFrame(FrameKind.DeadLetter, header.id, reason),
-      ],
-      this.#fsync !== 'never',
-    );
+    return guard('writing the dead letter of', header.id, async () => {
+      const folder = join(this.#rejectedDir, safeName(output, 'output'));
+      await mkdir(folder, { recursive: true, mode: DIR_MODE });
+      // A segment of its own, holding just this chunk: the same format, readable by the same code.
+      const headerBytes = encodeHeader({ ...header, routes: [output] });
+      const recordsFrame = Buffer.allocUnsafe(recordsFrameLength(header.id, headerBytes, records));
+      writeRecordsFrame(recordsFrame, 0, header.id, headerBytes, records);
+      fillChecksums(recordsFrame, 0);
+      await writeWholeFile(
+        join(folder, `${safeName(header.id, 'chunk id')}${SEGMENT_SUFFIX}`),
+        [PREAMBLE, recordsFrame, markerFrame(FrameKind.DeadLetter, header.id, reason)],
+        this.#fsync !== 'never',
+      );
+    });
   }
 
   /** Copies what the chunk's frames hold now to the quarantine folder, then deletes the chunk. */
-  async quarantine(id: string, reason: string): Promise<void> {
-    const target = join(this.#quarantineDir, `${safeName(id, 'chunk id')}${SEGMENT_SUFFIX}`);
-    const chunk = this.#chunks.get(id);
-    if (chunk !== undefined) {
-      const raw = await this.#readExtents(chunk);
-      await writeWholeFile(target, [PREAMBLE, chunkStartFrame(chunk.header), ...raw], false);
-      await this.#forget(chunk);
-    }
-    await writeWholeFile(`${target}.reason`, [Buffer.from(`${reason}\n`)], false);
+  quarantine(id: string, reason: string): Promise<void> {
+    return guard('quarantining', id, async () => {
+      const target = join(this.#quarantineDir, `${safeName(id, 'chunk id')}${SEGMENT_SUFFIX}`);
+      const chunk = this.#chunks.get(id);
+      if (chunk !== undefined) {
+        const raw = await this.#readExtents(chunk);
+        await writeWholeFile(target, [PREAMBLE, ...raw], false);
+        await this.#forget(chunk);
+      }
+      await writeWholeFile(`${target}.reason`, [Buffer.from(`${reason}\n`)], false);
+    });
   }
 
-  async close(): Promise<void> {
-    try {
-      if (this.#fsync === 'batch') await this.#log.sync();
-    } finally {
-      await this.#log.close();
-    }
+  close(): Promise<void> {
+    return guard('closing the storage', undefined, async () => {
+      try {
+        if (this.#fsync === 'batch') await this.#log.sync();
+      } finally {
+        try {
+          await this.#log.close();
+        } finally {
+          await this.#lock?.release();
+        }
+      }
+    });
   }
 
   /**
@@ -283,35 +328,13 @@ class FileStorage implements ChunkStorage {
    * is removed.
    */
   #adopt(segment: Segment, frames: readonly Frame[]): RecoveredChunk[] {
-    const found = new Map<string, StoredChunk & { recordCount: number; bytes: number }>();
-    const doneRoutes = new Map<string, string[]>();
-    const deleted = new Set<string>();
-    for (const frame of frames) {
-      if (frame.kind === FrameKind.ChunkStart) {
-        const header = parseChunkStart(frame);
-        if (header === undefined || this.#chunks.has(frame.id)) continue;
-        found.set(frame.id, { header, segment, extents: [], recordCount: 0, bytes: 0 });
-        doneRoutes.set(frame.id, []);
-      } else if (frame.kind === FrameKind.Records) {
-        // Records whose chunk start was lost cannot be routed; they stay in the quarantine copy.
-        const chunk = found.get(frame.id);
-        const records = splitRecords(frame.rest);
-        if (chunk === undefined || records === undefined) continue;
-        chunk.extents.push({ position: frame.offset, length: frame.length });
-        chunk.recordCount += records.length;
-        for (const record of records) chunk.bytes += record.length;
-      } else if (frame.kind === FrameKind.RouteDone) {
-        doneRoutes.get(frame.id)?.push(frame.rest.toString());
-      } else if (frame.kind === FrameKind.Deleted) {
-        deleted.add(frame.id);
-      }
-    }
     const recovered: RecoveredChunk[] = [];
-    for (const [id, { header, extents, recordCount, bytes }] of found) {
-      if (deleted.has(id)) continue;
-      this.#chunks.set(id, { header, segment, extents });
+    for (const [id, found] of chunksOfSegment(frames)) {
+      if (this.#chunks.has(id)) continue; // The same id in two segments: the first one holds.
+      const { header, extents, recordCount, bytes, doneRoutes } = found;
+      this.#chunks.set(id, { header, headerBytes: encodeHeader(header), segment, extents });
       segment.live += 1;
-      recovered.push({ ...header, recordCount, bytes, doneRoutes: doneRoutes.get(id) ?? [] });
+      recovered.push({ ...header, recordCount, bytes, doneRoutes });
     }
     // Nothing in it to lose: if removing the file fails, the next open finds it empty again.
     if (segment.live === 0) this.#log.remove(segment).catch(() => undefined);
@@ -400,12 +423,28 @@ class FileStorage implements ChunkStorage {
   }
 }
 
-function storageError(error: unknown, id: string): ChunkPoolError {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new ChunkPoolError('STORAGE_FULL', `no space left for chunk ${id}`, { cause: error });
+/**
+ * Runs one storage call; whatever it throws reaches the pool as a `ChunkPoolError` (kept as it
+ * is when it already is one), `STORAGE_FULL` for a full disk or quota, `STORAGE_ERROR`
+ * otherwise, with the OS error as `cause`.
+ */
+async function guard<T>(what: string, id: string | undefined, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw storageError(error, id === undefined ? what : `${what} chunk ${id}`);
   }
-  return new ChunkPoolError('STORAGE_ERROR', `writing chunk ${id} failed`, { cause: error });
+}
+
+function storageError(error: unknown, what: string): ChunkPoolError {
+  if (isChunkPoolError(error)) return error;
+  const { code, message } = error as NodeJS.ErrnoException;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new ChunkPoolError('STORAGE_FULL', `${what}: no space left (${message})`, {
+      cause: error,
+    });
+  }
+  return new ChunkPoolError('STORAGE_ERROR', `${what} failed: ${message}`, { cause: error });
 }
 
 function safeName(name: string, what: string): string {

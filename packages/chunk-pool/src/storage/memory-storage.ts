@@ -29,6 +29,7 @@ export function memoryStorage(): ChunkStorage {
     seal: () => Promise.resolve(),
     sync: () => Promise.resolve(),
     markRouteDone: () => Promise.resolve(),
+    reroute: () => Promise.resolve(),
     delete: () => Promise.resolve(),
     deadLetter: () => Promise.resolve(),
     quarantine: () => Promise.resolve(),

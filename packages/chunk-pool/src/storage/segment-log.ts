@@ -13,7 +13,8 @@
 import { constants } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checksumRange, fillChecksum, PREAMBLE, writeRecordsFrame } from './segment-format.js';
+import { ChunkPoolError } from '../errors.js';
+import { fillChecksums, PREAMBLE, writeRecordsFrame } from './segment-format.js';
 
 export const SEGMENT_SUFFIX = '.seg';
 export const FILE_MODE = 0o600;
@@ -45,15 +46,17 @@ export interface Segment {
 /** The records of one chunk to write as a records frame. */
 export interface RecordsPart {
   readonly id: string;
+  /** The chunk's header, as `encodeHeader` makes it (every records frame carries it). */
+  readonly header: Buffer;
   readonly records: readonly Buffer[];
-  /** The frame's length, `recordsFrameLength(id, records)`, which the caller needs too. */
+  /** The frame's length, `recordsFrameLength(id, header, records)`, which the caller needs too. */
   readonly frameLength: number;
 }
 
 interface WriteOperation {
   readonly kind: 'write';
   readonly segment: Segment;
-  /** Small frames (chunk start, markers) written before the records frame. */
+  /** Small frames (markers) written before the records frame. */
   readonly frames: readonly Buffer[];
   readonly records: RecordsPart | undefined;
   readonly length: number;
@@ -97,6 +100,12 @@ export class SegmentLog {
   // Two buffers reused for every write: one being written, one being filled (see the module doc).
   readonly #scratch: [Buffer, Buffer] = [Buffer.alloc(0), Buffer.alloc(0)];
   #nextScratch: 0 | 1 = 0;
+  /**
+   * Set once a segment file is found gone from the folder (the folder deleted or replaced under
+   * the running pool): writes into unlinked files would resolve and be lost, so every later write
+   * and sync fails with this.
+   */
+  #vanished: ChunkPoolError | undefined;
 
   constructor(dir: string, options: { segmentBytes: number; syncInBackground: boolean }) {
     this.#dir = dir;
@@ -172,6 +181,7 @@ export class SegmentLog {
       );
       await this.#syncFolder().catch((error: unknown) => void failures.push(error));
       if (failures.length > 0) throw failures[0];
+      for (const [segment, handle] of this.#handles) await this.#checkLinked(segment, handle);
     });
   }
 
@@ -239,8 +249,12 @@ export class SegmentLog {
     if (kept !== undefined) {
       await kept.datasync();
     } else {
-      const handle = await open(segment.path, 'r').catch(() => undefined);
-      if (handle === undefined) return; // Removed meanwhile: nothing left to make durable.
+      // Segments this log removes leave `#segments` first (see remove()): one still listed but
+      // not on disk was removed by someone else.
+      const handle = await open(segment.path, 'r').catch((error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw this.#vanish(segment);
+        throw error;
+      });
       try {
         await handle.datasync();
       } finally {
@@ -260,7 +274,9 @@ export class SegmentLog {
     this.#queue.push(operation);
     if (this.#pumping) return;
     this.#pumping = true;
-    void this.#pump();
+    // Never rejects: each operation's failure goes to its own promise (see #runWrite, #runTask,
+    // and #prepare's catch below), so there is nothing left here to report.
+    this.#pump().catch(() => undefined);
   }
 
   /** Runs queued operations in order, preparing the next write while the current one runs. */
@@ -279,9 +295,21 @@ export class SegmentLog {
     }
   }
 
+  /** The next operation, with its bytes ready if it is a write; one that cannot be is rejected. */
   #prepare(): TaskOperation | PreparedWrite | undefined {
-    const operation = this.#queue.shift();
-    if (operation === undefined || operation.kind === 'task') return operation;
+    for (;;) {
+      const operation = this.#queue.shift();
+      if (operation === undefined || operation.kind === 'task') return operation;
+      try {
+        return this.#prepareWrite(operation);
+      } catch (error) {
+        operation.segment.reserved -= operation.length;
+        operation.reject(error);
+      }
+    }
+  }
+
+  #prepareWrite(operation: WriteOperation): PreparedWrite {
     const index = this.#nextScratch;
     this.#nextScratch = index === 0 ? 1 : 0;
     let scratch = this.#scratch[index];
@@ -296,8 +324,8 @@ export class SegmentLog {
     }
     const { records } = operation;
     if (records !== undefined) {
-      writeRecordsFrame(bytes, offset, records.id, records.records);
-      fillChecksum(bytes, checksumRange(bytes, offset));
+      writeRecordsFrame(bytes, offset, records.id, records.header, records.records);
+      fillChecksums(bytes, offset);
     }
     return { kind: 'prepared', operation, bytes };
   }
@@ -318,6 +346,7 @@ export class SegmentLog {
     // the pump goes on to prepare the next one (which is what makes the two overlap).
     let handle = this.#handles.get(segment);
     try {
+      if (this.#vanished !== undefined) throw this.#vanished;
       handle ??= await this.#open(segment, creating);
       const parts = creating ? [PREAMBLE, bytes] : [bytes];
       const position = segment.size + (creating ? PREAMBLE.length : 0);
@@ -328,6 +357,7 @@ export class SegmentLog {
       if (operation.durable) {
         await handle.datasync();
         await this.#syncFolder();
+        await this.#checkLinked(segment, handle);
         segment.syncedWrites = segment.writes;
       }
       operation.resolve(position);
@@ -348,6 +378,21 @@ export class SegmentLog {
     if (creating) this.#folderDirty = true;
     if (!segment.retired) this.#handles.set(segment, handle);
     return handle;
+  }
+
+  /** Throws (and marks the log vanished) if the segment's file is no longer in the folder. */
+  async #checkLinked(segment: Segment, handle: FileHandle): Promise<void> {
+    const { nlink } = await handle.stat();
+    if (nlink === 0) throw this.#vanish(segment);
+  }
+
+  #vanish(segment: Segment): ChunkPoolError {
+    this.#vanished ??= new ChunkPoolError(
+      'STORAGE_ERROR',
+      `segment file ${segment.path} is no longer in its folder (was ${this.#dir} deleted or ` +
+        'replaced while the pool ran?); records written since the last flush are not stored',
+    );
+    return this.#vanished;
   }
 
   /** The segment's kept handle, which is no longer kept. */

@@ -46,6 +46,8 @@ export interface RecoveryScan {
   readonly chunks: readonly RecoveredChunk[];
   /** Damaged chunks moved to quarantine while scanning (their readable records are in `chunks`). */
   readonly quarantined: number;
+  /** What damage cost: records (where the damaged bytes still tell) and bytes no chunk could keep. */
+  readonly lost?: { readonly records: number; readonly bytes: number };
 }
 
 /**
@@ -84,6 +86,11 @@ export interface ChunkStorage {
   read(id: string): Promise<Buffer[]>;
   /** Records that `output` is done with the chunk, so a restart does not deliver it there again. */
   markRouteDone(id: string, output: string): Promise<void>;
+  /**
+   * Records that the chunk's route `from` (an output no longer configured) now goes to `to`, so a
+   * restart delivers it to `to` (once, if `to` is already one of its routes).
+   */
+  reroute(id: string, from: string, to: string): Promise<void>;
   /** Removes the chunk: every route is done. */
   delete(id: string): Promise<void>;
   /** Keeps a copy of the chunk's records as a dead letter of `output`, for an operator to inspect. */

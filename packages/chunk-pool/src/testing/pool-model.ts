@@ -180,15 +180,16 @@ class Append implements Command {
     for (let i = 0; i < this.count; i++) {
       const name = `r${model.nextRecord++}`;
       const outcome = real.pool.append(this.tag, `${name}|`.padEnd(100, '.'));
-      const tracked = outcome.then(
-        (result) => {
-          if (result === 'accepted')
-            for (const route of modelRoute(this.tag)) model.routed[route as Output] += 1;
-        },
-        () => undefined, // POOL_CLOSED at a restart: never accepted.
-      );
+      const tracked: Promise<void> = outcome
+        .then(
+          (result) => {
+            if (result === 'accepted')
+              for (const route of modelRoute(this.tag)) model.routed[route as Output] += 1;
+          },
+          () => undefined, // POOL_CLOSED at a restart: never accepted.
+        )
+        .finally(() => model.waiting.delete(tracked));
       model.waiting.add(tracked);
-      void tracked.finally(() => model.waiting.delete(tracked));
     }
     await settle(real);
     checkInvariants(model, real);

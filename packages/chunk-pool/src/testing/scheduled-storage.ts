@@ -32,6 +32,7 @@ export function scheduledStorage(scheduler: fc.Scheduler): {
       sync: gate('sync', () => storage.sync()),
       read: gate('read', (id) => storage.read(id)),
       markRouteDone: gate('markRouteDone', (id, output) => storage.markRouteDone(id, output)),
+      reroute: gate('reroute', (id, from, to) => storage.reroute(id, from, to)),
       delete: gate('delete', (id) => storage.delete(id)),
       deadLetter: gate('deadLetter', (header, output, reason, records) =>
         storage.deadLetter(header, output, reason, records),

@@ -1,0 +1,164 @@
+import { describe, expect, test } from 'vitest';
+import {
+  ChunkPool,
+  fileStorage,
+  type ChunkPoolOptions,
+  type DroppedEvent,
+  type RecoveryReport,
+} from '../src/index.js';
+import { names, records, tempDir } from './support.js';
+
+function openFile(dir: string, options: Partial<ChunkPoolOptions> = {}) {
+  return ChunkPool.open({
+    outputs: ['otlp'],
+    chunkBytes: 1000,
+    maxBytesUp: 6000,
+    reservePerOutput: 1000,
+    storage: fileStorage({ dir, fsync: 'batch' }),
+    ...options,
+  });
+}
+
+async function takeAll(pool: ChunkPool, output: string): Promise<string[]> {
+  const seen: string[] = [];
+  while ((pool.stats().outputs[output]?.pendingChunks ?? 0) > 0) {
+    const lease = await pool.take(output);
+    seen.push(...names(lease.chunk.records));
+    await lease.ack();
+  }
+  return seen;
+}
+
+async function storeUnder(dir: string, options: Partial<ChunkPoolOptions>, count: number) {
+  const pool = await openFile(dir, options);
+  for (const record of records(count)) await pool.append('app', record);
+  await pool.close();
+}
+
+const all = (count: number) => records(count).map((_, i) => `r-${i}`);
+
+describe('a changed configuration never deletes what was accepted', () => {
+  test('chunks of a renamed output are kept, reported at open, counted, and survive a rollback', async () => {
+    const dir = tempDir();
+    await storeUnder(dir, { outputs: ['otlp'] }, 100);
+
+    const reports: RecoveryReport[] = [];
+    const renamed = await openFile(dir, {
+      outputs: ['otlp-v2'],
+      onRecovered: (report) => reports.push(report),
+    });
+    expect(reports).toHaveLength(1);
+    expect(reports[0]?.unrouted).toHaveLength(10);
+    expect(reports[0]?.unrouted[0]).toMatchObject({ routes: ['otlp'], recordCount: 10 });
+    expect(renamed.stats().unrouted).toMatchObject({ chunks: 10, records: 100, bytes: 10_000 });
+    expect(renamed.stats().stored.bytes).toBe(10_000); // within maxBytesStored
+    expect(renamed.stats().outputs['otlp-v2']?.pendingChunks).toBe(0);
+    await renamed.drain(); // nothing routed is pending: drain does not wait for unrouted chunks
+    await renamed.close();
+
+    const rolledBack = await openFile(dir, { outputs: ['otlp'] });
+    expect(await takeAll(rolledBack, 'otlp')).toEqual(all(100));
+    await rolledBack.close();
+  });
+
+  test('reroute() sends them to another output, and a restart keeps the new route', async () => {
+    const dir = tempDir();
+    await storeUnder(dir, { outputs: ['otlp'] }, 30);
+
+    const pool = await openFile(dir, { outputs: ['otlp-v2'] });
+    await expect(pool.reroute('otlp', 'nope')).rejects.toMatchObject({ code: 'UNKNOWN_OUTPUT' });
+    expect(await pool.reroute('otlp', 'otlp-v2')).toEqual({ records: 30, bytes: 3000 });
+    expect(pool.unrouted()).toEqual([]);
+    expect(pool.stats().unrouted).toMatchObject({ chunks: 0, rerouted: { records: 30 } });
+    expect(names((await pool.take('otlp-v2')).chunk.records)).toEqual(all(10)); // not acked
+    await pool.close();
+
+    const again = await openFile(dir, { outputs: ['otlp-v2'] });
+    expect(again.stats().unrouted.chunks).toBe(0);
+    expect(await takeAll(again, 'otlp-v2')).toEqual(all(30));
+    await again.close();
+  });
+
+  test('dropUnrouted() gives them up, counted and emitted, and deletes what no route needs', async () => {
+    const dir = tempDir();
+    await storeUnder(dir, { outputs: ['otlp', 'archive'] }, 20);
+
+    const pool = await openFile(dir, { outputs: ['archive'] });
+    const dropped: DroppedEvent[] = [];
+    pool.on('dropped', (event) => dropped.push(event));
+    expect(pool.stats().unrouted).toMatchObject({ chunks: 2, records: 20 });
+    expect(await takeAll(pool, 'archive')).toEqual(all(20)); // the configured route still delivers
+    expect(pool.stats().unrouted).toMatchObject({ chunks: 2, records: 20 }); // kept for 'otlp'
+    expect(await pool.dropUnrouted('otlp')).toEqual({ records: 20, bytes: 2000 });
+    expect(dropped.map((event) => [event.reason, event.outputs])).toEqual([
+      ['unrouted', ['otlp']],
+      ['unrouted', ['otlp']],
+    ]);
+    expect(pool.stats().unrouted).toMatchObject({
+      chunks: 0,
+      dropped: { records: 20, bytes: 2000 },
+    });
+    expect(pool.stats().stored.bytes).toBe(0);
+    await pool.close();
+
+    const again = await openFile(dir, { outputs: ['otlp', 'archive'] });
+    expect(again.stats().recovered).toEqual({ chunks: 0, records: 0 });
+    await again.close();
+  });
+
+  test('a throwing onRecovered is counted, and open still resolves', async () => {
+    const dir = tempDir();
+    const pool = await openFile(dir, {
+      onRecovered: () => {
+        throw new Error('listener');
+      },
+    });
+    expect(pool.stats().listenerErrors).toBe(1);
+    await pool.close();
+  });
+});
+
+describe('recovered chunks larger than a reserve', () => {
+  test('reopening with a smaller chunkBytes and reservePerOutput splits them, and all is delivered', async () => {
+    const dir = tempDir();
+    await storeUnder(dir, { chunkBytes: 4000, reservePerOutput: 4000, maxBytesUp: 16_000 }, 100);
+
+    const pool = await openFile(dir, {
+      chunkBytes: 1000,
+      reservePerOutput: 1000,
+      maxBytesUp: 3000,
+    });
+    expect(pool.stats().recovered).toEqual({ chunks: 10, records: 100 });
+    expect(await takeAll(pool, 'otlp')).toEqual(all(100));
+    await pool.close();
+  });
+
+  test('a recovered record larger than reservePerOutput is refused at open, clearly, and kept', async () => {
+    const dir = tempDir();
+    await storeUnder(dir, { chunkBytes: 4000, reservePerOutput: 4000, maxBytesUp: 16_000 }, 0);
+    const big = await openFile(dir, {
+      chunkBytes: 4000,
+      reservePerOutput: 4000,
+      maxBytesUp: 16_000,
+    });
+    await big.append('app', 'x'.repeat(3000));
+    await big.close();
+
+    await expect(openFile(dir, { chunkBytes: 1000, reservePerOutput: 1000 })).rejects.toMatchObject(
+      {
+        code: 'INVALID_OPTION',
+        message: expect.stringMatching(/record of 3000 bytes.*reservePerOutput of at least 3000/),
+      },
+    );
+    // The refused open released the folder, and the record is still there.
+    const fits = await openFile(dir, {
+      chunkBytes: 1000,
+      reservePerOutput: 3000,
+      maxBytesUp: 7000,
+    });
+    const lease = await fits.take('otlp');
+    expect(lease.chunk.bytes).toBe(3000);
+    await lease.ack();
+    await fits.close();
+  });
+});
