@@ -44,17 +44,21 @@ const TRANSIENT_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504]);
  */
 export function defaultClassify(error: unknown): Classification {
   if (isTimeoutError(error)) return 'transient';
-  for (
-    let e: unknown = error, depth = 0;
-    e !== null && typeof e === 'object' && depth < 5;
-    depth += 1
-  ) {
-    const { code, status, statusCode, name } = e as Record<string, unknown>;
-    if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return 'transient';
-    const httpStatus = typeof status === 'number' ? status : statusCode;
-    if (typeof httpStatus === 'number' && TRANSIENT_STATUSES.has(httpStatus)) return 'transient';
-    if (name === 'TimeoutError') return 'transient';
-    e = (e as { cause?: unknown }).cause;
+  try {
+    for (
+      let e: unknown = error, depth = 0;
+      e !== null && typeof e === 'object' && depth < 5;
+      depth += 1
+    ) {
+      const { code, status, statusCode, name } = e as Record<string, unknown>;
+      if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return 'transient';
+      const httpStatus = typeof status === 'number' ? status : statusCode;
+      if (typeof httpStatus === 'number' && TRANSIENT_STATUSES.has(httpStatus)) return 'transient';
+      if (name === 'TimeoutError') return 'transient';
+      e = (e as { cause?: unknown }).cause;
+    }
+  } catch {
+    // A getter that throws: nothing a retry is known to fix.
   }
   return 'fatal';
 }

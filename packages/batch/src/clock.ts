@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { setLongTimeout, type LongTimer } from './internal/long-timer.js';
 
 /** An opaque timer handle, as returned by {@link Clock.setTimeout}. */
 export type TimerHandle = unknown;
@@ -27,7 +28,9 @@ export interface Clock {
 }
 
 /**
- * The default clock: `Date.now` and the global timers, looked up at each call so that fake
+ * The default clock: `performance.now()` (monotonic: a wall-clock step does not move a deadline)
+ * and the global timers, chained past 2^31 − 1 ms so that any duration up to `Infinity` works (a
+ * 30-day timer fires after 30 days, not after 1 ms). Both are looked up at each call so that fake
  * timers installed after import (vitest, sinon) are honoured.
  *
  * @example
@@ -36,7 +39,7 @@ export interface Clock {
  * ```
  */
 export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
-  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
+  now: () => globalThis.performance.now(),
+  setTimeout: (callback, ms) => setLongTimeout(callback, ms),
+  clearTimeout: (handle) => (handle as LongTimer | undefined)?.clear(),
 };

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { describeThrown } from './internal/describe.js';
 
 const BRAND = Symbol.for('holdfast.batch.error');
 
@@ -86,14 +87,30 @@ export class TimeoutError extends BatchError {
  */
 export class TransientError extends BatchError {
   override name = 'TransientError';
-  constructor(fields: BatchErrorFields) {
+  /**
+   * Why no retry was left: every allowed attempt was made (`'attempts'`), the batch retry budget
+   * was spent (`'budget'`), or the next retry could not start before the deadline (`'deadline'`).
+   */
+  readonly retryRefusedBy: RetryRefusedBy;
+  constructor(fields: BatchErrorFields & { readonly retryRefusedBy?: RetryRefusedBy }) {
+    const by = fields.retryRefusedBy ?? 'attempts';
+    const why =
+      by === 'attempts'
+        ? ''
+        : by === 'budget'
+          ? ' (retry budget spent)'
+          : ' (no retry could start before the deadline)';
     super(
       'TRANSIENT',
-      `item ${fields.index}: failed after ${fields.attempts} attempt(s): ${describe(fields.cause)}`,
+      `item ${fields.index}: failed after ${fields.attempts} attempt(s)${why}: ${describeThrown(fields.cause)}`,
       fields,
     );
+    this.retryRefusedBy = by;
   }
 }
+
+/** Why a {@link TransientError} was not retried. */
+export type RetryRefusedBy = 'attempts' | 'budget' | 'deadline';
 
 /**
  * A failure that retrying cannot fix: an item error classified `'fatal'`, or the batch verdict
@@ -159,19 +176,15 @@ export class CancelledError extends BatchError {
   }
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 function hasCode(error: unknown, code?: BatchErrorCode): boolean {
-  if (
-    typeof error !== 'object' ||
-    error === null ||
-    (error as Record<symbol, unknown>)[BRAND] !== true
-  ) {
+  if (typeof error !== 'object' || error === null) return false;
+  try {
+    if ((error as Record<symbol, unknown>)[BRAND] !== true) return false;
+    return code === undefined || (error as { code?: unknown }).code === code;
+  } catch {
+    // A Proxy or a getter that throws: not one of ours.
     return false;
   }
-  return code === undefined || (error as { code?: unknown }).code === code;
 }
 
 /**

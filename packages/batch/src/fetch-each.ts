@@ -61,7 +61,7 @@ export function fetchEach<T, R>(
   const limit = resolved.concurrency === Infinity ? 1024 : resolved.concurrency;
   // Invariant: `buffer` holds at most `limit` outcomes; a worker that would add more first
   // waits on `spaceWaiters`, and the consumer wakes one each time it takes an outcome.
-  const buffer: Outcome<T, R>[] = [];
+  const buffer: (Outcome<T, R> | undefined)[] = [];
   let bufferHead = 0;
   const spaceWaiters: (() => void)[] = [];
   let consumer: (() => void) | undefined;
@@ -102,9 +102,16 @@ export function fetchEach<T, R>(
   };
   const take = (): Outcome<T, R> => {
     const outcome = buffer[bufferHead]!;
+    // Release the outcome as it is taken, and reclaim the taken prefix once it is half the
+    // array: a consumer that keeps up may never drain the buffer to empty, and waiting for that
+    // kept every outcome of the stream alive (memory O(items), not O(concurrency)).
+    buffer[bufferHead] = undefined;
     bufferHead += 1;
     if (bufferHead === buffer.length) {
       buffer.length = 0;
+      bufferHead = 0;
+    } else if (bufferHead >= 32 && bufferHead * 2 >= buffer.length) {
+      buffer.splice(0, bufferHead);
       bufferHead = 0;
     }
     spaceWaiters.shift()?.();
@@ -125,6 +132,7 @@ export function fetchEach<T, R>(
       if (run !== undefined && !finished) {
         run.stop('consumer');
         for (const wake of spaceWaiters.splice(0)) wake();
+        // A failure of `done` is already recorded in `failure` by start()'s handler.
         await run.done.catch(() => undefined);
       }
       finished = true;

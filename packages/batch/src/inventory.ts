@@ -4,13 +4,15 @@
  * @module
  */
 import { systemClock, type Clock } from './clock.js';
+import { describeThrown } from './internal/describe.js';
+import { callback, duration, fail, knownKeys } from './internal/validate.js';
 import type { Outcome } from './outcome.js';
 
 /** One known item: the last value fetched for it, and when. */
 export interface InventoryEntry<T, R> {
   readonly item: T;
   readonly value: R;
-  /** Clock time of the last successful fetch. */
+  /** Clock time (`clock.now()`, monotonic ms by default) of the last successful fetch. */
   readonly updatedAt: number;
   /** The last round failed for this item; `value` is from an earlier round. */
   readonly stale: boolean;
@@ -36,7 +38,7 @@ export interface InventoryOptions<T, K> {
   readonly key: (item: T) => K;
   /**
    * How long a value survives rounds in which its fetch fails, in ms, counted from its last
-   * successful fetch. A failed fetch is not a deleted item — until this expires.
+   * successful fetch, up to `Infinity`. A failed fetch is not a deleted item — until this expires.
    */
   readonly ttlMs: number;
   /** @default systemClock */
@@ -62,7 +64,10 @@ export interface Inventory<T, K, R> {
  *
  * **Details:** a fulfilled item is added or updated; an item whose fetch failed keeps its last
  * value (marked `stale`) until `ttlMs` after its last success, then is removed; an item absent
- * from the round's listing, or skipped by the classifier, is removed at once.
+ * from the round's listing, or skipped by the classifier, is removed at once. `apply` is atomic:
+ * if `key()` throws for any outcome, it throws and the inventory is unchanged. A key listed more
+ * than once in a round counts once, by its best outcome (fulfilled, else skipped, else failed),
+ * so it is in exactly one list of the diff.
  *
  * @example
  * ```ts
@@ -77,22 +82,39 @@ export interface Inventory<T, K, R> {
 export function createInventory<T, R, K = unknown>(
   options: InventoryOptions<T, K>,
 ): Inventory<T, K, R> {
-  if (typeof options !== 'object' || options === null || typeof options.key !== 'function') {
-    throw new TypeError(
-      `Expected \`key\` to be a function, got \`${String((options as { key?: unknown } | null)?.key)}\``,
-    );
-  }
-  if (typeof options.ttlMs !== 'number' || !(options.ttlMs >= 0)) {
-    throw new TypeError(
-      `Expected \`ttlMs\` to be a number of milliseconds >= 0, got \`${String(options.ttlMs)}\` (${typeof options.ttlMs})`,
-    );
-  }
+  if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  knownKeys('', options, ['key', 'ttlMs', 'clock']);
+  const key = callback<(item: T) => K>('key', options.key);
+  if (key === undefined) fail('key', 'a function', options.key);
+  if (options.ttlMs === undefined)
+    fail('ttlMs', 'a number of milliseconds >= 0 or Infinity', undefined);
+  const ttlMs = duration('ttlMs', options.ttlMs, 0);
   const clock = options.clock ?? systemClock;
-  const known = new Map<K, InventoryEntry<T, R>>();
+  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function')
+    fail('clock', 'an object with now()', options.clock);
+  let known = new Map<K, InventoryEntry<T, R>>();
 
   return {
     apply(result) {
       const now = clock.now();
+      // First every outcome is keyed, with nothing changed yet: a `key()` that throws leaves the
+      // inventory as it was. A key listed more than once counts once, by its best outcome.
+      const round = new Map<K, Outcome<T, R>>();
+      result.outcomes.forEach((outcome, i) => {
+        let k: K;
+        try {
+          k = key(outcome.item);
+        } catch (error) {
+          throw new Error(
+            `key() threw for outcome ${i}: ${describeThrown(error)}; the inventory is unchanged`,
+            { cause: error },
+          );
+        }
+        const before = round.get(k);
+        if (before === undefined || RANK[outcome.status] >= RANK[before.status])
+          round.set(k, outcome);
+      });
+
       const diff = {
         added: [] as K[],
         updated: [] as K[],
@@ -100,46 +122,34 @@ export function createInventory<T, R, K = unknown>(
         removed: [] as K[],
         missing: [] as K[],
       };
-      const listed = new Set<K>();
-      for (const outcome of result.outcomes) {
-        const key = options.key(outcome.item);
-        listed.add(key);
-        const before = known.get(key);
+      const next = new Map<K, InventoryEntry<T, R>>();
+      for (const [k, outcome] of round) {
+        const before = known.get(k);
         if (outcome.status === 'fulfilled') {
-          known.set(key, {
-            item: outcome.item,
-            value: outcome.value,
-            updatedAt: now,
-            stale: false,
-          });
-          (before === undefined ? diff.added : diff.updated).push(key);
+          next.set(k, { item: outcome.item, value: outcome.value, updatedAt: now, stale: false });
+          (before === undefined ? diff.added : diff.updated).push(k);
         } else if (outcome.status === 'skipped') {
-          if (before !== undefined) {
-            known.delete(key);
-            diff.removed.push(key);
-          }
+          if (before !== undefined) diff.removed.push(k);
         } else if (before === undefined) {
-          diff.missing.push(key);
-        } else if (now - before.updatedAt <= options.ttlMs) {
-          known.set(key, { ...before, item: outcome.item, stale: true });
-          diff.keptStale.push(key);
+          diff.missing.push(k);
+        } else if (now - before.updatedAt <= ttlMs) {
+          next.set(k, { ...before, item: outcome.item, stale: true });
+          diff.keptStale.push(k);
         } else {
-          known.delete(key);
-          diff.removed.push(key);
+          diff.removed.push(k);
         }
       }
-      for (const key of [...known.keys()]) {
-        if (!listed.has(key)) {
-          known.delete(key);
-          diff.removed.push(key);
-        }
-      }
+      for (const k of known.keys()) if (!round.has(k)) diff.removed.push(k);
+      known = next;
       return diff;
     },
-    get: (key) => known.get(key),
+    get: (k) => known.get(k),
     entries: () => known.entries(),
     get size() {
       return known.size;
     },
   };
 }
+
+/** Which of two outcomes of one key in one round wins: a success, else a skip, else the failure. */
+const RANK = { rejected: 0, skipped: 1, fulfilled: 2 } as const;

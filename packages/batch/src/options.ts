@@ -25,6 +25,17 @@ export interface FetchContext {
   readonly attempt: number;
   /** Position of the item in the input. */
   readonly index: number;
+  /**
+   * Clock time (`clock.now()`, monotonic ms) at which this attempt is aborted: the earlier of its
+   * `timeout` and the batch `deadline`; `Infinity` when it has neither.
+   */
+  readonly deadlineAt: number;
+  /**
+   * Milliseconds left before this attempt is aborted (`deadlineAt - clock.now()`, at least 0;
+   * `Infinity` when unbounded): pass it downstream, e.g. as a Docker API `?timeout`, so the
+   * backend gives up when the batch does.
+   */
+  remainingMs(): number;
 }
 
 /** Retry policy for failures classified `'transient'` (timeouts are transient by default). */
@@ -35,12 +46,12 @@ export interface RetryOptions {
    */
   readonly retries?: number;
   /**
-   * Delay before the first retry, in ms.
+   * Delay before the first retry, in ms (up to `Infinity`).
    * @default 100
    */
   readonly minDelay?: number;
   /**
-   * Upper bound of any delay, in ms. A delay that would end after the batch deadline is not
+   * Upper bound of any delay, in ms (up to `Infinity`). A delay that would end after the batch deadline is not
    * slept: the item is reported with its last error instead.
    * @default 2_000
    */
@@ -56,6 +67,12 @@ export interface RetryOptions {
    * @default true
    */
   readonly jitter?: boolean;
+  /**
+   * Where jitter draws its numbers in `[0, 1)`: a seam for tests. A throwing function, or one that
+   * returns something outside `[0, 1]`, gives the full delay and counts in `stats.hookErrors`.
+   * @default Math.random
+   */
+  readonly random?: () => number;
   /**
    * A retry budget across the whole batch (gRPC and Finagle keep such budgets): at most
    * `minRetries + ratio × first attempts started so far` retries in total, so a sick backend is
@@ -86,13 +103,16 @@ export interface FetchOptions<T, R = unknown> {
   readonly concurrency?: number;
   /**
    * Per-attempt timeout in ms, counted from the moment the attempt starts (not while the item
-   * waits for a slot). `Infinity` disables it.
+   * waits for a slot or for `maxAbandoned`). Any duration up to `Infinity` (which disables it).
    * @default 30_000
    */
   readonly timeout?: number;
   /**
-   * Whole-batch deadline in ms from the call. After it no attempt starts, in-flight attempts
-   * are aborted, and every unfinished item is reported with a `DeadlineError`.
+   * Whole-batch deadline in ms from the call (monotonic clock). After it no attempt starts —
+   * checked on the clock before every attempt, so it holds even when the work settles in
+   * microtasks and the deadline timer never gets a turn — in-flight attempts are aborted, a
+   * pending read of an async item source is abandoned, and every item read but unfinished is
+   * reported with a `DeadlineError`.
    * @default Infinity
    */
   readonly deadline?: number;
@@ -100,32 +120,46 @@ export interface FetchOptions<T, R = unknown> {
   readonly retry?: number | RetryOptions;
   /**
    * Classifies a failure. The default treats timeouts and common network errors as transient and
-   * everything else as fatal for the item. A thrown classifier counts as `'fatal'`.
+   * everything else as fatal for the item. A classifier that throws or returns anything else
+   * than the three verdicts counts as `'fatal'` (and in `stats.hookErrors`).
    */
   readonly classify?: (error: unknown, item: T) => Classification;
   /**
    * Whether the item may make the batch fatal: a required item classified `'fatal'` does, and
-   * the breaker counts only required items. An optional item's failure never does.
+   * the breaker counts only required items. An optional item's failure never does. Anything
+   * but `'optional'` (a throw included, counted in `stats.hookErrors`) means required.
    * @default () => 'required'
    */
   readonly importance?: (item: T) => Importance;
   /** Stop early and call the batch fatal when the backend itself is down. Unset: no breaker. */
   readonly breaker?: BreakerOptions;
   /**
+   * The verdict of a batch in which every required item was rejected: fatal, once at least
+   * `minItems` required items were read (a daemon that is completely down must not read as "no
+   * containers"). Skipped items are not failures; a batch cancelled by the caller or a consumer
+   * is not judged. `false` turns the rule off.
+   * @default { minItems: 3 }
+   */
+  readonly allFailedIsFatal?: boolean | { readonly minItems?: number };
+  /**
    * Attempts that timed out but whose work ignored the signal and is still running. Their slots
    * are freed at the timeout; once this many are outstanding, new attempts wait for one to end,
-   * which protects the backend from piling work.
+   * which protects the backend from piling work. At least 1 (with 0 no attempt could start).
    * @default concurrency
    */
   readonly maxAbandoned?: number;
   /**
    * Hedging (as in Polly): when an attempt is slower than `delayMs`, start one speculative
-   * duplicate, take the first success, abort the other. Unset: no hedging.
+   * duplicate, take the first success, abort the other. `delayMs` up to `Infinity` (never).
+   * Unset: no hedging.
    */
   readonly hedge?: { readonly delayMs: number };
   /** Cancels the batch: unfinished items are reported with `CancelledError` (`by: 'caller'`). */
   readonly signal?: AbortSignal;
-  /** Called once per item as its outcome is settled, in completion order. Errors thrown are counted in `stats.hookErrors`. */
+  /**
+   * Called once per item as its outcome is settled, in completion order. A throw, or a returned
+   * promise that rejects, is counted in `stats.hookErrors`; the batch goes on.
+   */
   readonly onOutcome?: (outcome: Outcome<T, R>) => void;
   /** Time source for every timer and duration. @default systemClock */
   readonly clock?: Clock;

@@ -58,9 +58,21 @@ export interface BatchStats {
   readonly skipped: number;
   /** Items reported as cancelled or past the deadline. */
   readonly cancelled: number;
-  /** Attempts whose work ignored its signal and was still running at its timeout. */
+  /** Transient failures not retried because the retry budget was spent (see `retry.budget`). */
+  readonly budgetRefused: number;
+  /**
+   * Calls whose slot was freed (timeout, deadline, cancellation, hedge lost) while their work
+   * kept running: work that never read its signal, or that had not ended by the next turn of
+   * the clock after its abort, or was still running when the batch ended. Work that honours its
+   * signal is not counted.
+   */
   readonly abandoned: number;
-  /** Errors thrown by the `onOutcome` hook (the batch goes on). */
+  /**
+   * Failures of your callbacks other than `fetchOne`, each replaced by its safe default:
+   * `onOutcome` throwing or rejecting, `classify` (→ `'fatal'`) and `importance` (→ required)
+   * throwing or returning an unknown value, `retry.random` (→ the full delay), and the item
+   * source's `return()` failing when the batch closes it early. The batch goes on.
+   */
   readonly hookErrors: number;
   readonly durationMs: number;
 }

@@ -80,7 +80,13 @@ describe('the batch invariants kit (@holdfast/batch/testing)', () => {
     ) => {
       const settled = await Promise.allSettled(
         items.map(async (index) =>
-          fetchOne(index, { signal: new AbortController().signal, attempt: 1, index }),
+          fetchOne(index, {
+            signal: new AbortController().signal,
+            attempt: 1,
+            index,
+            deadlineAt: Infinity,
+            remainingMs: () => Infinity,
+          }),
         ),
       );
       const outcomes = settled.map((s, index) =>

@@ -81,4 +81,48 @@ describe('createInventory', () => {
       /Expected `ttlMs`/,
     );
   });
+
+  test('apply is atomic: a key() that throws halfway leaves the inventory as it was', async () => {
+    const { clock } = manualClock();
+    let failOn: string | undefined = undefined;
+    const inventory = createInventory<Container, { id: string }, string>({
+      key: (c) => {
+        if (c.Id === failOn) throw Object.create(null);
+        return c.Id;
+      },
+      ttlMs: 60_000,
+      clock,
+    });
+    inventory.apply(await round(['a', 'b']));
+    failOn = 'c';
+    const next = await round(['b', 'c']); // would remove a, update b, add c
+    expect(() => inventory.apply(next)).toThrow(
+      /key\(\) threw for outcome 1: .*the inventory is unchanged/,
+    );
+    expect([...inventory.entries()].map(([k, e]) => [k, e.stale])).toEqual([
+      ['a', false],
+      ['b', false],
+    ]);
+  });
+
+  test('a key listed twice in one round counts once, by its best outcome', async () => {
+    const { clock } = manualClock();
+    const inventory = createInventory<Container, { id: string }, string>({
+      key: (c) => c.Id,
+      ttlMs: 60_000,
+      clock,
+    });
+    inventory.apply(await round(['a']));
+    const twice = await fetchAll(
+      [{ Id: 'a' }, { Id: 'a' }, { Id: 'n' }, { Id: 'n' }],
+      (c, { index }) => {
+        if (index === 0 || index === 3) throw new Error('inspect failed');
+        return { id: c.Id, logPath: `/logs/${c.Id}` };
+      },
+      { importance: () => 'optional' },
+    );
+    const diff = inventory.apply(twice);
+    expect(diff).toEqual({ added: ['n'], updated: ['a'], keptStale: [], removed: [], missing: [] });
+    expect(inventory.get('a')).toMatchObject({ stale: false });
+  });
 });

@@ -11,6 +11,7 @@
  * The first attempt's path is kept lean on purpose: no timer per attempt (one `DeadlineQueue`
  * timer serves all of them), no `AbortController` unless the work reads `ctx.signal`.
  */
+import type { Clock } from '../clock.js';
 import type { BatchError } from '../errors.js';
 import type { FetchContext } from '../options.js';
 import type { BatchStats } from '../outcome.js';
@@ -19,12 +20,15 @@ import type { DeadlineQueue, QueueEntry } from './deadline-queue.js';
 /** The user's per-item work. */
 export type FetchOne<T, R> = (item: T, context: FetchContext) => R | PromiseLike<R>;
 
-/** How one attempt ended, as the item loop sees it. */
+/**
+ * How one attempt ended, as the item loop sees it. For a timeout or a stop, `error` is the very
+ * object the attempt's signal was aborted with: the outcome reports that same object.
+ */
 export type AttemptEnd<R> =
   | { readonly kind: 'value'; readonly value: R }
   | { readonly kind: 'error'; readonly error: unknown }
-  | { readonly kind: 'timeout' }
-  | { readonly kind: 'stopped' };
+  | { readonly kind: 'timeout'; readonly error: BatchError }
+  | { readonly kind: 'stopped'; readonly error: BatchError };
 
 /** Something a worker waits on, woken early when the batch stops. */
 export interface Waker {
@@ -39,6 +43,9 @@ export type Counts = Mutable<Omit<BatchStats, 'durationMs'>>;
 /** What an attempt needs of its batch. */
 export interface AttemptHost<T, R> {
   readonly fetchOne: FetchOne<T, R>;
+  readonly clock: Clock;
+  /** Clock time of the batch deadline (`Infinity`: none). */
+  readonly deadlineAt: number;
   /** The per-attempt timeout (`Infinity`: none) and the hedge delay (`undefined`: no hedging). */
   readonly timeoutMs: number;
   readonly hedgeDelayMs: number | undefined;
@@ -62,8 +69,6 @@ export interface AttemptHost<T, R> {
  * creating an Error (and its stack) on every successful attempt would dominate the hot path.
  */
 const HEDGE_LOST = Object.freeze(new Error('a hedged twin answered first'));
-const TIMED_OUT = Object.freeze({ kind: 'timeout' } as const);
-const STOPPED = Object.freeze({ kind: 'stopped' } as const);
 
 /**
  * The work, its timeout, its hedge, and the batch stop, whichever ends first. It is its own
@@ -76,7 +81,6 @@ export class Attempt<T, R> implements QueueEntry, Waker {
   live = false;
   /** How it ended; read by the item loop once `done` resolved. */
   ending: AttemptEnd<R> | undefined = undefined;
-  lastError: unknown = undefined;
   first: Call<T, R> | undefined = undefined;
   twin: Call<T, R> | undefined = undefined;
   hedgeEntry: HedgeEntry<T, R> | undefined = undefined;
@@ -89,52 +93,68 @@ export class Attempt<T, R> implements QueueEntry, Waker {
     readonly item: T,
     readonly index: number,
     readonly attemptNo: number,
-    now: number,
+    /** Clock time at which the attempt starts: its timeout and hedge delay count from here. */
+    readonly startedAt: number,
+    /** The item's error from its previous attempt: the cause of a stop error. */
+    readonly previousError: unknown,
   ) {
     this.done = new Promise<this>((resolve) => (this.#resolve = resolve));
     host.wakers[worker] = this;
-    if (host.timeoutMs !== Infinity) host.timeouts.add(this, now + host.timeoutMs);
-    if (host.hedgeDelayMs !== undefined) {
+    if (host.timeoutMs !== Infinity) host.timeouts.add(this, startedAt + host.timeoutMs);
+    if (host.hedgeDelayMs !== undefined && host.hedgeDelayMs !== Infinity) {
       this.hedgeEntry = new HedgeEntry(this);
-      host.hedges.add(this.hedgeEntry, now + host.hedgeDelayMs);
+      host.hedges.add(this.hedgeEntry, startedAt + host.hedgeDelayMs);
     }
-    this.first = this.#call();
+    this.#call(false);
+  }
+
+  /** Clock time at which this attempt is aborted: its timeout or the batch deadline. */
+  get abortAt(): number {
+    return Math.min(this.startedAt + this.host.timeoutMs, this.host.deadlineAt);
   }
 
   /** The timeout fired. */
   expire(): void {
-    this.end(TIMED_OUT, this.host.timeoutError(this.index, this.attemptNo));
+    const error = this.host.timeoutError(this.index, this.attemptNo);
+    this.end({ kind: 'timeout', error }, error);
   }
 
   /** The batch stopped. */
   wake(): void {
-    this.end(STOPPED, this.host.stoppedError(this.index, this.attemptNo, undefined));
+    const error = this.host.stoppedError(this.index, this.attemptNo, this.previousError);
+    this.end({ kind: 'stopped', error }, error);
   }
 
   startTwin(): void {
     if (this.ending !== undefined) return;
     this.host.counts.hedged += 1;
-    this.twin = this.#call();
+    this.#call(true);
   }
 
-  #call(): Call<T, R> {
+  /**
+   * Calls `fetchOne`. The call is recorded before the work runs: work that stops the batch
+   * synchronously (aborting the caller's signal) must still find its call to abort.
+   */
+  #call(twin: boolean): void {
     const call = new Call(this);
-    let work: R | PromiseLike<R>;
+    if (twin) this.twin = call;
+    else this.first = call;
     try {
-      work = this.host.fetchOne(this.item, call);
+      const work = this.host.fetchOne(this.item, call);
+      Promise.resolve(work).then(
+        (value) => call.settled({ kind: 'value', value }),
+        (error: unknown) => call.settled({ kind: 'error', error }),
+      );
     } catch (error) {
-      work = Promise.reject(error);
+      // A synchronous throw, or a returned promise whose `constructor` getter throws.
+      Promise.reject(error).then(undefined, (reason: unknown) =>
+        call.settled({ kind: 'error', error: reason }),
+      );
     }
-    Promise.resolve(work).then(
-      (value) => call.settled({ kind: 'value', value }),
-      (error: unknown) => call.settled({ kind: 'error', error }),
-    );
-    return call;
   }
 
   settled(call: Call<T, R>, result: AttemptEnd<R>): void {
     if (result.kind === 'value') return this.end(result, HEDGE_LOST);
-    this.lastError = (result as { error: unknown }).error;
     // With a hedged twin still running, one failure is not the end: wait for the twin.
     const other = call === this.first ? this.twin : this.first;
     if (other?.running !== true) this.end(result, undefined);
@@ -181,6 +201,12 @@ export class Call<T, R> implements FetchContext {
   get signal(): AbortSignal {
     this.controller ??= new AbortController();
     return this.controller.signal;
+  }
+  get deadlineAt(): number {
+    return this.owner.abortAt;
+  }
+  remainingMs(): number {
+    return Math.max(0, this.owner.abortAt - this.owner.host.clock.now());
   }
 
   settled(result: AttemptEnd<R>): void {

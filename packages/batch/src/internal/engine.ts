@@ -1,9 +1,10 @@
 /**
  * The batch engine shared by `fetchAll` and `fetchEach`: N workers pull items from one source,
- * run attempts with timeouts, retries and hedges, classify failures, keep the verdict, and hand
- * each item's single outcome to a sink. One attempt is an `Attempt` (attempt.ts).
+ * run attempts with timeouts, retries and hedges, classify failures, and hand each item's single
+ * outcome to a sink. One attempt is an `Attempt` (attempt.ts); the deadline, the abandoned cap
+ * and the verdict have a file each.
  */
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock } from '../clock.js';
 import { defaultClassify } from '../classify.js';
 import {
   CancelledError,
@@ -13,20 +14,19 @@ import {
   TransientError,
   type BatchError,
   type CancelledBy,
+  type RetryRefusedBy,
 } from '../errors.js';
 import type { Classification, Importance } from '../options.js';
-import type { ResolvedOptions } from './resolve-options.js';
 import type { BatchStats, Outcome } from '../outcome.js';
-import {
-  Attempt,
-  type AttemptHost,
-  type Call,
-  type Counts,
-  type FetchOne,
-  type Waker,
-} from './attempt.js';
+import { AbandonedCap } from './abandoned-cap.js';
+import { Attempt, type AttemptHost, type Counts, type FetchOne, type Waker } from './attempt.js';
+import { BatchDeadline } from './batch-deadline.js';
 import { DeadlineQueue } from './deadline-queue.js';
-import { itemSource, type ItemSource } from './item-source.js';
+import { describeThrown, showValue } from './describe.js';
+import { callHook } from './hooks.js';
+import { itemSource, readUntilStopped, STOPPED_READING, type ItemSource } from './item-source.js';
+import type { ResolvedOptions } from './resolve-options.js';
+import { Verdict } from './verdict.js';
 
 export type { FetchOne } from './attempt.js';
 
@@ -44,11 +44,8 @@ type StopReason =
 
 /** Throws a `TypeError` unless `fetchOne` is a function. */
 export function assertFetchOne(fetchOne: unknown): void {
-  if (typeof fetchOne !== 'function') {
-    throw new TypeError(
-      `Expected \`fetchOne\` to be a function, got \`${String(fetchOne)}\` (${typeof fetchOne})`,
-    );
-  }
+  if (typeof fetchOne !== 'function')
+    throw new TypeError(`Expected \`fetchOne\` to be a function, got ${showValue(fetchOne)}`);
 }
 
 /** Every counter of `BatchStats` at zero. */
@@ -62,19 +59,22 @@ export function emptyCounts(): Omit<BatchStats, 'durationMs'> {
     hedged: 0,
     skipped: 0,
     cancelled: 0,
+    budgetRefused: 0,
     abandoned: 0,
     hookErrors: 0,
   };
 }
 
 export interface EngineRun {
-  /** Settles when every item has its outcome (or, after a consumer stop, when workers exit). */
+  /** Settles when every item read has its outcome (or, after a stop, when workers exit). */
   readonly done: Promise<void>;
   stop(by: CancelledBy, cause?: unknown): void;
   stats(): BatchStats;
   fatal(): FatalError | undefined;
   stoppedEarly(): boolean;
 }
+
+const VERDICTS: ReadonlySet<unknown> = new Set<Classification>(['transient', 'fatal', 'skip']);
 
 export function startEngine<T, R>(
   items: Iterable<T> | AsyncIterable<T>,
@@ -86,53 +86,39 @@ export function startEngine<T, R>(
   const source: ItemSource<T> = itemSource(items);
   const clock: Clock = o.clock;
   const startedAt = clock.now();
-  const timeouts = new DeadlineQueue(clock);
-  const hedges = new DeadlineQueue(clock);
-  const classify = o.classify ?? defaultClassify;
-
   const counts: Counts = emptyCounts();
   let endedAt: number | undefined;
-  let fatal: FatalError | undefined;
   let stopReason: StopReason | undefined;
-  // What each worker is waiting on (an attempt, a retry sleep, an abandoned-slot wait) leaves
-  // its wake-up here, at the worker's index: a worker waits on one thing at a time, so one slot
-  // per worker is enough and costs no Set operations on the hot path. `stop()` calls them all.
+  // What each worker is waiting on (an attempt, a retry sleep, an abandoned-slot wait, a read of
+  // the source) leaves its wake-up here, at the worker's index: a worker waits on one thing at a
+  // time, so one slot per worker is enough and costs no Set operations on the hot path.
+  // `stop()` calls them all.
   const wakers: (Waker | undefined)[] = [];
-  // Attempts whose slot was freed while their work still runs (see `maxAbandoned`).
-  let abandonedNow = 0;
-  const stillRunning = new Set<Call<T, R>>();
-  const abandonWaiters = new Set<() => void>();
-  let firstAttempts = 0;
-  let retriesGranted = 0;
-  let requiredSettled = 0;
-  let requiredFailed = 0;
 
   const stop = (reason: StopReason) => {
     if (stopReason !== undefined) return;
     stopReason = reason;
     for (const waker of wakers) waker?.wake();
   };
-
-  const deadlineTimer: TimerHandle | undefined =
-    o.deadline === Infinity
-      ? undefined
-      : clock.setTimeout(() => stop({ kind: 'deadline' }), o.deadline);
+  const deadline = new BatchDeadline(clock, startedAt, o.deadline, () =>
+    stop({ kind: 'deadline' }),
+  );
+  const verdict = new Verdict(o, (error) => stop({ kind: 'cancelled', by: 'fatal', cause: error }));
+  const cap = new AbandonedCap(o.maxAbandoned, clock, counts);
+  const timeouts = new DeadlineQueue(clock);
+  const hedges = new DeadlineQueue(clock);
+  const classify = o.classify ?? defaultClassify;
   const onCallerAbort = () => stop({ kind: 'cancelled', by: 'caller', cause: o.signal?.reason });
   if (o.signal?.aborted === true) onCallerAbort();
   else o.signal?.addEventListener('abort', onCallerAbort, { once: true });
 
   const stoppedError = (index: number, attempts: number, last: unknown): BatchError => {
-    const fields = { index, attempts, ...(last === undefined ? {} : { cause: last }) };
-    if (stopReason?.kind === 'deadline')
+    if (stopReason?.kind === 'deadline') {
+      const fields = { index, attempts, ...(last === undefined ? {} : { cause: last }) };
       return new DeadlineError({ ...fields, deadlineMs: o.deadline });
+    }
     const reason = stopReason as Extract<StopReason, { kind: 'cancelled' }>;
     return new CancelledError({ index, attempts, by: reason.by, cause: last ?? reason.cause });
-  };
-
-  const declareFatal = (error: FatalError) => {
-    if (fatal !== undefined) return;
-    fatal = error;
-    stop({ kind: 'cancelled', by: 'fatal', cause: error });
   };
 
   const settle = (outcome: Outcome<T, R>, importance: Importance) => {
@@ -145,57 +131,9 @@ export function startEngine<T, R>(
       if (code === 'TIMEOUT') counts.timedOut += 1;
       if (code === 'CANCELLED' || code === 'DEADLINE') counts.cancelled += 1;
     }
-    if (importance === 'required' && o.breaker !== undefined && outcome.status !== 'skipped') {
-      const stoppedByUs =
-        outcome.status === 'rejected' &&
-        (outcome.error.code === 'CANCELLED' || outcome.error.code === 'DEADLINE');
-      if (!stoppedByUs) {
-        requiredSettled += 1;
-        if (outcome.status === 'rejected') requiredFailed += 1;
-        if (
-          requiredSettled >= o.breaker.minSamples &&
-          requiredFailed / requiredSettled >= o.breaker.failureRatio
-        ) {
-          declareFatal(
-            new FatalError(
-              `breaker opened: ${requiredFailed} of ${requiredSettled} required items failed (ratio ${o.breaker.failureRatio})`,
-              {
-                index: -1,
-                attempts: 0,
-                cause: outcome.status === 'rejected' ? outcome.error : undefined,
-              },
-            ),
-          );
-        }
-      }
-    }
+    verdict.settled(outcome, importance);
     sink.emit(outcome);
-    if (o.onOutcome !== undefined) {
-      try {
-        o.onOutcome(outcome);
-      } catch {
-        counts.hookErrors += 1;
-      }
-    }
-  };
-
-  /** Waits until fewer than `maxAbandoned` abandoned attempts are outstanding, or the batch stops. */
-  const abandonSlot = (worker: number) =>
-    new Promise<void>((resolve) => {
-      const wake = () => {
-        abandonWaiters.delete(wake);
-        wakers[worker] = undefined;
-        resolve();
-      };
-      abandonWaiters.add(wake);
-      wakers[worker] = { wake };
-    });
-
-  const releaseAbandoned = (call: Call<T, R>) => {
-    stillRunning.delete(call);
-    abandonedNow -= 1;
-    const [first] = abandonWaiters;
-    first?.();
+    if (o.onOutcome !== undefined) callHook(counts, o.onOutcome, outcome);
   };
 
   /** Sleeps `ms` on the clock, waking early if the batch stops. */
@@ -212,6 +150,8 @@ export function startEngine<T, R>(
 
   const host: AttemptHost<T, R> = {
     fetchOne,
+    clock,
+    deadlineAt: deadline.at,
     timeoutMs: o.timeout,
     hedgeDelayMs: o.hedgeDelay,
     timeouts,
@@ -220,32 +160,66 @@ export function startEngine<T, R>(
     counts,
     stoppedError,
     timeoutError: (index, attempts) => new TimeoutError({ index, attempts, timeoutMs: o.timeout }),
-    callAbandoned: (call) => {
-      abandonedNow += 1;
-      // It counts in `stats.abandoned` if it never read its signal (it cannot stop), or if it is
-      // still running when the batch ends.
-      if (call.controller === undefined) counts.abandoned += 1;
-      else stillRunning.add(call);
-    },
-    abandonedCallEnded: releaseAbandoned,
+    callAbandoned: (call) => cap.abandoned(call),
+    abandonedCallEnded: (call) => cap.ended(call),
   };
 
   const retryDelay = (retryNo: number) => {
-    const base = Math.min(o.maxDelay, o.minDelay * o.factor ** (retryNo - 1));
-    return o.jitter ? Math.random() * base : base;
+    const base =
+      o.minDelay === 0 ? 0 : Math.min(o.maxDelay, o.minDelay * o.factor ** (retryNo - 1));
+    if (!o.jitter || base === 0 || base === Infinity) return base;
+    let r: unknown;
+    try {
+      r = o.random();
+    } catch {
+      r = undefined;
+    }
+    if (typeof r !== 'number' || !(r >= 0 && r <= 1)) {
+      counts.hookErrors += 1;
+      return base;
+    }
+    return r * base;
   };
 
-  const retryAllowed = (retryNo: number, delay: number) => {
-    if (retryNo > o.retries) return false;
+  /** Why a retry after `delay` cannot be taken (attempts left); `undefined`: it can. */
+  const retryRefused = (delay: number): RetryRefusedBy | undefined => {
     // Never sleep past the deadline: a retry that cannot start in time is not taken.
-    if (clock.now() + delay >= startedAt + o.deadline) return false;
+    if (clock.now() + delay >= deadline.at) return 'deadline';
     if (o.budget !== undefined) {
       // The token is taken when the retry is granted, not when it starts after its delay, so
       // a wave of simultaneous failures cannot all pass the check before any retry counts.
-      if (retriesGranted >= o.budget.minRetries + o.budget.ratio * firstAttempts) return false;
+      if (retriesGranted >= o.budget.minRetries + o.budget.ratio * firstAttempts) {
+        counts.budgetRefused += 1;
+        return 'budget';
+      }
       retriesGranted += 1;
     }
-    return true;
+    return undefined;
+  };
+  let firstAttempts = 0;
+  let retriesGranted = 0;
+
+  const importanceOf = (item: T): Importance => {
+    if (o.importance === undefined) return 'required';
+    try {
+      const importance = o.importance(item);
+      if (importance === 'optional' || importance === 'required') return importance;
+    } catch {
+      // Counted below: the safe default is required.
+    }
+    counts.hookErrors += 1;
+    return 'required';
+  };
+
+  const classifyFailure = (error: unknown, item: T): Classification => {
+    try {
+      const verdict = classify(error, item);
+      if (VERDICTS.has(verdict)) return verdict;
+    } catch {
+      // Counted below: the safe default is fatal for the item.
+    }
+    counts.hookErrors += 1;
+    return 'fatal';
   };
 
   /** Settles a rejected outcome; a function, not a closure per item. */
@@ -265,36 +239,25 @@ export function startEngine<T, R>(
   /** Runs every attempt of one item and settles its single outcome. */
   const runItem = async (worker: number, item: T, index: number): Promise<void> => {
     const itemStart = clock.now();
-    let importance: Importance = 'required';
-    if (o.importance !== undefined) {
-      try {
-        importance = o.importance(item);
-      } catch {
-        // A throwing `importance` keeps the safe default: the item counts as required.
-      }
-    }
+    const importance = importanceOf(item);
     let attempts = 0;
     let lastError: unknown;
     for (;;) {
-      while (stopReason === undefined && abandonedNow >= o.maxAbandoned) await abandonSlot(worker);
-      if (stopReason !== undefined) {
-        return reject(
-          item,
-          index,
-          stoppedError(index, attempts, lastError),
-          attempts,
-          itemStart,
-          importance,
-        );
+      // An attempt that waited for the abandoned cap starts when it was let through: its
+      // timeout must not count the wait.
+      let grantedAt: number | undefined;
+      while (stopReason === undefined && cap.full) grantedAt = await cap.wait(worker, wakers);
+      const attemptStart = grantedAt ?? (attempts === 0 ? itemStart : clock.now());
+      if (stopReason !== undefined || deadline.passed(attemptStart)) {
+        const error = stoppedError(index, attempts, lastError);
+        return reject(item, index, error, attempts, itemStart, importance);
       }
       attempts += 1;
       if (attempts === 1) firstAttempts += 1;
       else counts.retried += 1;
 
-      // The first attempt starts when the item does: one clock reading fewer on the hot path.
-      const startedAt = attempts === 1 ? itemStart : clock.now();
-      const result = (await new Attempt(host, worker, item, index, attempts, startedAt).done)
-        .ending!;
+      const attempt = new Attempt(host, worker, item, index, attempts, attemptStart, lastError);
+      const result = (await attempt.done).ending!;
       if (result.kind === 'value') {
         const durationMs = clock.now() - itemStart;
         return settle(
@@ -302,34 +265,18 @@ export function startEngine<T, R>(
           importance,
         );
       }
-      if (result.kind === 'stopped') {
-        return reject(
-          item,
-          index,
-          stoppedError(index, attempts, lastError),
-          attempts,
-          itemStart,
-          importance,
-        );
-      }
+      // The error the attempt's signal was aborted with, if it was: the same object.
+      if (result.kind === 'stopped')
+        return reject(item, index, result.error, attempts, itemStart, importance);
 
-      const error =
-        result.kind === 'timeout'
-          ? new TimeoutError({ index, attempts, timeoutMs: o.timeout })
-          : result.error;
+      const error = result.error;
       lastError = error;
-      let verdict: Classification;
-      try {
-        verdict = classify(error, item);
-      } catch {
-        verdict = 'fatal';
-      }
-      if (verdict === 'skip')
+      const classification = classifyFailure(error, item);
+      if (classification === 'skip')
         return settle({ status: 'skipped', item, index, reason: error }, importance);
-      if (verdict === 'fatal') {
-        const message = `item ${index}: ${error instanceof Error ? error.message : String(error)}`;
+      if (classification === 'fatal') {
         if (importance === 'required') {
-          declareFatal(
+          verdict.declare(
             new FatalError(`required item ${index} failed fatally`, {
               index,
               attempts,
@@ -337,24 +284,21 @@ export function startEngine<T, R>(
             }),
           );
         }
-        return reject(
-          item,
-          index,
-          new FatalError(message, { index, attempts, cause: error }),
-          attempts,
-          itemStart,
-          importance,
-        );
+        const message = `item ${index}: ${describeThrown(error)}`;
+        const fatal = new FatalError(message, { index, attempts, cause: error });
+        return reject(item, index, fatal, attempts, itemStart, importance);
       }
-      const delay = retryDelay(attempts);
-      if (retryAllowed(attempts, delay)) {
+      let refusedBy: RetryRefusedBy | undefined = attempts > o.retries ? 'attempts' : undefined;
+      const delay = refusedBy === undefined ? retryDelay(attempts) : 0;
+      refusedBy ??= retryRefused(delay);
+      if (refusedBy === undefined) {
         if (delay > 0) await sleep(worker, delay);
         continue;
       }
       const final =
         result.kind === 'timeout'
-          ? (error as TimeoutError)
-          : new TransientError({ index, attempts, cause: error });
+          ? result.error
+          : new TransientError({ index, attempts, cause: error, retryRefusedBy: refusedBy });
       return reject(item, index, final, attempts, itemStart, importance);
     }
   };
@@ -385,15 +329,20 @@ export function startEngine<T, R>(
     for (;;) {
       if (sink.space !== undefined) await sink.space();
       if (stopReason?.kind === 'cancelled' && stopReason.by === 'consumer') return;
-      let next: Awaited<ReturnType<ItemSource<T>['next']>>;
+      let next: Awaited<ReturnType<ItemSource<T>['next']>> | typeof STOPPED_READING;
       try {
-        next = source.nextSync !== undefined ? source.nextSync() : await source.next();
+        if (source.nextSync !== undefined) next = source.nextSync();
+        // After a stop an async source is not read further: its next item may take any time
+        // to come (or never come), and the batch has promised to settle at once.
+        else if (stopReason !== undefined) return;
+        else next = await readUntilStopped(source.next(), id, wakers);
       } catch (error) {
-        declareFatal(
+        verdict.declare(
           new FatalError('reading the items failed', { index: -1, attempts: 0, cause: error }),
         );
         return;
       }
+      if (next === STOPPED_READING) return;
       if (next === undefined) {
         sourceDone = true;
         return;
@@ -407,14 +356,17 @@ export function startEngine<T, R>(
   };
   spawnWorker();
 
-  const done = workersDone.then(async () => {
+  const done = workersDone.then(() => {
     endedAt = clock.now();
-    counts.abandoned += stillRunning.size;
-    if (deadlineTimer !== undefined) clock.clearTimeout(deadlineTimer);
+    deadline.clear();
     o.signal?.removeEventListener('abort', onCallerAbort);
     timeouts.close();
     hedges.close();
-    await source.close().catch(() => undefined);
+    cap.close();
+    source.close(() => {
+      counts.hookErrors += 1;
+    });
+    verdict.finish(stopReason?.kind === 'cancelled' ? stopReason.by : undefined);
     if (internalFailure !== undefined) throw internalFailure.error;
   });
 
@@ -422,7 +374,7 @@ export function startEngine<T, R>(
     done,
     stop: (by, cause) => stop({ kind: 'cancelled', by, cause }),
     stats: () => ({ ...counts, durationMs: (endedAt ?? clock.now()) - startedAt }),
-    fatal: () => fatal,
+    fatal: () => verdict.fatal,
     stoppedEarly: () => stopReason !== undefined,
   };
 }

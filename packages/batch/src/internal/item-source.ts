@@ -1,13 +1,55 @@
 /**
  * Reads items from any iterable or async iterable, one at a time, for several workers.
  * Calls to `next()` are serialised, so an async iterator never sees two `next()` in flight.
+ *
+ * The source is user code: its `next()` may hang or throw anything. A hanging read must not hold
+ * the batch past its deadline or the caller's abort ({@link readUntilStopped}), and closing the
+ * source early never waits on it.
  */
+import { showValue } from './describe.js';
+import type { Waker } from './attempt.js';
+
 export interface ItemSource<T> {
   next(): Promise<{ readonly item: T; readonly index: number } | undefined>;
   /** Present for synchronous iterables: the same as `next()` without a promise per item. */
   readonly nextSync?: () => { readonly item: T; readonly index: number } | undefined;
-  /** Closes the underlying iterator early (calls its `return()`), at most once. */
-  close(): Promise<void>;
+  /**
+   * Closes the underlying iterator early (calls its `return()` once any read in flight has
+   * ended), at most once, without waiting for it; `onError` hears of a `return()` that fails.
+   */
+  close(onError: () => void): void;
+}
+
+/** What {@link readUntilStopped} resolves with when the batch stopped first. */
+export const STOPPED_READING = Symbol('stopped reading');
+
+/**
+ * A read of the source that the batch stop (through the worker's waker) ends early. The read
+ * itself goes on; its late result or failure is observed and dropped (the batch is over).
+ */
+export function readUntilStopped<V>(
+  read: Promise<V>,
+  worker: number,
+  wakers: (Waker | undefined)[],
+): Promise<V | typeof STOPPED_READING> {
+  return new Promise((resolve, reject) => {
+    wakers[worker] = {
+      wake: () => {
+        wakers[worker] = undefined;
+        resolve(STOPPED_READING);
+      },
+    };
+    read.then(
+      (value) => {
+        wakers[worker] = undefined;
+        resolve(value);
+      },
+      (error: unknown) => {
+        wakers[worker] = undefined;
+        reject(error);
+      },
+    );
+  });
 }
 
 /** Throws a `TypeError` unless `items` is an iterable or an async iterable. */
@@ -21,8 +63,19 @@ export function assertItems(
       typeof (items as Iterable<unknown>)[Symbol.iterator] === 'function');
   if (!ok) {
     throw new TypeError(
-      `Expected \`items\` to be an iterable or async iterable, got \`${String(items)}\` (${items === null ? 'null' : typeof items})`,
+      `Expected \`items\` to be an iterable or async iterable, got ${showValue(items)}`,
     );
+  }
+}
+
+/** Calls `iterator.return()` if it has one; a throw or a rejection goes to `onError`. */
+function callReturn(iterator: { return?: () => unknown }, onError: () => void): void {
+  try {
+    const returned = iterator.return?.();
+    if (typeof (returned as PromiseLike<unknown> | undefined)?.then === 'function')
+      Promise.resolve(returned).then(undefined, onError);
+  } catch {
+    onError();
   }
 }
 
@@ -47,11 +100,10 @@ export function itemSource<T>(items: Iterable<T> | AsyncIterable<T>): ItemSource
     return {
       nextSync,
       next: () => Promise.resolve(nextSync()),
-      // eslint-disable-next-line @typescript-eslint/require-await -- async so that a throw here rejects (an async entry point never throws synchronously)
-      close: async () => {
+      close: (onError) => {
         if (finished) return;
         finished = true;
-        iterator.return?.();
+        callReturn(iterator, onError);
       },
     };
   }
@@ -70,14 +122,18 @@ export function itemSource<T>(items: Iterable<T> | AsyncIterable<T>): ItemSource
         return { item: result.value, index: index++ };
       });
       // A failed read must not poison later reads' chain; the caller sees the failure itself.
-      chain = step.catch(() => undefined);
+      chain = step.then(
+        () => undefined,
+        () => undefined,
+      );
       return step;
     },
-    close: async () => {
+    close: (onError) => {
       if (finished) return;
       finished = true;
-      await chain;
-      await iterator.return?.();
+      // After the read in flight, if any: a read that hangs never gets its `return()`, and the
+      // batch does not wait for it either way.
+      chain = chain.then(() => callReturn(iterator, onError));
     },
   };
 }

@@ -1,9 +1,12 @@
 /**
- * Validation and defaults of `FetchOptions`: what the engine runs on.
+ * Validation and defaults of `FetchOptions`: what the engine runs on. Every bad option is a
+ * `TypeError` naming it (nested ones by path), the expected form and the value with its type; an
+ * unknown key is rejected with the nearest known name.
  */
 import { systemClock, type Clock } from '../clock.js';
 import type { Outcome } from '../outcome.js';
 import type { Classification, FetchOptions, Importance, RetryOptions } from '../options.js';
+import { callback, duration, fail, integer, knownKeys, optionalObject } from './validate.js';
 
 /** Options after defaults and validation: what the engine runs on. */
 export interface ResolvedOptions<T, R> {
@@ -15,10 +18,13 @@ export interface ResolvedOptions<T, R> {
   readonly maxDelay: number;
   readonly factor: number;
   readonly jitter: boolean;
+  readonly random: () => number;
   readonly budget: { readonly ratio: number; readonly minRetries: number } | undefined;
   readonly classify: ((error: unknown, item: T) => Classification) | undefined;
   readonly importance: ((item: T) => Importance) | undefined;
   readonly breaker: { readonly failureRatio: number; readonly minSamples: number } | undefined;
+  /** `undefined`: the all-failed rule is off. */
+  readonly allFailedMinItems: number | undefined;
   readonly maxAbandoned: number;
   readonly hedgeDelay: number | undefined;
   readonly signal: AbortSignal | undefined;
@@ -26,109 +32,106 @@ export interface ResolvedOptions<T, R> {
   readonly clock: Clock;
 }
 
-function show(value: unknown): string {
-  const type = value === null ? 'null' : typeof value;
-  let text: string;
-  try {
-    text = typeof value === 'function' ? '[function]' : (JSON.stringify(value) ?? String(value));
-  } catch {
-    text = String(value);
-  }
-  return `\`${text}\` (${type})`;
-}
+const OPTION_KEYS = [
+  'concurrency',
+  'timeout',
+  'deadline',
+  'retry',
+  'classify',
+  'importance',
+  'breaker',
+  'allFailedIsFatal',
+  'maxAbandoned',
+  'hedge',
+  'signal',
+  'onOutcome',
+  'clock',
+] as const satisfies readonly (keyof FetchOptions<unknown>)[];
+const RETRY_KEYS = [
+  'retries',
+  'minDelay',
+  'maxDelay',
+  'factor',
+  'jitter',
+  'random',
+  'budget',
+] as const satisfies readonly (keyof RetryOptions)[];
 
-function fail(name: string, expected: string, value: unknown): never {
-  throw new TypeError(`Expected \`${name}\` to be ${expected}, got ${show(value)}`);
-}
+/** The default of `allFailedIsFatal.minItems`: below it, one failing item is not "the daemon is down". */
+export const ALL_FAILED_MIN_ITEMS = 3;
 
-function count(name: string, value: unknown, fallback: number, { min = 0, infinite = false } = {}) {
-  if (value === undefined) return fallback;
-  const ok =
-    typeof value === 'number' &&
-    ((infinite && value === Infinity) || (Number.isInteger(value) && value >= min));
-  if (!ok) fail(name, `an integer >= ${min}${infinite ? ' or Infinity' : ''}`, value);
-  return value;
-}
-
-function duration(name: string, value: unknown, fallback: number, { infinite = true } = {}) {
-  if (value === undefined) return fallback;
-  const ok =
-    typeof value === 'number' &&
-    value >= 0 &&
-    (infinite ? !Number.isNaN(value) : Number.isFinite(value));
-  if (!ok) fail(name, `a number of milliseconds >= 0${infinite ? ' or Infinity' : ''}`, value);
-  return value;
-}
-
-function fn<F>(name: string, value: unknown): F | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'function') fail(name, 'a function', value);
-  return value as F;
-}
-
-/** Validates options and applies defaults; throws a `TypeError` naming the first bad option. */
-export function resolveOptions<T, R>(
-  options: FetchOptions<T, R> | undefined,
-): ResolvedOptions<T, R> {
-  if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    fail('options', 'an object', options);
-  }
-  const o: FetchOptions<T, R> = options ?? {};
-  const concurrency = count('concurrency', o.concurrency, 8, { min: 1, infinite: true });
-
-  const retry: RetryOptions =
-    typeof o.retry === 'number'
-      ? { retries: o.retry }
-      : o.retry === undefined
-        ? { retries: 0 }
-        : o.retry;
-  if (typeof retry !== 'object' || retry === null) fail('retry', 'a number or an object', o.retry);
-  const retries = count(typeof o.retry === 'number' ? 'retry' : 'retry.retries', retry.retries, 2);
-  const minDelay = duration('retry.minDelay', retry.minDelay, 100, { infinite: false });
-  const maxDelay = duration('retry.maxDelay', retry.maxDelay, 2_000, { infinite: false });
-  if (maxDelay < minDelay) fail('retry.maxDelay', `>= retry.minDelay (${minDelay})`, maxDelay);
+function resolveRetry(value: unknown) {
+  const fromCount = typeof value === 'number';
+  const retry = (
+    fromCount ? { retries: value } : (optionalObject('retry', value) ?? { retries: 0 })
+  ) as Record<string, unknown>;
+  if (!fromCount) knownKeys('retry', retry, RETRY_KEYS);
+  const retries = integer(fromCount ? 'retry' : 'retry.retries', retry.retries, 2);
+  const minDelay = duration('retry.minDelay', retry.minDelay, 100);
+  const maxDelay = duration('retry.maxDelay', retry.maxDelay, 2_000);
+  if (maxDelay < minDelay)
+    fail('retry.maxDelay', `>= retry.minDelay (${minDelay})`, retry.maxDelay);
   const factor = retry.factor ?? 2;
   if (typeof factor !== 'number' || !(factor >= 1) || !Number.isFinite(factor))
     fail('retry.factor', 'a finite number >= 1', factor);
   const jitter = retry.jitter ?? true;
   if (typeof jitter !== 'boolean') fail('retry.jitter', 'a boolean', jitter);
+  const random = callback<() => number>('retry.random', retry.random) ?? Math.random;
 
-  let budget: ResolvedOptions<T, R>['budget'];
+  let budget: ResolvedOptions<unknown, unknown>['budget'];
   if (retry.budget !== undefined) {
-    const b = typeof retry.budget === 'number' ? { ratio: retry.budget } : retry.budget;
-    if (
-      typeof b !== 'object' ||
-      b === null ||
-      typeof b.ratio !== 'number' ||
-      !(b.ratio >= 0) ||
-      !Number.isFinite(b.ratio)
-    ) {
+    const b = (typeof retry.budget === 'number' ? { ratio: retry.budget } : retry.budget) as Record<
+      string,
+      unknown
+    > | null;
+    if (typeof b !== 'object' || b === null || Array.isArray(b))
       fail('retry.budget', 'a ratio >= 0 or { ratio, minRetries }', retry.budget);
-    }
-    budget = { ratio: b.ratio, minRetries: count('retry.budget.minRetries', b.minRetries, 10) };
+    knownKeys('retry.budget', b, ['ratio', 'minRetries']);
+    const ratio = b.ratio;
+    if (typeof ratio !== 'number' || !(ratio >= 0) || !Number.isFinite(ratio))
+      fail('retry.budget.ratio', 'a finite number >= 0', ratio);
+    budget = { ratio, minRetries: integer('retry.budget.minRetries', b.minRetries, 10) };
   }
+  return { retries, minDelay, maxDelay, factor, jitter, random, budget };
+}
 
-  let breaker: ResolvedOptions<T, R>['breaker'];
-  if (o.breaker !== undefined) {
-    const r = (o.breaker as { failureRatio?: unknown } | null)?.failureRatio;
-    if (typeof r !== 'number' || !(r > 0 && r <= 1))
-      fail('breaker.failureRatio', 'a number in (0, 1]', r);
-    breaker = {
-      failureRatio: r,
-      minSamples: count('breaker.minSamples', o.breaker.minSamples, 10, { min: 1 }),
-    };
-  }
+function resolveBreaker(value: unknown): ResolvedOptions<unknown, unknown>['breaker'] {
+  const b = optionalObject('breaker', value) as Record<string, unknown> | undefined;
+  if (b === undefined) return undefined;
+  knownKeys('breaker', b, ['failureRatio', 'minSamples']);
+  const r = b.failureRatio;
+  if (typeof r !== 'number' || !(r > 0 && r <= 1))
+    fail('breaker.failureRatio', 'a number in (0, 1]', r);
+  return {
+    failureRatio: r,
+    minSamples: integer('breaker.minSamples', b.minSamples, 10, { min: 1 }),
+  };
+}
 
-  let hedgeDelay: number | undefined;
-  if (o.hedge !== undefined) {
-    const d = (o.hedge as { delayMs?: unknown } | null)?.delayMs;
-    hedgeDelay = duration('hedge.delayMs', d, NaN, { infinite: false });
-    if (Number.isNaN(hedgeDelay)) fail('hedge.delayMs', 'a number of milliseconds >= 0', d);
-  }
+function resolveAllFailed(value: unknown): number | undefined {
+  if (value === undefined || value === true) return ALL_FAILED_MIN_ITEMS;
+  if (value === false) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    fail('allFailedIsFatal', 'a boolean or { minItems }', value);
+  knownKeys('allFailedIsFatal', value, ['minItems']);
+  return integer(
+    'allFailedIsFatal.minItems',
+    (value as { minItems?: unknown }).minItems,
+    ALL_FAILED_MIN_ITEMS,
+    { min: 1 },
+  );
+}
 
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
-    fail('signal', 'an AbortSignal', o.signal);
-  const clock = o.clock ?? systemClock;
+function resolveHedge(value: unknown): number | undefined {
+  const h = optionalObject('hedge', value) as Record<string, unknown> | undefined;
+  if (h === undefined) return undefined;
+  knownKeys('hedge', h, ['delayMs']);
+  if (h.delayMs === undefined) fail('hedge.delayMs', 'a number of milliseconds >= 0', undefined);
+  return duration('hedge.delayMs', h.delayMs, 0);
+}
+
+function resolveClock(value: unknown): Clock {
+  const clock = (value ?? systemClock) as Partial<Clock> | null;
   if (
     typeof clock !== 'object' ||
     clock === null ||
@@ -136,26 +139,34 @@ export function resolveOptions<T, R>(
     typeof clock.setTimeout !== 'function' ||
     typeof clock.clearTimeout !== 'function'
   ) {
-    fail('clock', 'an object with now, setTimeout and clearTimeout', clock);
+    fail('clock', 'an object with now, setTimeout and clearTimeout', value);
   }
+  return clock as Clock;
+}
 
+/** Validates options and applies defaults; throws a `TypeError` naming the first bad option. */
+export function resolveOptions<T, R>(
+  options: FetchOptions<T, R> | undefined,
+): ResolvedOptions<T, R> {
+  const o = (optionalObject('options', options) ?? {}) as Record<string, unknown>;
+  knownKeys('', o, OPTION_KEYS);
+  const concurrency = integer('concurrency', o.concurrency, 8, { min: 1, infinite: true });
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
+    fail('signal', 'an AbortSignal', o.signal);
   return {
     concurrency,
     timeout: duration('timeout', o.timeout, 30_000),
     deadline: duration('deadline', o.deadline, Infinity),
-    retries,
-    minDelay,
-    maxDelay,
-    factor,
-    jitter,
-    budget,
-    classify: fn('classify', o.classify),
-    importance: fn('importance', o.importance),
-    breaker,
-    maxAbandoned: count('maxAbandoned', o.maxAbandoned, concurrency, { infinite: true }),
-    hedgeDelay,
-    signal: o.signal,
-    onOutcome: fn('onOutcome', o.onOutcome),
-    clock,
+    ...resolveRetry(o.retry),
+    classify: callback('classify', o.classify),
+    importance: callback('importance', o.importance),
+    breaker: resolveBreaker(o.breaker),
+    allFailedMinItems: resolveAllFailed(o.allFailedIsFatal),
+    // At least 1: with 0, no attempt could ever start and the batch would hang without a handle.
+    maxAbandoned: integer('maxAbandoned', o.maxAbandoned, concurrency, { min: 1, infinite: true }),
+    hedgeDelay: resolveHedge(o.hedge),
+    signal: o.signal as AbortSignal | undefined,
+    onOutcome: callback('onOutcome', o.onOutcome),
+    clock: resolveClock(o.clock),
   };
 }

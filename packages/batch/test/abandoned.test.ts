@@ -1,0 +1,121 @@
+/**
+ * Work that ignores its signal while the abandoned cap is full: the items queued behind the cap
+ * keep their own timeout (counted from when they start), get their own outcome, and every call
+ * that ignored its signal is counted. Also: a timeout's signal reason IS the outcome's error.
+ */
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { fetchAll, isCancelledError, isDeadlineError, type FetchContext } from '../src/index.js';
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('behind a full abandoned cap', () => {
+  test('a queued healthy item starts its timeout when it starts, answers, and the stragglers are counted', async () => {
+    const calledAt: number[] = [];
+    const promise = fetchAll(
+      [0, 1, 2],
+      async (i, { signal }) => {
+        calledAt[i] = performance.now();
+        if (i < 2) {
+          signal.addEventListener('abort', () => {}); // reads its signal, then ignores it
+          await sleep(600);
+          return `late ${i}`;
+        }
+        await sleep(10);
+        return 'healthy';
+      },
+      { concurrency: 2, timeout: 100, maxAbandoned: 2 },
+    );
+    await vi.advanceTimersByTimeAsync(700);
+    const result = await promise;
+    expect(calledAt[2]).toBe(600); // waited for an abandoned slot
+    expect(result.outcomes[2]).toMatchObject({
+      status: 'fulfilled',
+      value: 'healthy',
+      attempts: 1,
+    });
+    expect(result.outcomes.slice(0, 2).map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect(result.stats).toMatchObject({ timedOut: 2, abandoned: 2 });
+  });
+
+  test('a queued item that does time out reports its own timeout', async () => {
+    const promise = fetchAll(
+      [0, 1],
+      (i, { signal }) => {
+        if (i === 0) return new Promise<never>(() => {}); // ignores its signal, never ends
+        return new Promise<never>((_resolve, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason as Error)),
+        );
+      },
+      { concurrency: 1, timeout: 100, maxAbandoned: 1, deadline: 10_000 },
+    );
+    await vi.advanceTimersByTimeAsync(10_000);
+    const result = await promise;
+    // Item 1 never got a slot: the cap was held until the deadline.
+    const error = (result.outcomes[1] as { error: unknown }).error;
+    expect(isDeadlineError(error) && error.index).toBe(1);
+    expect(result.stats.abandoned).toBe(1);
+  });
+
+  test('work that honours its signal is not counted, with or without a timeout', async () => {
+    const promise = fetchAll(
+      [0, 1],
+      (_, { signal }: FetchContext) =>
+        new Promise<never>((_resolve, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason as Error)),
+        ),
+      { timeout: 50, retry: 1 },
+    );
+    await vi.advanceTimersByTimeAsync(500);
+    expect((await promise).stats.abandoned).toBe(0);
+  });
+
+  test('maxAbandoned: 0 is rejected (no attempt could ever start)', async () => {
+    await expect(fetchAll([1], (n) => n, { maxAbandoned: 0 })).rejects.toThrow(
+      /Expected `maxAbandoned` to be an integer >= 1 or Infinity, got `0` \(number\)/,
+    );
+  });
+});
+
+describe("the abort reason is the outcome's error", () => {
+  test('on a timeout', async () => {
+    let reason: unknown;
+    const promise = fetchAll(
+      [0],
+      (_, { signal }) =>
+        new Promise<never>((_resolve, reject) =>
+          signal.addEventListener('abort', () => reject((reason = signal.reason) as Error)),
+        ),
+      { timeout: 100 },
+    );
+    await vi.advanceTimersByTimeAsync(100);
+    const result = await promise;
+    expect((result.outcomes[0] as { error: unknown }).error).toBe(reason);
+  });
+
+  test('on the deadline and on the caller abort', async () => {
+    for (const stopBy of ['deadline', 'caller'] as const) {
+      let reason: unknown;
+      const controller = new AbortController();
+      const promise = fetchAll(
+        [0],
+        (_, { signal }) =>
+          new Promise<never>((_resolve, reject) =>
+            signal.addEventListener('abort', () => reject((reason = signal.reason) as Error)),
+          ),
+        { deadline: 100, signal: controller.signal },
+      );
+      if (stopBy === 'caller') controller.abort();
+      await vi.advanceTimersByTimeAsync(100);
+      const error = ((await promise).outcomes[0] as { error: unknown }).error;
+      expect(stopBy === 'caller' ? isCancelledError(error) : isDeadlineError(error)).toBe(true);
+      expect(error).toBe(reason);
+    }
+  });
+});
