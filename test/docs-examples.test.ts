@@ -66,6 +66,8 @@ describe('examples in the docs and doc comments', () => {
       const result = await run(prepared, example);
       expect(result.exitCode, result.stderr).toBe(0);
     },
+    // Each starts a Node process with tsx, all at once: on a busy 2-core machine that is seconds.
+    60_000,
   );
 });
 
