@@ -846,7 +846,17 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
         (error: unknown) => {
           account.release(chunk.bytes);
           account.removeChunk();
-          if (!chunk.done) this.#quarantine(chunk, error);
+          if (chunk.done) {
+            // Nothing left to deliver.
+          } else if (isChunkPoolError(error, 'CORRUPT_CHUNK')) {
+            this.#quarantine(chunk, error);
+          } else {
+            // A read that failed for another reason (EIO, EMFILE) says nothing about the data:
+            // reported, and tried again after a backoff rather than dropped.
+            this.#backgroundStorageError(chunk, error, 'reading back');
+            const wait = backoffDelay(state.retry, 1, this.#options.random);
+            this.#retryLater(state, chunk, this.#options.clock.now() + wait);
+          }
           loaded();
         },
       );
