@@ -3,6 +3,9 @@
  * budget split into accounts (see `budget.ts`) keeps inputs from taking what outputs need to make
  * progress.
  *
+ * Over 300 lines: still the one class that issue #18 splits by concern (admission, persistence,
+ * delivery, recovery, unrouted chunks, stats); until then each concern has its own section below.
+ *
  * @module
  */
 import { randomBytes } from 'node:crypto';
