@@ -27,3 +27,16 @@ test.each(['never', 'batch', 'always'] as const)(
   },
   180_000,
 );
+
+test('file storage keeps the pool invariants when reads, dead letters and syncs fail (ENOSPC, EIO)', async () => {
+  await checkChunkStorage(
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'holdfast-pool-prop-'));
+      return {
+        create: () => fileStorage({ dir, fsync: 'batch' }),
+        dispose: () => rmSync(dir, { recursive: true, force: true }),
+      };
+    },
+    { numRuns: 40, faults: true },
+  );
+}, 180_000);

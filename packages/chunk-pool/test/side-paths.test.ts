@@ -194,3 +194,37 @@ describe('storage failures after the pool moved on', () => {
     },
   );
 });
+
+describe('reading a chunk back', () => {
+  test('a read that fails with an OS error is reported and tried again, not dropped as corrupt', async () => {
+    const clock = new VirtualClock();
+    let failReads = 1;
+    const storage = fileStorageWith((real) => ({
+      read: (id) => (failReads-- > 0 ? Promise.reject(osError('EIO')) : real.read(id)),
+    }));
+    const pool = await ChunkPool.open({
+      outputs: ['a'],
+      ...small,
+      clock,
+      storage,
+      retry: { minDelay: 10, maxDelay: 10 },
+    });
+    await pool.append('app', 'kept');
+    await pool.flush();
+    await (await pool.take('a')).retry(); // down, waiting 10 ms
+    await clock.advanceBy(10);
+    const reported = new Promise((resolve) => pool.once('storage-error', resolve));
+    const taking = pool.take('a');
+    await expect(reported).resolves.toMatchObject({
+      error: { code: 'STORAGE_ERROR', cause: expect.objectContaining({ code: 'EIO' }) },
+    });
+    expect(pool.stats().storageErrors).toBe(1);
+    expect(pool.stats().quarantined).toBe(0);
+    expect(pool.stats().outputs.a?.pendingChunks).toBe(1);
+    await clock.advanceBy(10); // its backoff
+    const lease = await taking;
+    expect(lease.chunk.records.map(String)).toEqual(['kept']);
+    await lease.ack();
+    await pool.close();
+  });
+});

@@ -3,6 +3,10 @@
  * chunks per file, see segment-log.ts), dead letters under `dir/rejected/<output>`, damaged
  * segments under `dir/quarantine`.
  *
+ * Over 300 lines: one method per `ChunkStorage` call, each a few lines, plus recovery (read,
+ * repair, adopt) which shares their private state; the format, the log, the lock and the reading
+ * of a segment's chunks live in their own files.
+ *
  * @module
  */
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';

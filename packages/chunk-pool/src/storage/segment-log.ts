@@ -8,6 +8,9 @@
  * of two reused buffers, so the CPU work and the disk work overlap and no per-chunk buffer is
  * allocated.
  *
+ * Over 300 lines: the write queue, its two-buffer pipeline and the fsync bookkeeping share one
+ * state (segments, handles, the queue) that would only be passed around if split.
+ *
  * @module
  */
 import { constants } from 'node:fs';

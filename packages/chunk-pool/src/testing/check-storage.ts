@@ -8,6 +8,7 @@ import {
   runPoolModel,
   MODEL_OUTPUTS,
 } from './pool-model.js';
+import { faultyStorage } from './faulty-storage.js';
 import { scheduledStorage } from './scheduled-storage.js';
 
 /** One place for a storage to live during one property run. */
@@ -26,6 +27,11 @@ export interface CheckChunkStorageOptions {
   readonly seed?: number;
   /** The arbitrary of output failures (outputs `a` and `b` going down and up). */
   readonly failures?: ReturnType<typeof outputFailures>;
+  /**
+   * Also fail some of the storage's `read`, `deadLetter` and `sync` calls with `ENOSPC` or `EIO`
+   * (failures that cost no accepted record): the pool must ride them out. @default false
+   */
+  readonly faults?: boolean;
 }
 
 const RETRY = { maxAttempts: 4, minDelay: 100, maxDelay: 1_000 } as const;
@@ -82,7 +88,8 @@ export async function checkChunkStorage(
       fc.scheduler(),
       whenFull,
       poolCommands(persistent, options.failures ?? outputFailures()),
-      async (scheduler, whenFull, commands) => {
+      options.faults === true ? fc.array(fc.boolean(), { maxLength: 40 }) : fc.constant([]),
+      async (scheduler, whenFull, commands, faultPlan) => {
         const place = await fixture();
         const tracked = scheduledStorage(scheduler);
         await runPoolModel(
@@ -92,7 +99,7 @@ export async function checkChunkStorage(
                 ...MODEL_POOL_OPTIONS,
                 whenFull,
                 clock,
-                storage: tracked.wrap(place.create()),
+                storage: tracked.wrap(faultyStorage(place.create(), faultPlan)),
               }),
             persistent,
             idle: tracked.idle,

@@ -29,7 +29,8 @@ export function modelRoute(tag: string): readonly string[] {
 
 /** A lease as the model uses it. */
 export interface SubjectLease {
-  readonly chunk: { readonly records: readonly Buffer[] };
+  /** `recordCount`, when the subject has it, is checked against the records handed out. */
+  readonly chunk: { readonly records: readonly Buffer[]; readonly recordCount?: number };
   ack(): Promise<void>;
   retry(options?: { delay?: number }): Promise<void>;
   drop(reason: string): Promise<void>;
@@ -129,8 +130,17 @@ async function settle(real: Real): Promise<void> {
   throw new Error('storage never became idle');
 }
 
+/**
+ * The names of a lease's records. A lease whose records do not match its chunk's count lost (or
+ * invented) records on the way: a storage whose read-back drops one is caught here, since the
+ * pool's counters alone cannot see it.
+ */
 function recordNames(lease: SubjectLease): string[] {
-  return lease.chunk.records.map((record) => record.toString().split('|')[0] as string);
+  const { records, recordCount } = lease.chunk;
+  if (recordCount !== undefined && records.length !== recordCount) {
+    throw new Error(`a lease holds ${records.length} records of a chunk of ${recordCount}`);
+  }
+  return records.map((record) => record.toString().split('|')[0] as string);
 }
 
 /** Checks the safety invariants after a step. */
@@ -382,6 +392,7 @@ async function drainsWhenHealthy(model: Model, real: Real): Promise<void> {
       controller.abort();
       const lease = await taking.catch(() => undefined);
       if (lease === undefined) continue;
+      recordNames(lease); // checks the lease is whole
       progressed = true;
       await settled(real, lease.ack()).catch(() => undefined);
     }
