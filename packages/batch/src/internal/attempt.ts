@@ -126,7 +126,8 @@ export class Attempt<T, R> implements QueueEntry, Waker {
   }
 
   startTwin(): void {
-    if (this.ending !== undefined) return;
+    // No call starts after the batch deadline, a twin included (its timer may run late).
+    if (this.ending !== undefined || this.host.clock.now() >= this.host.deadlineAt) return;
     this.host.counts.hedged += 1;
     this.#call(true);
   }
