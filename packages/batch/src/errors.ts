@@ -114,7 +114,8 @@ export type RetryRefusedBy = 'attempts' | 'budget' | 'deadline';
 
 /**
  * A failure that retrying cannot fix: an item error classified `'fatal'`, or the batch verdict
- * (a required item failed fatally, or the breaker opened). `BatchResult.fatal` is one of these.
+ * (a required item failed fatally, the breaker opened, the item source threw, or every required
+ * item failed). `BatchResult.fatal` is one of these.
  *
  * @example
  * ```ts

@@ -19,7 +19,9 @@ import { summarize, type BatchResult, type FulfilledOutcome, type Outcome } from
  * **Details:** at most `concurrency` attempts run at once; each gets a signal that aborts on its
  * `timeout`, on the batch `deadline` and on the caller's `signal`. Failures are classified
  * (`transient` ones are retried), and the verdict (`fatal`) is set only by a required item that
- * failed fatally or by the breaker. The promise rejects only on invalid options (a `TypeError`).
+ * failed fatally, by the breaker, or — by default — when every required item failed (see
+ * `allFailedIsFatal`). The promise rejects only on invalid options (a `TypeError`), never
+ * synchronously.
  *
  * @example
  * ```ts

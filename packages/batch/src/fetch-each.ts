@@ -20,7 +20,10 @@ import type { BatchStats, Outcome } from './outcome.js';
 export interface OutcomeStream<T, R> extends AsyncIterableIterator<Outcome<T, R>> {
   /** Counters so far (final once iteration ended). */
   stats(): BatchStats;
-  /** The verdict so far: set when a required item failed fatally or the breaker opened. */
+  /**
+   * The verdict so far: set when a required item failed fatally, the breaker opened or the
+   * source threw; the every-required-item-failed verdict is set when the stream ends.
+   */
   fatal(): FatalError | undefined;
   /** Stops the batch (in-flight attempts are aborted) and resolves once its workers stopped. */
   return(): Promise<IteratorReturnResult<undefined>>;

@@ -33,7 +33,7 @@ export interface FetchContext {
   /**
    * Milliseconds left before this attempt is aborted (`deadlineAt - clock.now()`, at least 0;
    * `Infinity` when unbounded): pass it downstream, e.g. as a Docker API `?timeout`, so the
-   * backend gives up when the batch does.
+   * backend gives up when the batch does. Works destructured (`{ signal, remainingMs }`).
    */
   remainingMs(): number;
 }

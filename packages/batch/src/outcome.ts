@@ -94,7 +94,10 @@ export interface BatchResult<T, R> {
   readonly values: readonly R[];
   /** Every item fulfilled or skipped, and the batch was not stopped early. */
   readonly complete: boolean;
-  /** Set only when the verdict is fatal: a required item failed fatally, or the breaker opened. */
+  /**
+   * Set only when the verdict is fatal: a required item failed fatally, the breaker opened, the
+   * item source threw, or every required item failed (`allFailedIsFatal`, on by default).
+   */
   readonly fatal: FatalError | undefined;
   readonly stats: BatchStats;
   /** One line for logs: counts by kind, duration and verdict. */

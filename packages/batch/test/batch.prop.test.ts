@@ -74,10 +74,12 @@ describe('the batch invariants kit (@holdfast/batch/testing)', () => {
 
   test('control: a Promise.allSettled batch (no timeouts, no deadline) breaks the invariants', async () => {
     const naive = async <R>(
-      items: readonly number[],
+      source: Iterable<number> | AsyncIterable<number>,
       fetchOne: FetchOne<number, R>,
       options: FetchOptions<number, R>,
     ) => {
+      const items: number[] = [];
+      for await (const item of source) items.push(item);
       const settled = await Promise.allSettled(
         items.map(async (index) =>
           fetchOne(index, {

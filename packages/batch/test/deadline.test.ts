@@ -157,8 +157,8 @@ describe('FetchContext tells the time left', () => {
     let unbounded = 0;
     await fetchAll(
       [0],
-      (_, ctx) => {
-        unbounded = ctx.remainingMs();
+      (_, { remainingMs }) => {
+        unbounded = remainingMs(); // destructured: still works
       },
       { timeout: Infinity },
     );

@@ -126,7 +126,8 @@ export class Attempt<T, R> implements QueueEntry, Waker {
   }
 
   startTwin(): void {
-    if (this.ending !== undefined) return;
+    // No call starts after the batch deadline, a twin included (its timer may run late).
+    if (this.ending !== undefined || this.host.clock.now() >= this.host.deadlineAt) return;
     this.host.counts.hedged += 1;
     this.#call(true);
   }
@@ -205,8 +206,10 @@ export class Call<T, R> implements FetchContext {
   get deadlineAt(): number {
     return this.owner.abortAt;
   }
-  remainingMs(): number {
-    return Math.max(0, this.owner.abortAt - this.owner.host.clock.now());
+  /** A function, not a method: it works destructured (`{ signal, remainingMs }`), built when read. */
+  get remainingMs(): () => number {
+    const owner = this.owner;
+    return () => Math.max(0, owner.abortAt - owner.host.clock.now());
   }
 
   settled(result: AttemptEnd<R>): void {

@@ -3,6 +3,10 @@
  * run attempts with timeouts, retries and hedges, classify failures, and hand each item's single
  * outcome to a sink. One attempt is an `Attempt` (attempt.ts); the deadline, the abandoned cap
  * and the verdict have a file each.
+ *
+ * Over 300 lines on purpose: the item loop and the worker loop share the batch's state (the stop,
+ * the wakers, the counters) as closure variables; split into modules, that state would travel
+ * through one more host object on the hot path that the benchmark holds to 1.5× p-map.
  */
 import type { Clock } from '../clock.js';
 import { defaultClassify } from '../classify.js';

@@ -24,8 +24,10 @@ export interface ItemSource<T> {
 export const STOPPED_READING = Symbol('stopped reading');
 
 /**
- * A read of the source that the batch stop (through the worker's waker) ends early. The read
- * itself goes on; its late result or failure is observed and dropped (the batch is over).
+ * A read of the source that the batch stop (through the worker's waker) ends at once: the batch
+ * has promised to settle at once, and a read may never end. The read itself goes on; an item it
+ * delivers after the stop is not reported (the batch never got it), and a failure is observed
+ * and dropped.
  */
 export function readUntilStopped<V>(
   read: Promise<V>,
