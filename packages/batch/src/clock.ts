@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { setLongTimeout, type LongTimer } from './internal/long-timer.js';
+import { setLongTimeout, type LongTimer } from '@holdfast/internal';
 
 /** An opaque timer handle, as returned by {@link Clock.setTimeout}. */
 export type TimerHandle = unknown;
