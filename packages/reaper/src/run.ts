@@ -146,7 +146,7 @@ export function run(
   return start(command, args, parsed);
 }
 
-interface ParsedRunOptions {
+export interface ParsedRunOptions {
   readonly timeout: number;
   readonly killGrace: number;
   readonly maxOutput: number;
@@ -158,7 +158,8 @@ interface ParsedRunOptions {
   readonly input: string | Uint8Array | undefined;
 }
 
-function parseRunOptions(
+/** Checks `run()`'s arguments (throws a TypeError); commandProbe checks its options with it at creation. */
+export function parseRunOptions(
   command: unknown,
   args: unknown,
   given: RunOptions | undefined,
