@@ -122,7 +122,7 @@ async function die(death: Death, i: number) {
   let childrenDie = true;
   try {
     // A hang guard: the watchdog reacts within milliseconds of the agent's death.
-    await waitUntil('the group to be gone', () => liveProcessesInGroup(pgid).length === 0, 5_000);
+    await waitUntil('the group to be gone', () => liveProcessesInGroup(pgid).length === 0, 10_000);
   } catch {
     childrenDie = false;
     process.kill(-pgid, 'SIGKILL');
