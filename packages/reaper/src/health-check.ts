@@ -13,7 +13,7 @@ import {
   optionsObject,
   positiveInteger,
 } from './internal/validate.js';
-import { asProbeResult } from './internal/probe-result.js';
+import { ABANDON_AFTER_ABORT_MS, asProbeResult } from './internal/probe-result.js';
 import type { ProbeResult } from './probe.js';
 
 /** Options of {@link startHealthCheck}. */
@@ -27,8 +27,9 @@ export interface HealthCheckOptions {
    */
   readonly intervalMs?: number;
   /**
-   * A run not finished within this many milliseconds is aborted and counts as a failure (even a
-   * probe that ignores its signal: the check moves on). `Infinity`: no limit.
+   * A run not finished within this many milliseconds is aborted and counts as a failure; a probe
+   * that ignores its signal is abandoned 2 s after the abort, and the check goes on. `Infinity`:
+   * no limit.
    * @default 5_000
    */
   readonly timeoutMs?: number;
@@ -140,9 +141,7 @@ export function startHealthCheck(options: HealthCheckOptions): HealthCheck {
   let lastResult: ProbeResult | undefined;
   let stopped = false;
   let timer: LongTimeout | undefined;
-  let inFlight:
-    | { controller: AbortController; cutShort: (detail: string) => void; done: Promise<void> }
-    | undefined;
+  let inFlight: { abort: (reason: Error) => void; done: Promise<void> } | undefined;
 
   const record = (result: ProbeResult) => {
     runs += 1;
@@ -177,17 +176,27 @@ export function startHealthCheck(options: HealthCheckOptions): HealthCheck {
     if (stopped) return;
     const controller = new AbortController();
     const started = performance.now();
-    // The attempt ends at the probe's answer or at the deadline, whichever is first: a probe
-    // that ignores its signal (or hangs) is abandoned, and the check goes on.
+    // The run ends at the probe's answer. At the deadline its signal aborts; a probe that has
+    // not settled ABANDON_AFTER_ABORT_MS later (it ignores its signal, or hangs) is abandoned as a
+    // failed run, and the check goes on.
     let cutShort: (detail: string) => void = () => undefined;
-    const deadline = new Promise<ProbeResult>((resolve) => {
+    const abandoned = new Promise<ProbeResult>((resolve) => {
       cutShort = (detail) =>
         resolve({ ok: false, detail, durationMs: performance.now() - started });
     });
-    const deadlineTimer = setLongTimeout(() => {
-      controller.abort(new Error(`probe timed out after ${timeoutMs} ms`));
-      cutShort('timed out');
-    }, timeoutMs);
+    let abandonTimer: LongTimeout | undefined;
+    const abort = (reason: Error) => {
+      controller.abort(reason);
+      abandonTimer ??= setLongTimeout(
+        () => cutShort('timed out (the probe did not stop when aborted)'),
+        ABANDON_AFTER_ABORT_MS,
+      );
+      if (!ref) abandonTimer.unref();
+    };
+    const deadlineTimer = setLongTimeout(
+      () => abort(new Error(`probe timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     if (!ref) deadlineTimer.unref();
     const answer = Promise.resolve()
       .then(() => probe(controller.signal))
@@ -199,8 +208,9 @@ export function startHealthCheck(options: HealthCheckOptions): HealthCheck {
           durationMs: performance.now() - started,
         }),
       );
-    const done = Promise.race([answer, deadline]).then((result) => {
+    const done = Promise.race([answer, abandoned]).then((result) => {
       deadlineTimer.clear();
+      abandonTimer?.clear();
       inFlight = undefined;
       if (stopped) return;
       record(
@@ -210,7 +220,7 @@ export function startHealthCheck(options: HealthCheckOptions): HealthCheck {
       );
       schedule(intervalMs);
     });
-    inFlight = { controller, cutShort, done };
+    inFlight = { abort, done };
   };
 
   const schedule = (ms: number) => {
@@ -223,8 +233,7 @@ export function startHealthCheck(options: HealthCheckOptions): HealthCheck {
     timer?.clear();
     signal?.removeEventListener('abort', onAbort);
     const running = inFlight;
-    running?.controller.abort(new Error('health check stopped'));
-    running?.cutShort('stopped');
+    running?.abort(new Error('health check stopped'));
     await running?.done;
   };
   // stop() cannot reject: `done` is a race of two promises that never reject, then a handler in

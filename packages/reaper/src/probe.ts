@@ -7,7 +7,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { describeError, fail, optionalFunction, optionsObject } from './internal/validate.js';
-import { run, type RunOptions } from './run.js';
+import { parseRunOptions, run, type RunOptions } from './run.js';
 
 /** The outcome of one probe run. */
 export interface ProbeResult {
@@ -93,7 +93,14 @@ export function commandProbe(
   args: readonly string[] = [],
   options: Omit<RunOptions, 'signal'> = {},
 ): Probe {
-  if (typeof command !== 'string' || command === '') fail('command', 'a non-empty string', command);
+  // Checked now, at creation (a TypeError), not at every run of the probe.
+  parseRunOptions(command, args, { killGrace: 1_000, ...options });
+  if ('signal' in (options as object))
+    fail(
+      'signal',
+      'absent: the probe is given its signal at each run',
+      (options as RunOptions).signal,
+    );
   return async (signal) => {
     const started = performance.now();
     try {

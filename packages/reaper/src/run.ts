@@ -10,7 +10,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
-import { signalGroup, trackGroup, untrackGroup } from './internal/process-groups.js';
+import {
+  prepareToTrack,
+  signalGroup,
+  trackGroup,
+  untrackGroup,
+} from './internal/process-groups.js';
 import { spawnError } from './internal/spawn-error.js';
 import { type LongTimeout, setLongTimeout } from './internal/long-timer.js';
 import { bytes, duration, fail, optionalSignal, optionsObject } from './internal/validate.js';
@@ -146,7 +151,7 @@ export function run(
   return start(command, args, parsed);
 }
 
-interface ParsedRunOptions {
+export interface ParsedRunOptions {
   readonly timeout: number;
   readonly killGrace: number;
   readonly maxOutput: number;
@@ -158,7 +163,8 @@ interface ParsedRunOptions {
   readonly input: string | Uint8Array | undefined;
 }
 
-function parseRunOptions(
+/** Checks `run()`'s arguments (throws a TypeError); commandProbe checks its options with it at creation. */
+export function parseRunOptions(
   command: unknown,
   args: unknown,
   given: RunOptions | undefined,
@@ -198,6 +204,7 @@ function start(command: string, args: readonly string[], o: ParsedRunOptions): P
   return new Promise<RunResult>((resolve, reject) => {
     const started = performance.now();
     let child: ChildProcess;
+    prepareToTrack();
     try {
       child = spawn(command, args, {
         detached: true,

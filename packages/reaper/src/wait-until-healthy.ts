@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { setLongTimeout } from './internal/long-timer.js';
-import { asProbeResult } from './internal/probe-result.js';
+import { type LongTimeout, setLongTimeout } from './internal/long-timer.js';
+import { ABANDON_AFTER_ABORT_MS, asProbeResult } from './internal/probe-result.js';
 import {
   describeError,
   duration,
@@ -94,24 +94,35 @@ export async function waitUntilHealthy(
 }
 
 /**
- * One attempt: the probe's answer, or a failure at the attempt's deadline or on abort — even if
- * the probe ignores its signal, throws, or resolves with something that is not a result.
+ * One attempt: the probe's answer (anything that is not a result is a failure). At the attempt's
+ * deadline, or when `signal` aborts, the probe's signal aborts; a probe that has not settled
+ * ABANDON_AFTER_ABORT_MS later (it ignores its signal, or hangs) is abandoned as a failure.
  */
 function attempt(probe: Probe, ms: number, signal: AbortSignal | undefined): Promise<ProbeResult> {
   const started = performance.now();
   const controller = new AbortController();
   return new Promise<ProbeResult>((resolve) => {
+    let abandonTimer: LongTimeout | undefined;
     const finish = (result: ProbeResult) => {
       timer.clear();
+      abandonTimer?.clear();
       signal?.removeEventListener('abort', onAbort);
       resolve(result);
     };
-    const cutShort = (detail: string, reason: unknown) => {
+    const abort = (reason: unknown) => {
       controller.abort(reason);
-      finish({ ok: false, detail, durationMs: performance.now() - started });
+      abandonTimer ??= setLongTimeout(
+        () =>
+          finish({
+            ok: false,
+            detail: 'timed out (the probe did not stop when aborted)',
+            durationMs: performance.now() - started,
+          }),
+        ABANDON_AFTER_ABORT_MS,
+      );
     };
-    const onAbort = () => cutShort('aborted', signal?.reason);
-    const timer = setLongTimeout(() => cutShort('timed out', new Error('attempt timed out')), ms);
+    const onAbort = () => abort(signal?.reason);
+    const timer = setLongTimeout(() => abort(new Error('attempt timed out')), ms);
     signal?.addEventListener('abort', onAbort, { once: true });
     Promise.resolve()
       .then(() => probe(controller.signal))

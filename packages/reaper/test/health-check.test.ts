@@ -164,7 +164,7 @@ describe('startHealthCheck (fake timers)', () => {
     expect(await verdict).toMatchObject({ healthy: true, attempts: 1 });
   });
 
-  test('a probe that ignores its signal and never answers is abandoned at timeoutMs; the check goes on', async () => {
+  test('a probe that ignores its signal and never answers is abandoned 2 s after its abort; the check goes on', async () => {
     let calls = 0;
     const check = startHealthCheck({
       probe: () => {
@@ -175,9 +175,13 @@ describe('startHealthCheck (fake timers)', () => {
       timeoutMs: 500,
       failureThreshold: 1,
     });
-    await vi.advanceTimersByTimeAsync(500);
+    await vi.advanceTimersByTimeAsync(500 + 1_999);
+    expect(check.status().runs).toBe(0); // waited for, so that runs never overlap
+    await vi.advanceTimersByTimeAsync(1);
     expect(check.status()).toMatchObject({ state: 'unhealthy', runs: 1 });
-    expect(check.status().lastResult?.detail).toBe('timed out');
+    expect(check.status().lastResult?.detail).toBe(
+      'timed out (the probe did not stop when aborted)',
+    );
     await vi.advanceTimersByTimeAsync(100);
     expect(check.status()).toMatchObject({ state: 'healthy', runs: 2 });
     await check.stop();
@@ -196,7 +200,7 @@ describe('startHealthCheck (fake timers)', () => {
       intervalMs: 10,
       timeoutMs: 10_000,
     });
-    await vi.advanceTimersByTimeAsync(300);
+    await vi.advanceTimersByTimeAsync(200 + 2_000 + 100);
     expect(await verdict).toMatchObject({ healthy: true, attempts: 4 });
   });
 

@@ -109,11 +109,11 @@ describe('run: other options', () => {
     );
   });
 
-  test("commandProbe's options are run()'s: an unknown key fails the probe run, saying why", async () => {
-    const probe = commandProbe('true', [], { timeoutMs: 5 } as object);
-    const result = await probe(new AbortController().signal);
-    expect(result.ok).toBe(false);
-    expect(result.detail).toMatch(/Unknown option `timeoutMs`.*did you mean `timeout`/);
+  test("commandProbe checks run()'s options at creation: an unknown key is a TypeError", () => {
+    expect(() => commandProbe('true', [], { timeoutMs: 5 } as object)).toThrow(
+      /Unknown option `timeoutMs`.*did you mean `timeout`/,
+    );
+    expect(() => commandProbe('true', [], { maxOutput: -1 })).toThrow(/`maxOutput`/);
   });
 });
 

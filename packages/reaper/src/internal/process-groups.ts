@@ -28,10 +28,16 @@ function registry(): Registry {
   return store[KEY];
 }
 
+/** Call before spawning a child whose group will be tracked: the watchdog runs from then on. */
+export function prepareToTrack(): void {
+  const r = registry();
+  r.watchdog.ensureRunning(r.groups);
+}
+
 export function trackGroup(pgid: number): void {
   const r = registry();
   r.groups.add(pgid);
-  r.watchdog.track(pgid, r.groups);
+  r.watchdog.track(pgid);
   if (!r.exitHookInstalled) {
     r.exitHookInstalled = true;
     // Whatever way the process exits, nothing it started outlives it.

@@ -1,5 +1,5 @@
 /**
- * The watchdog: a tiny `/bin/sh` process, started by the first tracked group of a thread, that
+ * The watchdog: a tiny `/bin/sh` process, started before the first `run()` child of a thread, that
  * kills the tracked groups when this process dies in a way no JavaScript sees — a signal with no
  * handler (SIGTERM, SIGINT, SIGHUP from an orchestrator), SIGKILL, the OOM killer, `abort()`.
  *
@@ -39,21 +39,14 @@ export class Watchdog {
     return this.#child?.pid;
   }
 
-  /** Lists `pgid`; `all` is every tracked group, sent whole to a watchdog started now. */
-  track(pgid: number, all: Iterable<number>): void {
-    if (this.#child === undefined) {
-      this.#start(all);
-      return;
-    }
-    this.#send(`+${pgid}\n`);
-  }
-
-  untrack(pgid: number): void {
-    if (this.#child !== undefined) this.#send(`-${pgid}\n`);
-  }
-
-  #start(all: Iterable<number>): void {
-    if (this.#unavailable || process.platform === 'win32') return;
+  /**
+   * Starts the watchdog if it is not running, with every group of `all`. Called before a child
+   * is spawned, so that the watchdog already runs when the child's group is tracked: the only
+   * window left unwatched is between spawn() returning and the `+pgid` line written right after,
+   * in the same tick.
+   */
+  ensureRunning(all: Iterable<number>): void {
+    if (this.#child !== undefined || this.#unavailable || process.platform === 'win32') return;
     const child = spawn('/bin/sh', ['-c', SCRIPT, WATCHDOG_NAME], {
       detached: true,
       stdio: ['pipe', 'ignore', 'ignore'],
@@ -69,7 +62,7 @@ export class Watchdog {
     }
     this.#child = child;
     const stdin = child.stdin as Socket;
-    // EPIPE when the watchdog died: its 'exit' below clears it and the next group restarts it.
+    // EPIPE when the watchdog died: its 'exit' below clears it and the next spawn restarts it.
     stdin.on('error', () => undefined);
     child.once('exit', () => {
       if (this.#child === child) this.#child = undefined;
@@ -79,6 +72,15 @@ export class Watchdog {
     let lines = '';
     for (const group of all) lines += `+${group}\n`;
     if (lines !== '') this.#send(lines);
+  }
+
+  /** Lists `pgid` (a group just tracked). */
+  track(pgid: number): void {
+    this.#send(`+${pgid}\n`);
+  }
+
+  untrack(pgid: number): void {
+    this.#send(`-${pgid}\n`);
   }
 
   #send(lines: string): void {
