@@ -62,12 +62,12 @@ describe('examples in the docs and doc comments', () => {
 
   test.concurrent.for(runnable.map((example) => [where(example), example] as const))(
     '%s runs and exits 0',
+    // Each starts a Node process with tsx, all at once: on a busy 2-core machine that is seconds.
+    { timeout: 60_000 },
     async ([, example]) => {
       const result = await run(prepared, example);
       expect(result.exitCode, result.stderr).toBe(0);
     },
-    // Each starts a Node process with tsx, all at once: on a busy 2-core machine that is seconds.
-    60_000,
   );
 });
 

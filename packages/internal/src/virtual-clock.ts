@@ -26,6 +26,15 @@ export class VirtualClock implements Clock {
     this.#timers.delete(handle as number);
   }
 
+  /**
+   * Moves time forward by `ms` without running any timer, as CPU-bound work does: a timer that
+   * falls due meanwhile fires at the next turn, late. Simulated work that "takes CPU time"
+   * calls this synchronously.
+   */
+  spend(ms: number): void {
+    this.#now += Number.isNaN(ms) ? 0 : Math.max(0, ms);
+  }
+
   /** A promise that resolves after `ms` of virtual time. */
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => this.setTimeout(resolve, ms));
