@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { type LongTimeout, setLongTimeout } from './internal/long-timer.js';
+import { type LongTimer, setLongTimeout } from '@holdfast/internal';
 import {
   describeError,
   duration,
@@ -140,7 +140,7 @@ export function startHealthCheck(options: HealthCheckOptions): HealthCheck {
   let callbackErrors = 0;
   let lastResult: ProbeResult | undefined;
   let stopped = false;
-  let timer: LongTimeout | undefined;
+  let timer: LongTimer | undefined;
   let inFlight: { abort: (reason: Error) => void; done: Promise<void> } | undefined;
 
   const record = (result: ProbeResult) => {
@@ -184,7 +184,7 @@ export function startHealthCheck(options: HealthCheckOptions): HealthCheck {
       cutShort = (detail) =>
         resolve({ ok: false, detail, durationMs: performance.now() - started });
     });
-    let abandonTimer: LongTimeout | undefined;
+    let abandonTimer: LongTimer | undefined;
     const abort = (reason: Error) => {
       controller.abort(reason);
       abandonTimer ??= setLongTimeout(

@@ -12,7 +12,7 @@ import { ReaperError } from './errors.js';
 import { loadLibc, type Libc } from './internal/libc.js';
 import { trackedGroups } from './internal/process-groups.js';
 import { procStat, threadChildPids } from './internal/proc.js';
-import { setLongTimeout, type LongTimeout } from './internal/long-timer.js';
+import { setLongTimeout, type LongTimer } from '@holdfast/internal';
 import { duration, fail, optionsObject } from './internal/validate.js';
 
 /** Options of {@link installReaper}. */
@@ -105,7 +105,7 @@ export class Reaper extends EventEmitter<ReaperEvents> implements AsyncDisposabl
   readonly #owned = new Set<number>();
   readonly #latencies: number[] = [];
   readonly #zombieSeenAt = new Map<number, number>();
-  #poll: LongTimeout | undefined;
+  #poll: LongTimer | undefined;
   readonly #pollIntervalMs: number;
   /** The options as resolved, to compare with a second `installReaper()`. */
   readonly resolvedOptions: {

@@ -17,7 +17,7 @@ import {
   untrackGroup,
 } from './internal/process-groups.js';
 import { spawnError } from './internal/spawn-error.js';
-import { type LongTimeout, setLongTimeout } from './internal/long-timer.js';
+import { type LongTimer, setLongTimeout } from '@holdfast/internal';
 import { bytes, duration, fail, optionalSignal, optionsObject } from './internal/validate.js';
 
 /** Options of {@link run}. */
@@ -223,8 +223,8 @@ function start(command: string, args: readonly string[], o: ParsedRunOptions): P
     let escalated = false;
     let truncated = false;
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-    let deadlineTimer: LongTimeout | undefined;
-    let graceTimer: LongTimeout | undefined;
+    let deadlineTimer: LongTimer | undefined;
+    let graceTimer: LongTimer | undefined;
     let drainTimer: NodeJS.Timeout | undefined;
     let settled = false;
 

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { type LongTimeout, setLongTimeout } from './internal/long-timer.js';
+import { type LongTimer, setLongTimeout } from '@holdfast/internal';
 import { ABANDON_AFTER_ABORT_MS, asProbeResult } from './internal/probe-result.js';
 import {
   describeError,
@@ -102,7 +102,7 @@ function attempt(probe: Probe, ms: number, signal: AbortSignal | undefined): Pro
   const started = performance.now();
   const controller = new AbortController();
   return new Promise<ProbeResult>((resolve) => {
-    let abandonTimer: LongTimeout | undefined;
+    let abandonTimer: LongTimer | undefined;
     const finish = (result: ProbeResult) => {
       timer.clear();
       abandonTimer?.clear();

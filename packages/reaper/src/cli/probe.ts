@@ -5,7 +5,7 @@
  *
  *   holdfast-probe http://127.0.0.1:9411/health [--timeout 1s] [--status 200-299]
  */
-import { setLongTimeout } from '../internal/long-timer.js';
+import { setLongTimeout } from '@holdfast/internal';
 import { httpProbe } from '../probe.js';
 import { parseDuration } from './duration.js';
 
