@@ -231,3 +231,61 @@ describe('superviseSelf()', () => {
     expect(JSON.stringify(request!.body)).toContain('(abort)');
   }, 30_000);
 });
+
+describe('the supervisor acts on its child, not on what the child left behind', () => {
+  test("a grandchild holding the child's stdio: the report comes at the child's exit, with its true uptime", async () => {
+    const { sink, got } = memory();
+    const result = await supervise({
+      command: process.execPath,
+      args: [fileURLToPath(new URL('./fixtures/leaves-grandchild.mjs', import.meta.url))],
+      service: 'agent',
+      sink,
+      tee: false,
+    });
+    const grandchild = Number(/grandchild (\d+)/.exec(result.diagnosis.lastStderr.join('\n'))?.[1]);
+    // The grandchild (sleep 20) is still alive: the supervisor did not wait for it.
+    expect(() => process.kill(grandchild, 0)).not.toThrow();
+    process.kill(grandchild, 'SIGKILL');
+    expect(result.diagnosis.signature).toBe('uncaught-exception');
+    expect(result.diagnosis.uptimeMs).toBeLessThan(20_000);
+    expect(got).toHaveLength(1);
+    expect(got[0]!.uptimeMs).toBe(result.diagnosis.uptimeMs); // the child's, not the supervisor's
+  }, 60_000);
+
+  test.each(['exit3', 'segv'])(
+    'a spool that cannot be written never changes the exit status (%s)',
+    async (how) => {
+      const bare = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+        (resolve) =>
+          spawn(process.execPath, [child, how], { stdio: 'ignore' }).on('close', (code, signal) =>
+            resolve({ code, signal }),
+          ),
+      );
+      const notAFolder = fileURLToPath(new URL('./fixtures/dying-child.mjs', import.meta.url));
+      const supervised = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+        (resolve) =>
+          spawn(
+            process.execPath,
+            [
+              '--import',
+              'tsx',
+              cli,
+              '--service',
+              'agent',
+              '--otlp',
+              'http://127.0.0.1:9/v1/logs',
+              '--spool',
+              `${notAFolder}/spool`,
+              '--',
+              process.execPath,
+              child,
+              how,
+            ],
+            { stdio: 'ignore' },
+          ).on('close', (code, signal) => resolve({ code, signal })),
+      );
+      expect(supervised).toEqual(bare);
+    },
+    60_000,
+  );
+});
