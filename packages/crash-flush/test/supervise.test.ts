@@ -289,3 +289,75 @@ describe('the supervisor acts on its child, not on what the child left behind', 
     60_000,
   );
 });
+
+describe('holdfast-supervise usage', () => {
+  const runCli = (args: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const p = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      p.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  const ok = ['--service', 'agent', '--otlp', 'http://127.0.0.1:9/v1/logs'];
+
+  test.each([
+    [
+      ['--service', 'a', '--otlp', 'not-a-url', '--', 'true'],
+      /--otlp: Expected `url` to be an absolute http\(s\) URL, got 'not-a-url'/,
+    ],
+    [
+      [...ok, '--flush-timeout', '100', '--', 'true'],
+      /--flush-timeout needs a unit: '100' is a bare number/,
+    ],
+    [
+      [...ok, '--flush-timout', '1s', '--', 'true'],
+      /unknown flag --flush-timout \(did you mean --flush-timeout\?\)/,
+    ],
+    [
+      ['--service', 'a', '--', 'true'],
+      /missing a sink: --otlp <url>, --http <url> or --file <path>/,
+    ],
+    [['--otlp', 'http://127.0.0.1:9/', '--', 'true'], /missing --service <name>/],
+    [ok, /missing `--` and the command to run after it/],
+    [[...ok, '--'], /missing the command to run after `--`/],
+    [
+      [...ok, '--restarts', '-1', '--', 'true'],
+      /--restarts needs a value|--restarts expects an integer >= 0/,
+    ],
+  ])(
+    '%j exits 2 and says what is wrong',
+    async (args, message) => {
+      const ended = await runCli(args);
+      expect(ended.code).toBe(2);
+      expect(ended.stderr).toMatch(message);
+      expect(ended.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+    },
+    30_000,
+  );
+
+  test('--help prints the usage and exits 0; durations with units are taken', async () => {
+    const help = await runCli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage: holdfast-supervise/);
+    const ran = await runCli([
+      ...ok,
+      '--flush-timeout',
+      '500ms',
+      '--',
+      process.execPath,
+      '-e',
+      'process.exit(0)',
+    ]);
+    expect(ran.code).toBe(0);
+  }, 30_000);
+
+  test('a command that does not exist exits 127, as a shell does', async () => {
+    const ended = await runCli([...ok, '--', 'holdfast-no-such-command']);
+    expect(ended.code).toBe(127);
+    expect(ended.stderr).toMatch(/holdfast-no-such-command/);
+  }, 30_000);
+});
