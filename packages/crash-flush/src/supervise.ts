@@ -80,8 +80,8 @@ export interface SuperviseOptions {
    */
   readonly tailLines?: number;
   /**
-   * Signals forwarded to the child.
-   * @default ['SIGTERM', 'SIGINT', 'SIGHUP']
+   * Signals forwarded to the child (SIGTERM, SIGINT, SIGHUP and SIGQUIT also end the restart loop).
+   * @default ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH']
    */
   readonly forwardSignals?: readonly NodeJS.Signals[];
   /**
@@ -276,10 +276,10 @@ async function runChild(
   options.signal?.addEventListener('abort', abort, { once: true });
 
   const forward = (signal: NodeJS.Signals) => {
-    onSignal(signal);
+    if (TERMINATION_SIGNALS.includes(signal)) onSignal(signal);
     child.kill(signal);
   };
-  const signals = options.forwardSignals ?? ['SIGTERM', 'SIGINT', 'SIGHUP'];
+  const signals = options.forwardSignals ?? FORWARDED_SIGNALS;
   for (const signal of signals) process.on(signal, forward);
   // Peak memory: the child's high-water mark, sampled from /proc while it runs — and the child's
   // cgroup, in case something (systemd-run --scope, a runtime) gave it one of its own.
@@ -347,6 +347,24 @@ async function runChild(
     for (const s of signals) process.off(s, forward);
   }
 }
+
+/**
+ * The signals a container runtime or an operator sends, forwarded as tini does: termination,
+ * SIGQUIT (a thread dump or core), the user signals (SIGUSR1 opens the child's inspector,
+ * SIGUSR2 often reopens logs) and SIGWINCH. Unforwarded, SIGQUIT or SIGUSR2 would kill the
+ * supervisor and leave the agent running.
+ */
+const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [
+  'SIGTERM',
+  'SIGINT',
+  'SIGHUP',
+  'SIGQUIT',
+  'SIGUSR1',
+  'SIGUSR2',
+  'SIGWINCH',
+];
+/** Forwarded signals that end the restart loop: the child is asked to stop. */
+const TERMINATION_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'];
 
 /** How long the child's pipes are drained after it exited, in ms. */
 const PIPE_DRAIN_MS = 1_000;

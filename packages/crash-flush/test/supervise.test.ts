@@ -361,3 +361,45 @@ describe('holdfast-supervise usage', () => {
     expect(ended.stderr).toMatch(/holdfast-no-such-command/);
   }, 30_000);
 });
+
+describe('holdfast-supervise forwards every signal a runtime sends', () => {
+  test('SIGUSR2 and SIGQUIT reach the agent; the supervisor exits as the agent did', async () => {
+    const p = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        cli,
+        '--service',
+        'agent',
+        '--otlp',
+        'http://127.0.0.1:9/v1/logs',
+        '--flush-timeout',
+        '200ms',
+        '--',
+        process.execPath,
+        fileURLToPath(new URL('./fixtures/signal-echo.mjs', import.meta.url)),
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    let stdout = '';
+    const seen = (text: string) =>
+      new Promise<void>((resolve) => {
+        const check = () => stdout.includes(text) && resolve();
+        p.stdout.on('data', (d: Buffer) => {
+          stdout += d.toString();
+          check();
+        });
+        check();
+      });
+    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      p.on('close', (code, signal) => resolve({ code, signal })),
+    );
+    await seen('ready');
+    p.kill('SIGUSR2');
+    await seen('got SIGUSR2');
+    p.kill('SIGQUIT');
+    expect(await ended).toEqual({ code: 42, signal: null });
+    expect(stdout).toContain('got SIGQUIT');
+  }, 30_000);
+});
