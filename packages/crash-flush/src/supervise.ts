@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setLongTimeout } from './internal/long-timer.js';
 import { RateLimit } from './internal/rate-limit.js';
+import { checkSuperviseOptions } from './internal/supervise-options.js';
 import { Spool } from './internal/spool.js';
 import { callAsync } from './internal/user-code.js';
 import type { Metadata } from './options.js';
@@ -422,17 +423,8 @@ function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
  * @since 0.1.0
  */
 export async function supervise(options: SuperviseOptions): Promise<SupervisedExit> {
-  if (typeof options.command !== 'string' || options.command === '') {
-    throw new TypeError(
-      `Expected \`command\` to be a non-empty string, got \`${String(options.command)}\``,
-    );
-  }
+  checkSuperviseOptions(options);
   const maxRestarts = options.restart?.maxRestarts ?? 0;
-  if (!Number.isInteger(maxRestarts) || maxRestarts < 0) {
-    throw new TypeError(
-      `Expected \`restart.maxRestarts\` to be an integer >= 0, got \`${String(maxRestarts)}\``,
-    );
-  }
   // One rate limit and one spool, the guard's: a crash loop's first report in full, then counts.
   const rateLimit = new RateLimit(options.rateLimit?.windowMs ?? 60_000, 1);
   const spool =
