@@ -15,7 +15,7 @@ import { CrashFlushError } from './errors.js';
 import { applyHook } from './internal/apply-hook.js';
 import { resolveGuardOptions } from './internal/guard-options.js';
 import { setLongTimeout } from './internal/long-timer.js';
-import { unhandledRejectionsMode } from './internal/node-flags.js';
+import { exitStatus, unhandledRejectionsMode } from './internal/node-flags.js';
 import { RateLimit } from './internal/rate-limit.js';
 import { reportProblem } from './internal/report-shape.js';
 import { Spool } from './internal/spool.js';
@@ -82,13 +82,6 @@ const FORWARDED = '@holdfast/crash-flush:report';
 const RATE_LIMIT_FILE = 'rate-limit.state';
 /** Spooled reports sent at once at start-up. */
 const RESEND_CONCURRENCY = 4;
-
-/** The exit status the parent sees for `process.exit(code)` (0–255; 256 is 0). */
-export function exitStatus(code: unknown): number {
-  const n = typeof code === 'number' ? code : Number(code ?? 0);
-  if (!Number.isInteger(n)) return 0;
-  return ((n % 256) + 256) % 256;
-}
 
 function isDelivery(value: unknown): value is Delivery {
   const d = value as Record<string, unknown> | null | undefined;

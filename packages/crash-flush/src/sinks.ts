@@ -7,6 +7,7 @@
 import { appendFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { badOption } from './internal/validate.js';
 import type { CrashReport } from './report.js';
 import { VERSION } from './version.js';
 
@@ -111,9 +112,7 @@ function checkUrl(url: unknown): string {
   } catch {
     // reported below
   }
-  throw new TypeError(
-    `Expected \`url\` to be an absolute http(s) URL, got \`${String(url)}\` (${typeof url})`,
-  );
+  badOption('url', 'an absolute http(s) URL', url);
 }
 
 /**
@@ -246,10 +245,7 @@ export function otlpLogsSink(options: HttpSinkOptions): Sink {
  * ```
  */
 export function fileSink(path: string): Sink {
-  if (typeof path !== 'string' || path === '')
-    throw new TypeError(
-      `Expected \`path\` to be a file path, got \`${String(path)}\` (${typeof path})`,
-    );
+  if (typeof path !== 'string' || path === '') badOption('path', 'a file path', path);
   const prepare = (report: CrashReport): Delivery => ({
     kind: 'file',
     path,

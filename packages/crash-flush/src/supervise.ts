@@ -6,8 +6,14 @@
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setLongTimeout } from './internal/long-timer.js';
+import { RateLimit } from './internal/rate-limit.js';
+import { checkSuperviseOptions } from './internal/supervise-options.js';
+import { Spool } from './internal/spool.js';
+import { callAsync } from './internal/user-code.js';
 import type { Metadata } from './options.js';
 import { buildReport, type CrashReport } from './report.js';
 import type { Sink } from './sinks.js';
@@ -75,8 +81,8 @@ export interface SuperviseOptions {
    */
   readonly tailLines?: number;
   /**
-   * Signals forwarded to the child.
-   * @default ['SIGTERM', 'SIGINT', 'SIGHUP']
+   * Signals forwarded to the child (SIGTERM, SIGINT, SIGHUP and SIGQUIT also end the restart loop).
+   * @default ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH']
    */
   readonly forwardSignals?: readonly NodeJS.Signals[];
   /**
@@ -248,7 +254,7 @@ async function runChild(
   const tailLines = options.tailLines ?? 50;
   const cgroup = cgroupDir();
   const oomBefore = oomKills(cgroup);
-  const started = Date.now();
+  const started = performance.now();
   const child = spawn(options.command, [...(options.args ?? [])], {
     cwd: options.cwd,
     env: options.env,
@@ -271,10 +277,10 @@ async function runChild(
   options.signal?.addEventListener('abort', abort, { once: true });
 
   const forward = (signal: NodeJS.Signals) => {
-    onSignal(signal);
+    if (TERMINATION_SIGNALS.includes(signal)) onSignal(signal);
     child.kill(signal);
   };
-  const signals = options.forwardSignals ?? ['SIGTERM', 'SIGINT', 'SIGHUP'];
+  const signals = options.forwardSignals ?? FORWARDED_SIGNALS;
   for (const signal of signals) process.on(signal, forward);
   // Peak memory: the child's high-water mark, sampled from /proc while it runs — and the child's
   // cgroup, in case something (systemd-run --scope, a runtime) gave it one of its own.
@@ -291,12 +297,30 @@ async function runChild(
   sampler.unref();
 
   try {
-    const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(
-      (resolve, reject) => {
-        child.once('error', reject);
-        child.once('close', (code, sig) => resolve([code, sig]));
-      },
-    );
+    // The child's exit is what counts, not its pipes closing: a grandchild that inherited them
+    // may hold them open for as long as it lives.
+    const [exitCode, signal, uptimeMs] = await new Promise<
+      [number | null, NodeJS.Signals | null, number]
+    >((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code, sig) =>
+        resolve([code, sig, Math.round(performance.now() - started)]),
+      );
+    });
+    // What the child wrote before it died is drained for a bounded time, then the pipes are
+    // let go (a grandchild still writing to them is not the child).
+    await new Promise<void>((resolve) => {
+      if (child.stdout.readableEnded && child.stderr.readableEnded) return resolve();
+      const timer = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        resolve();
+      }, PIPE_DRAIN_MS);
+      child.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     // The child's last words are worth the most: they leave before the report, and before any
     // exitAs() could cut them off.
     await Promise.all([flushed(copies.stdout), flushed(copies.stderr)]);
@@ -313,7 +337,7 @@ async function runChild(
       peakMemoryBytes: cgroupPeak ?? (peak > 0 ? peak : undefined),
       peakMemorySource:
         cgroupPeak !== undefined ? 'cgroup-memory.peak' : peak > 0 ? 'proc-vmhwm' : undefined,
-      uptimeMs: Date.now() - started,
+      uptimeMs,
       restarts,
       lastStderr,
     };
@@ -325,32 +349,43 @@ async function runChild(
   }
 }
 
-/** Sends a report within the budget; spools it when the sink does not take it in time. */
+/**
+ * The signals a container runtime or an operator sends, forwarded as tini does: termination,
+ * SIGQUIT (a thread dump or core), the user signals (SIGUSR1 opens the child's inspector,
+ * SIGUSR2 often reopens logs) and SIGWINCH. Unforwarded, SIGQUIT or SIGUSR2 would kill the
+ * supervisor and leave the agent running.
+ */
+const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [
+  'SIGTERM',
+  'SIGINT',
+  'SIGHUP',
+  'SIGQUIT',
+  'SIGUSR1',
+  'SIGUSR2',
+  'SIGWINCH',
+];
+/** Forwarded signals that end the restart loop: the child is asked to stop. */
+const TERMINATION_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'];
+
+/** How long the child's pipes are drained after it exited, in ms. */
+const PIPE_DRAIN_MS = 1_000;
+/** The supervisor's largest report (the guard's default). */
+const MAX_REPORT_BYTES = 65_536;
+
+/**
+ * Sends a report within the budget; spools it when the sink does not take it in time. Never
+ * throws: a spool that cannot be written costs the report, never the supervisor's exit status.
+ */
 async function deliver(
   options: SuperviseOptions,
   report: CrashReport,
-  pid: number,
+  spool: Spool | undefined,
 ): Promise<boolean> {
   try {
-    await Promise.race([
-      options.sink.send(report),
-      new Promise((_, reject) =>
-        setTimeout(
-          () => reject(new Error('flush timeout')),
-          options.flushTimeoutMs ?? 5_000,
-        ).unref(),
-      ),
-    ]);
+    await callAsync(() => options.sink.send(report), options.flushTimeoutMs ?? 5_000);
     return true;
   } catch {
-    if (options.spoolDir !== undefined) {
-      mkdirSync(options.spoolDir, { recursive: true, mode: 0o700 });
-      writeFileSync(
-        join(options.spoolDir, `${report.time}-${pid}-${report.fingerprint}.json`),
-        JSON.stringify(report),
-        { mode: 0o600 },
-      );
-    }
+    spool?.write(report);
     return false;
   }
 }
@@ -360,10 +395,10 @@ function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted === true) return reject(signal.reason);
     const onAbort = () => {
-      clearTimeout(timer);
+      timer.clear();
       reject(signal?.reason);
     };
-    const timer = setTimeout(() => {
+    const timer = setLongTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
@@ -388,19 +423,18 @@ function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
  * @since 0.1.0
  */
 export async function supervise(options: SuperviseOptions): Promise<SupervisedExit> {
-  if (typeof options.command !== 'string' || options.command === '') {
-    throw new TypeError(
-      `Expected \`command\` to be a non-empty string, got \`${String(options.command)}\``,
-    );
-  }
+  checkSuperviseOptions(options);
   const maxRestarts = options.restart?.maxRestarts ?? 0;
-  if (!Number.isInteger(maxRestarts) || maxRestarts < 0) {
-    throw new TypeError(
-      `Expected \`restart.maxRestarts\` to be an integer >= 0, got \`${String(maxRestarts)}\``,
-    );
-  }
-  const windowMs = options.rateLimit?.windowMs ?? 60_000;
-  const seen = new Map<string, { since: number; suppressed: number }>();
+  // One rate limit and one spool, the guard's: a crash loop's first report in full, then counts.
+  const rateLimit = new RateLimit(options.rateLimit?.windowMs ?? 60_000, 1);
+  const spool =
+    options.spoolDir === undefined
+      ? undefined
+      : new Spool(
+          options.spoolDir,
+          { maxReports: 1_000, maxBytes: 64 * 1_048_576 },
+          { spooled: 0, recovered: 0, evicted: 0, rejected: 0, lost: 0 },
+        );
   let suppressed = 0;
   let terminating = false;
   let lastSent: { report: CrashReport; delivered: boolean } | undefined;
@@ -428,21 +462,18 @@ export async function supervise(options: SuperviseOptions): Promise<SupervisedEx
       lastRecords: diagnosis.lastStderr,
       metadata,
       extra: { diagnosis, supervisor: true },
-      maxReportBytes: 65_536,
+      maxReportBytes: MAX_REPORT_BYTES,
+      uptimeMs: diagnosis.uptimeMs,
+      pid,
     });
-    const entry = seen.get(report.fingerprint);
-    if (entry !== undefined && report.time - entry.since <= windowMs) {
-      entry.suppressed += 1;
-      suppressed += 1;
-    } else {
-      seen.set(report.fingerprint, { since: report.time, suppressed: 0 });
-      lastSent = { report, delivered: await deliver(options, report, pid) };
-    }
+    if (rateLimit.admit(report.fingerprint).pass)
+      lastSent = { report, delivered: await deliver(options, report, spool) };
+    else suppressed += 1;
 
     if (restarts >= maxRestarts || terminating) {
       // The loop is over: what was only counted leaves as one small report per fingerprint.
-      for (const [fingerprint, counted] of seen) {
-        if (counted.suppressed === 0) continue;
+      for (const counted of rateLimit.uncarried()) {
+        const { fingerprint } = counted;
         const summary = buildReport({
           service: options.service,
           kind: 'exit',
@@ -455,9 +486,9 @@ export async function supervise(options: SuperviseOptions): Promise<SupervisedEx
             crashLoop: { fingerprint, suppressed: counted.suppressed, restarts },
             supervisor: true,
           },
-          maxReportBytes: 65_536,
+          maxReportBytes: MAX_REPORT_BYTES,
         });
-        await deliver(options, summary, pid);
+        await deliver(options, summary, spool);
       }
       return {
         diagnosis,

@@ -1,6 +1,12 @@
 /** Every option of installCrashGuard is checked: a TypeError naming it, the form and the value. */
 import { afterEach, describe, expect, test } from 'vitest';
-import { buildReport, installCrashGuard, type CrashGuardOptions, type Sink } from '../src/index.js';
+import {
+  buildReport,
+  installCrashGuard,
+  supervise,
+  type CrashGuardOptions,
+  type Sink,
+} from '../src/index.js';
 
 const sink: Sink = { name: 'memory', send: async () => undefined };
 let uninstall: (() => Promise<void>) | undefined;
@@ -156,5 +162,36 @@ describe('hooks and sizes', () => {
     });
     expect(report.lastRecords.length).toBeGreaterThan(100);
     expect(serialised).toBeLessThanOrEqual(report.lastRecords.length + 1);
+  });
+});
+
+describe('bad options of supervise(): a rejection, never a synchronous throw', () => {
+  const base = { command: process.execPath, args: ['-e', ''], service: 's', sink };
+  test.each([
+    [{ flushTimeout: 5 }, 'Unknown option `flushTimeout`: did you mean `flushTimeoutMs`?'],
+    [
+      { flushTimeoutMs: '5s' },
+      "Expected `flushTimeoutMs` to be a duration in milliseconds >= 0 (Infinity for never), got '5s' (string)",
+    ],
+    [
+      { restart: { maxRestarts: NaN } },
+      'Expected `restart.maxRestarts` to be an integer >= 0, got NaN (number)',
+    ],
+    [
+      { restart: { maxRestart: 3 } },
+      'Unknown option `restart.maxRestart`: did you mean `restart.maxRestarts`?',
+    ],
+    [{ rateLimit: { windowMs: -1 } }, 'Expected `rateLimit.windowMs`'],
+    [{ forwardSignals: ['TERM'] }, "did you mean 'SIGTERM'?"],
+    [{ tailLines: 0 }, 'Expected `tailLines` to be an integer >= 1, got 0 (number)'],
+    [{ service: 7 }, 'Expected `service` to be a non-empty string, got 7 (number)'],
+    [{ args: 'agent.js' }, "Expected `args` to be an array of strings, got 'agent.js' (string)"],
+  ])('%j', async (extra, message) => {
+    let returned: Promise<unknown> | undefined;
+    expect(() => {
+      returned = supervise({ ...base, ...extra } as never);
+    }).not.toThrow();
+    await expect(returned).rejects.toThrow(message);
+    await expect(supervise({ ...base, ...extra } as never)).rejects.toBeInstanceOf(TypeError);
   });
 });

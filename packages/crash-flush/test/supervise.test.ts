@@ -231,3 +231,175 @@ describe('superviseSelf()', () => {
     expect(JSON.stringify(request!.body)).toContain('(abort)');
   }, 30_000);
 });
+
+describe('the supervisor acts on its child, not on what the child left behind', () => {
+  test("a grandchild holding the child's stdio: the report comes at the child's exit, with its true uptime", async () => {
+    const { sink, got } = memory();
+    const result = await supervise({
+      command: process.execPath,
+      args: [fileURLToPath(new URL('./fixtures/leaves-grandchild.mjs', import.meta.url))],
+      service: 'agent',
+      sink,
+      tee: false,
+    });
+    const grandchild = Number(/grandchild (\d+)/.exec(result.diagnosis.lastStderr.join('\n'))?.[1]);
+    // The grandchild (sleep 20) is still alive: the supervisor did not wait for it.
+    expect(() => process.kill(grandchild, 0)).not.toThrow();
+    process.kill(grandchild, 'SIGKILL');
+    expect(result.diagnosis.signature).toBe('uncaught-exception');
+    expect(result.diagnosis.uptimeMs).toBeLessThan(20_000);
+    expect(got).toHaveLength(1);
+    expect(got[0]!.uptimeMs).toBe(result.diagnosis.uptimeMs); // the child's, not the supervisor's
+  }, 60_000);
+
+  test.each(['exit3', 'segv'])(
+    'a spool that cannot be written never changes the exit status (%s)',
+    async (how) => {
+      const bare = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+        (resolve) =>
+          spawn(process.execPath, [child, how], { stdio: 'ignore' }).on('close', (code, signal) =>
+            resolve({ code, signal }),
+          ),
+      );
+      const notAFolder = fileURLToPath(new URL('./fixtures/dying-child.mjs', import.meta.url));
+      const supervised = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+        (resolve) =>
+          spawn(
+            process.execPath,
+            [
+              '--import',
+              'tsx',
+              cli,
+              '--service',
+              'agent',
+              '--otlp',
+              'http://127.0.0.1:9/v1/logs',
+              '--spool',
+              `${notAFolder}/spool`,
+              '--',
+              process.execPath,
+              child,
+              how,
+            ],
+            { stdio: 'ignore' },
+          ).on('close', (code, signal) => resolve({ code, signal })),
+      );
+      expect(supervised).toEqual(bare);
+    },
+    60_000,
+  );
+});
+
+describe('holdfast-supervise usage', () => {
+  const runCli = (args: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const p = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      p.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  const ok = ['--service', 'agent', '--otlp', 'http://127.0.0.1:9/v1/logs'];
+
+  test.each([
+    [
+      ['--service', 'a', '--otlp', 'not-a-url', '--', 'true'],
+      /--otlp: Expected `url` to be an absolute http\(s\) URL, got 'not-a-url'/,
+    ],
+    [
+      [...ok, '--flush-timeout', '100', '--', 'true'],
+      /--flush-timeout needs a unit: '100' is a bare number/,
+    ],
+    [
+      [...ok, '--flush-timout', '1s', '--', 'true'],
+      /unknown flag --flush-timout \(did you mean --flush-timeout\?\)/,
+    ],
+    [
+      ['--service', 'a', '--', 'true'],
+      /missing a sink: --otlp <url>, --http <url> or --file <path>/,
+    ],
+    [['--otlp', 'http://127.0.0.1:9/', '--', 'true'], /missing --service <name>/],
+    [ok, /missing `--` and the command to run after it/],
+    [[...ok, '--'], /missing the command to run after `--`/],
+    [
+      [...ok, '--restarts', '-1', '--', 'true'],
+      /--restarts needs a value|--restarts expects an integer >= 0/,
+    ],
+  ])(
+    '%j exits 2 and says what is wrong',
+    async (args, message) => {
+      const ended = await runCli(args);
+      expect(ended.code).toBe(2);
+      expect(ended.stderr).toMatch(message);
+      expect(ended.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+    },
+    30_000,
+  );
+
+  test('--help prints the usage and exits 0; durations with units are taken', async () => {
+    const help = await runCli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage: holdfast-supervise/);
+    const ran = await runCli([
+      ...ok,
+      '--flush-timeout',
+      '500ms',
+      '--',
+      process.execPath,
+      '-e',
+      'process.exit(0)',
+    ]);
+    expect(ran.code).toBe(0);
+  }, 30_000);
+
+  test('a command that does not exist exits 127, as a shell does', async () => {
+    const ended = await runCli([...ok, '--', 'holdfast-no-such-command']);
+    expect(ended.code).toBe(127);
+    expect(ended.stderr).toMatch(/holdfast-no-such-command/);
+  }, 30_000);
+});
+
+describe('holdfast-supervise forwards every signal a runtime sends', () => {
+  test('SIGUSR2 and SIGQUIT reach the agent; the supervisor exits as the agent did', async () => {
+    const p = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        cli,
+        '--service',
+        'agent',
+        '--otlp',
+        'http://127.0.0.1:9/v1/logs',
+        '--flush-timeout',
+        '200ms',
+        '--',
+        process.execPath,
+        fileURLToPath(new URL('./fixtures/signal-echo.mjs', import.meta.url)),
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    let stdout = '';
+    const seen = (text: string) =>
+      new Promise<void>((resolve) => {
+        const check = () => stdout.includes(text) && resolve();
+        p.stdout.on('data', (d: Buffer) => {
+          stdout += d.toString();
+          check();
+        });
+        check();
+      });
+    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      p.on('close', (code, signal) => resolve({ code, signal })),
+    );
+    await seen('ready');
+    p.kill('SIGUSR2');
+    await seen('got SIGUSR2');
+    p.kill('SIGQUIT');
+    expect(await ended).toEqual({ code: 42, signal: null });
+    expect(stdout).toContain('got SIGQUIT');
+  }, 30_000);
+});

@@ -4,7 +4,8 @@
  * counted and the report is sent as built (or as edited in place so far, for a promise). What
  * the hook returns is capped to `maxReportBytes` again: a hook may enlarge a report.
  */
-import { capReport, type CrashReport } from '../report.js';
+import type { CrashReport } from '../report.js';
+import { capReport } from './cap-report.js';
 import { reportProblem } from './report-shape.js';
 import { isThenable } from './user-code.js';
 

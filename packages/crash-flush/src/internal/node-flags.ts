@@ -1,3 +1,12 @@
+/** How Node ends this process: its flags and exit statuses. */
+
+/** The exit status the parent sees for `process.exit(code)` (0–255; 256 is 0). */
+export function exitStatus(code: unknown): number {
+  const n = typeof code === 'number' ? code : Number(code ?? 0);
+  if (!Number.isInteger(n)) return 0;
+  return ((n % 256) + 256) % 256;
+}
+
 /** Node's `--unhandled-rejections` mode for this process, however the flag was written. */
 export function unhandledRejectionsMode(
   execArgv: readonly string[] = process.execArgv,

@@ -147,11 +147,18 @@ export class Spool {
 
     let next = 0;
     let failuresInARow = 0;
+    // Sends start strictly oldest first: each waits for the previous entry's turn (its send
+    // started, or it was settled without one), whichever lane read it first.
+    let previousTurn: Promise<void> = Promise.resolve();
     const lane = async () => {
       while (!options.stopped() && failuresInARow < options.concurrency && next < entries.length) {
         const entry = entries[next]!;
         next += 1;
-        if (await this.#resendOne(entry, send, options.maxEntryBytes)) failuresInARow = 0;
+        const myTurn = previousTurn;
+        let endTurn!: () => void;
+        previousTurn = new Promise<void>((resolve) => (endTurn = resolve));
+        const settled = await this.#resendOne(entry, send, options.maxEntryBytes, myTurn, endTurn);
+        if (settled) failuresInARow = 0;
         else failuresInARow += 1;
       }
     };
@@ -176,6 +183,25 @@ export class Spool {
     entry: Entry,
     send: (report: CrashReport) => Promise<void>,
     maxEntryBytes: number,
+    myTurn: Promise<void>,
+    endTurn: () => void,
+  ): Promise<boolean> {
+    try {
+      return await this.#readAndSend(entry, send, maxEntryBytes, async () => {
+        await myTurn;
+        endTurn();
+      });
+    } finally {
+      // Settled without a send (rejected, gone): the next entry's turn, once this one's came.
+      myTurn.then(endTurn, endTurn);
+    }
+  }
+
+  async #readAndSend(
+    entry: Entry,
+    send: (report: CrashReport) => Promise<void>,
+    maxEntryBytes: number,
+    waitTurn: () => Promise<void>,
   ): Promise<boolean> {
     const path = join(this.dir, entry.name);
     if ((entry.bytes ?? 0) > maxEntryBytes) {
@@ -200,6 +226,7 @@ export class Spool {
       await this.#reject(entry.name, report);
       return true;
     }
+    await waitTurn();
     try {
       await send(report);
     } catch {

@@ -1,0 +1,63 @@
+/** `supervise()`'s options, checked at the start (a rejection, never a synchronous throw). */
+import type { SuperviseOptions } from '../supervise.js';
+import type { Sink } from '../sinks.js';
+import { signalList } from './guard-options.js';
+import { badOption, duration, integer, nested, rejectUnknownKeys } from './validate.js';
+
+const KNOWN_KEYS = [
+  'command',
+  'args',
+  'sink',
+  'service',
+  'metadata',
+  'env',
+  'cwd',
+  'tee',
+  'tailLines',
+  'forwardSignals',
+  'flushTimeoutMs',
+  'spoolDir',
+  'restart',
+  'rateLimit',
+  'signal',
+] as const satisfies readonly (keyof SuperviseOptions)[];
+
+export function checkSuperviseOptions(options: SuperviseOptions): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    badOption('options', 'an object', options);
+  rejectUnknownKeys(options, KNOWN_KEYS);
+  if (typeof options.command !== 'string' || options.command === '')
+    badOption('command', 'a non-empty string', options.command);
+  if (
+    options.args !== undefined &&
+    (!Array.isArray(options.args) || !options.args.every((a) => typeof a === 'string'))
+  )
+    badOption('args', 'an array of strings', options.args);
+  const sink = options.sink as unknown;
+  if (typeof sink !== 'object' || sink === null || typeof (sink as Sink).send !== 'function')
+    badOption('sink', 'a Sink (otlpLogsSink, httpSink, fileSink or { name, send })', sink);
+  if (typeof options.service !== 'string' || options.service === '')
+    badOption('service', 'a non-empty string', options.service);
+  if (
+    options.spoolDir !== undefined &&
+    (typeof options.spoolDir !== 'string' || options.spoolDir === '')
+  )
+    badOption('spoolDir', 'a folder path', options.spoolDir);
+  integer('tailLines', options.tailLines, 50, 1);
+  signalList('forwardSignals', options.forwardSignals, []);
+  duration('flushTimeoutMs', options.flushTimeoutMs, 5_000);
+  const restart = nested<NonNullable<SuperviseOptions['restart']>>('restart', options.restart, [
+    'maxRestarts',
+    'delayMs',
+  ]);
+  if (options.restart !== undefined) integer('restart.maxRestarts', restart.maxRestarts, 0, 0);
+  duration('restart.delayMs', restart.delayMs, 1_000);
+  const rateLimit = nested<NonNullable<SuperviseOptions['rateLimit']>>(
+    'rateLimit',
+    options.rateLimit,
+    ['windowMs'],
+  );
+  duration('rateLimit.windowMs', rateLimit.windowMs, 60_000);
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
+    badOption('signal', 'an AbortSignal', options.signal);
+}
