@@ -17,10 +17,6 @@ const packages = ['batch', 'chunk-pool', 'crash-flush', 'reaper'];
 /** Breaks of the conventions not yet renamed (issue #15): each rename is a breaking change. */
 const KNOWN_DEVIATIONS: readonly string[] = [
   'ChunkPoolOptions.chunkAgeMs — a duration has no unit suffix',
-  'CrashGuardOptions.flushTimeoutMs — a duration has no unit suffix',
-  'CrashGuardOptions.metadataRefreshMs — a duration has no unit suffix',
-  'CrashGuardOptions.rateLimit.windowMs — a duration has no unit suffix',
-  'CrashScenariosOptions.timeoutMs — a duration has no unit suffix',
   'FetchOptions.hedge.delayMs — a duration has no unit suffix',
   'FetchOptions.retry.retries — retries are shaped as RetryOptions (maxAttempts, minDelay, maxDelay)',
   'GeneratedOptions.abortAtMs — a duration has no unit suffix',
@@ -28,12 +24,6 @@ const KNOWN_DEVIATIONS: readonly string[] = [
   'HealthCheckOptions.timeoutMs — a duration has no unit suffix',
   'InventoryOptions.ttlMs — a duration has no unit suffix',
   'ReaperOptions.pollIntervalMs — a duration has no unit suffix',
-  'SuperviseOptions.flushTimeoutMs — a duration has no unit suffix',
-  'SuperviseOptions.rateLimit.windowMs — a duration has no unit suffix',
-  'SuperviseOptions.restart.delayMs — a duration has no unit suffix',
-  'SuperviseSelfOptions.flushTimeoutMs — a duration has no unit suffix',
-  'SuperviseSelfOptions.rateLimit.windowMs — a duration has no unit suffix',
-  'SuperviseSelfOptions.restart.delayMs — a duration has no unit suffix',
   'WaitOptions.attemptTimeoutMs — a duration has no unit suffix',
   'WaitOptions.intervalMs — a duration has no unit suffix',
   'WaitOptions.timeoutMs — a duration has no unit suffix',

@@ -14,7 +14,7 @@ import { isMainThread, parentPort, type Worker } from 'node:worker_threads';
 import { CrashFlushError } from './errors.js';
 import { applyHook } from './internal/apply-hook.js';
 import { resolveGuardOptions } from './internal/guard-options.js';
-import { setLongTimeout } from './internal/long-timer.js';
+import { setLongTimeout } from '@holdfast/internal';
 import { exitStatus, unhandledRejectionsMode } from './internal/node-flags.js';
 import { RateLimit } from './internal/rate-limit.js';
 import { reportProblem } from './internal/report-shape.js';
@@ -102,7 +102,7 @@ function isDelivery(value: unknown): value is Delivery {
  * decides how the process dies; one the agent's own `uncaughtException` handler takes is sent as
  * a capture), follows Node's `--unhandled-rejections` mode, sends a `shutdown` report on
  * termination signals and re-raises them, and reports a non-zero exit status from the `'exit'`
- * event. Crash-time work is synchronous and bounded by `flushTimeoutMs` in total, building the
+ * event. Crash-time work is synchronous and bounded by `flushTimeout` in total, building the
  * report included: a worker thread owns the network while the main thread waits on
  * `Atomics.wait`; a report not confirmed in time is written synchronously to `spoolDir` and sent
  * at the next start (asynchronously: the install returns at once). The exit code is never
@@ -153,7 +153,7 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
           counts,
         );
   const rateLimit = new RateLimit(
-    o.windowMs,
+    o.window,
     o.fullReports,
     o.spoolDir === undefined ? undefined : join(o.spoolDir, RATE_LIMIT_FILE),
   );
@@ -183,7 +183,7 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
     refresh = setLongTimeout(() => {
       metadata = readMetadata();
       scheduleRefresh();
-    }, o.metadataRefreshMs);
+    }, o.metadataRefreshInterval);
   };
   if (typeof o.metadata === 'function') scheduleRefresh();
 
@@ -276,11 +276,11 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
     else spoolOrLose(r); // custom sinks, an unreachable or slow backend: sent at next start
   };
 
-  /** Sends while the process runs (user code: bounded by sendTimeoutMs); spools what fails. */
+  /** Sends while the process runs (user code: bounded by sendTimeout); spools what fails. */
   const sendLater = (r: CrashReport) => {
     if (forwardToMain) return forward(r);
     track(
-      callAsync(() => sink.send(r), o.sendTimeoutMs).then(
+      callAsync(() => sink.send(r), o.sendTimeout).then(
         () => void (counts.sent += 1),
         () => {
           counts.sinkErrors += 1;
@@ -314,7 +314,7 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
   ) => {
     const fatal = kind !== 'shutdown';
     if (flushing || (fatal && reported)) return;
-    const deadline = performance.now() + o.flushTimeoutMs;
+    const deadline = performance.now() + o.flushTimeout;
     flushing = true;
     if (fatal) reported = true;
     try {
@@ -385,9 +385,9 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
         () =>
           onCrash('shutdownTimeout', {
             signal,
-            error: new Error(`still running ${o.shutdownGraceMs} ms after ${signal}`),
+            error: new Error(`still running ${o.shutdownGrace} ms after ${signal}`),
           }),
-        o.shutdownGraceMs,
+        o.shutdownGrace,
       );
       return;
     }
@@ -398,7 +398,7 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
       process.kill(process.pid, signal);
     };
     if (pending.size === 0) return reRaise();
-    const budget = setLongTimeout(reRaise, o.flushTimeoutMs);
+    const budget = setLongTimeout(reRaise, o.flushTimeout);
     Promise.allSettled([...pending]).then(() => {
       budget.clear();
       reRaise();
@@ -437,7 +437,7 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
       spool
         .resend(
           (r) =>
-            callAsync(() => sink.send(r), o.sendTimeoutMs).catch((error: unknown) => {
+            callAsync(() => sink.send(r), o.sendTimeout).catch((error: unknown) => {
               counts.sinkErrors += 1;
               throw error;
             }),

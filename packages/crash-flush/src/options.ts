@@ -17,7 +17,7 @@ export interface CrashGuardOptions {
   readonly service: string;
   /**
    * Opt-in metadata (pod, namespace, node, version…): an object, or a function read at install
-   * and then every `metadataRefreshMs` in the background — never at crash time.
+   * and then every `metadataRefreshInterval` in the background — never at crash time.
    * @default {}
    */
   readonly metadata?: Metadata | (() => Metadata);
@@ -26,20 +26,20 @@ export interface CrashGuardOptions {
    * at install.
    * @default 60_000
    */
-  readonly metadataRefreshMs?: number;
+  readonly metadataRefreshInterval?: number;
   /**
    * One crash-time budget, in ms, for everything the guard does while the process dies (below
    * Kubernetes' 30 s grace period, and Docker's 10 s): building the report, the hook, sending.
    * A report not confirmed in time is spooled. Any value up to `Infinity` (wait for the sink).
    * @default 2_000
    */
-  readonly flushTimeoutMs?: number;
+  readonly flushTimeout?: number;
   /**
    * How long one send of a running process (a capture, a spooled report at start-up) may take,
    * in ms, before it counts as failed (and the report stays or goes to the spool).
    * @default 10_000
    */
-  readonly sendTimeoutMs?: number;
+  readonly sendTimeout?: number;
   /**
    * Where reports that could not be delivered are written (synchronously, mode 0600), to be sent
    * at the next start (asynchronously, oldest first, a few at a time) and then deleted. An entry
@@ -69,18 +69,18 @@ export interface CrashGuardOptions {
    */
   readonly maxReportBytes?: number;
   /**
-   * Crash loops and repeated captures: within `windowMs`, the first `fullReports` reports of a
+   * Crash loops and repeated captures: within `window`, the first `fullReports` reports of a
    * fingerprint are sent in full; later ones only bump a count carried by the next full one.
    * With `spoolDir`, the counts live in `spoolDir/rate-limit.state` and survive restarts, so an
    * agent in a crash loop under Kubernetes (no supervisor) sends one full report per window.
-   * @default { windowMs: 60_000, fullReports: 1 }
+   * @default { window: 60_000, fullReports: 1 }
    */
-  readonly rateLimit?: { readonly windowMs?: number; readonly fullReports?: number };
+  readonly rateLimit?: { readonly window?: number; readonly fullReports?: number };
   /**
    * Termination signals. Termination is not a crash: each sends a `shutdown` report (INFO), waits
-   * for captures in flight (within `flushTimeoutMs`), then is re-raised so the process dies of
+   * for captures in flight (within `flushTimeout`), then is re-raised so the process dies of
    * it — unless the agent has its own listener for that signal, which then owns the shutdown; a
-   * process that then exits non-zero, or is still running `shutdownGraceMs` later, is reported as
+   * process that then exits non-zero, or is still running `shutdownGrace` later, is reported as
    * that (FATAL).
    * @default ['SIGTERM', 'SIGINT', 'SIGHUP']
    */
@@ -90,7 +90,7 @@ export interface CrashGuardOptions {
    * before a `shutdownTimeout` report is sent (set it below the orchestrator's grace period).
    * @default 25_000
    */
-  readonly shutdownGraceMs?: number;
+  readonly shutdownGrace?: number;
   /**
    * A last chance to redact or enrich a report before it leaves: edit the report given (a copy)
    * or return the report to send. Synchronous: a promise returned is counted as a hook error and

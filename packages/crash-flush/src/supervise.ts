@@ -9,7 +9,7 @@ import { constants } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { setLongTimeout } from './internal/long-timer.js';
+import { setLongTimeout } from '@holdfast/internal';
 import { RateLimit } from './internal/rate-limit.js';
 import { checkSuperviseOptions } from './internal/supervise-options.js';
 import { Spool } from './internal/spool.js';
@@ -89,19 +89,19 @@ export interface SuperviseOptions {
    * Budget for sending the report, in ms; past it the report is spooled (if `spoolDir`).
    * @default 5_000
    */
-  readonly flushTimeoutMs?: number;
+  readonly flushTimeout?: number;
   readonly spoolDir?: string;
   /**
-   * Restart the child after a crash, up to `maxRestarts` times, `delayMs` apart. A forwarded
+   * Restart the child after a crash, up to `maxRestarts` times, `delay` apart. A forwarded
    * termination signal ends the loop. @default no restarts
    */
-  readonly restart?: { readonly maxRestarts: number; readonly delayMs?: number };
+  readonly restart?: { readonly maxRestarts: number; readonly delay?: number };
   /**
-   * Crash loops: within `windowMs` only the first crash of a fingerprint is reported in full;
+   * Crash loops: within `window` only the first crash of a fingerprint is reported in full;
    * the rest are counted, and the counts are sent as one report when the loop ends.
-   * @default { windowMs: 60_000 }
+   * @default { window: 60_000 }
    */
-  readonly rateLimit?: { readonly windowMs?: number };
+  readonly rateLimit?: { readonly window?: number };
   /**
    * Stops supervising: the running child is killed with SIGKILL (no report is sent for it), no
    * restart follows, and `supervise()` rejects with `signal.reason`.
@@ -382,7 +382,7 @@ async function deliver(
   spool: Spool | undefined,
 ): Promise<boolean> {
   try {
-    await callAsync(() => options.sink.send(report), options.flushTimeoutMs ?? 5_000);
+    await callAsync(() => options.sink.send(report), options.flushTimeout ?? 5_000);
     return true;
   } catch {
     spool?.write(report);
@@ -426,7 +426,7 @@ export async function supervise(options: SuperviseOptions): Promise<SupervisedEx
   checkSuperviseOptions(options);
   const maxRestarts = options.restart?.maxRestarts ?? 0;
   // One rate limit and one spool, the guard's: a crash loop's first report in full, then counts.
-  const rateLimit = new RateLimit(options.rateLimit?.windowMs ?? 60_000, 1);
+  const rateLimit = new RateLimit(options.rateLimit?.window ?? 60_000, 1);
   const spool =
     options.spoolDir === undefined
       ? undefined
@@ -497,7 +497,7 @@ export async function supervise(options: SuperviseOptions): Promise<SupervisedEx
         suppressed,
       };
     }
-    await delay(options.restart?.delayMs ?? 1_000, options.signal);
+    await delay(options.restart?.delay ?? 1_000, options.signal);
   }
 }
 

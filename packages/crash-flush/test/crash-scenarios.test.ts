@@ -147,13 +147,13 @@ describe('runCrashScenarios', () => {
     });
   }, 30_000);
 
-  test('a scenario that outlives timeoutMs is killed and marked, bare or supervised', async () => {
+  test('a scenario that outlives its timeout is killed and marked, bare or supervised', async () => {
     // 1 ms: the child is killed long before Node has even loaded the entry.
     const results = await runCrashScenarios({
       entry,
       nodeArgs,
       kinds: ['SIGTERM', 'abort'],
-      timeoutMs: 1,
+      timeout: 1,
     });
     expect(results.map((r) => [r.kind, r.supervised, r.timedOut, r.triggered, r.signal])).toEqual([
       ['SIGTERM', false, true, false, 'SIGKILL'],
@@ -175,8 +175,6 @@ describe('runCrashScenarios', () => {
     await expect(
       runCrashScenarios({ entry, kinds: ['segv' as CrashScenarioKind] }),
     ).rejects.toThrow(/Expected `kinds` to hold only/);
-    await expect(runCrashScenarios({ entry, timeoutMs: 0 })).rejects.toThrow(
-      /Expected `timeoutMs`/,
-    );
+    await expect(runCrashScenarios({ entry, timeout: 0 })).rejects.toThrow(/Expected `timeout`/);
   });
 });

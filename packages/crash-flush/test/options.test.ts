@@ -32,16 +32,16 @@ describe('bad options', () => {
     ],
     [{ maxReportBytes: NaN }, 'got NaN (number)'],
     [
-      { rateLimit: { windowMs: -1 } },
-      'Expected `rateLimit.windowMs` to be a duration in milliseconds >= 0',
+      { rateLimit: { window: -1 } },
+      'Expected `rateLimit.window` to be a duration in milliseconds >= 0',
     ],
     [
       { rateLimit: { fullReports: 0 } },
       'Expected `rateLimit.fullReports` to be an integer >= 1, got 0 (number)',
     ],
     [
-      { rateLimit: { window: 5 } },
-      'Unknown option `rateLimit.window`: did you mean `rateLimit.windowMs`?',
+      { rateLimit: { windowMs: 5 } },
+      'Unknown option `rateLimit.windowMs`: did you mean `rateLimit.window`?',
     ],
     [{ rateLimit: 5 }, 'Expected `rateLimit` to be an object, got 5 (number)'],
     [
@@ -51,18 +51,18 @@ describe('bad options', () => {
     [{ signals: ['SIGKILL'] }, "got 'SIGKILL' (string)"],
     [{ signals: 'SIGTERM' }, 'Expected `signals` to be an array of signal names'],
     [
-      { metadataRefreshMs: 0 },
-      'Expected `metadataRefreshMs` to be a duration in milliseconds >= 1000 (Infinity for never), got 0 (number)',
+      { metadataRefreshInterval: 0 },
+      'Expected `metadataRefreshInterval` to be a duration in milliseconds >= 1000 (Infinity for never), got 0 (number)',
     ],
     [
-      { flushTimeoutMs: NaN },
-      'Expected `flushTimeoutMs` to be a duration in milliseconds >= 0 (Infinity for never), got NaN (number)',
+      { flushTimeout: NaN },
+      'Expected `flushTimeout` to be a duration in milliseconds >= 0 (Infinity for never), got NaN (number)',
     ],
-    [{ flushTimeoutMs: '500' }, "got '500' (string)"],
-    [{ sendTimeoutMs: -5 }, 'got -5 (number)'],
+    [{ flushTimeout: '500' }, "got '500' (string)"],
+    [{ sendTimeout: -5 }, 'got -5 (number)'],
     [
-      { shutdownGraceMs: null },
-      'Expected `shutdownGraceMs` to be a duration in milliseconds >= 0 (Infinity for never), got null',
+      { shutdownGrace: null },
+      'Expected `shutdownGrace` to be a duration in milliseconds >= 0 (Infinity for never), got null',
     ],
     [{ ringSize: 1.5 }, 'Expected `ringSize` to be an integer >= 1, got 1.5 (number)'],
     [
@@ -76,8 +76,8 @@ describe('bad options', () => {
       { metadata: 'pod' },
       "Expected `metadata` to be an object of strings, numbers and booleans, or a function returning one, got 'pod' (string)",
     ],
-    [{ flushTimeout: 100 }, 'Unknown option `flushTimeout`: did you mean `flushTimeoutMs`?'],
-    [{ timeoutMs: 100 }, 'Unknown option `timeoutMs`: did you mean `sendTimeoutMs`?'],
+    [{ flushTimeoutMs: 100 }, 'Unknown option `flushTimeoutMs`: did you mean `flushTimeout`?'],
+    [{ timeoutMs: 100 }, 'Unknown option `timeoutMs`: did you mean `sendTimeout`?'],
     [
       { sink: { name: 'x', send: async () => undefined, prepare: 'no' } },
       'Expected `sink` to be a Sink',
@@ -87,14 +87,14 @@ describe('bad options', () => {
     expect(() => install(options)).toThrow(message);
   });
 
-  test('Infinity is a duration that works: flushTimeoutMs, sendTimeoutMs, metadataRefreshMs, shutdownGraceMs, rateLimit.windowMs', async () => {
+  test('Infinity is a duration that works: flushTimeout, sendTimeout, metadataRefreshInterval, shutdownGrace, rateLimit.window', async () => {
     let reads = 0;
     const guard = install({
-      flushTimeoutMs: Infinity,
-      sendTimeoutMs: Infinity,
-      metadataRefreshMs: Infinity,
-      shutdownGraceMs: Infinity,
-      rateLimit: { windowMs: Infinity },
+      flushTimeout: Infinity,
+      sendTimeout: Infinity,
+      metadataRefreshInterval: Infinity,
+      shutdownGrace: Infinity,
+      rateLimit: { window: Infinity },
       metadata: () => ({ pod: `p${(reads += 1)}` }),
     });
     guard.capture(new Error('x'));
@@ -168,10 +168,10 @@ describe('hooks and sizes', () => {
 describe('bad options of supervise(): a rejection, never a synchronous throw', () => {
   const base = { command: process.execPath, args: ['-e', ''], service: 's', sink };
   test.each([
-    [{ flushTimeout: 5 }, 'Unknown option `flushTimeout`: did you mean `flushTimeoutMs`?'],
+    [{ flushTimeoutMs: 5 }, 'Unknown option `flushTimeoutMs`: did you mean `flushTimeout`?'],
     [
-      { flushTimeoutMs: '5s' },
-      "Expected `flushTimeoutMs` to be a duration in milliseconds >= 0 (Infinity for never), got '5s' (string)",
+      { flushTimeout: '5s' },
+      "Expected `flushTimeout` to be a duration in milliseconds >= 0 (Infinity for never), got '5s' (string)",
     ],
     [
       { restart: { maxRestarts: NaN } },
@@ -181,7 +181,7 @@ describe('bad options of supervise(): a rejection, never a synchronous throw', (
       { restart: { maxRestart: 3 } },
       'Unknown option `restart.maxRestart`: did you mean `restart.maxRestarts`?',
     ],
-    [{ rateLimit: { windowMs: -1 } }, 'Expected `rateLimit.windowMs`'],
+    [{ rateLimit: { window: -1 } }, 'Expected `rateLimit.window`'],
     [{ forwardSignals: ['TERM'] }, "did you mean 'SIGTERM'?"],
     [{ tailLines: 0 }, 'Expected `tailLines` to be an integer >= 1, got 0 (number)'],
     [{ service: 7 }, 'Expected `service` to be a non-empty string, got 7 (number)'],

@@ -66,7 +66,7 @@ describe('termination is not a crash', () => {
     ]);
   }, 30_000);
 
-  test('SIGTERM, then still running past shutdownGraceMs: reported as a shutdown timeout', async () => {
+  test('SIGTERM, then still running past shutdownGrace: reported as a shutdown timeout', async () => {
     const before = server.requests.length;
     let child: ChildProcess | undefined;
     const ended = runFixture(
@@ -178,7 +178,7 @@ describe('reports no longer lost', () => {
     30_000,
   );
 
-  test('flushTimeoutMs: Infinity waits for the sink: the crash-time request arrives', async () => {
+  test('flushTimeout: Infinity waits for the sink: the crash-time request arrives', async () => {
     const { reports } = await reportsOf('uncaught', { FLUSH_MS: 'Infinity' });
     expect(reports.map((r) => r.attr('crash.kind'))).toEqual(['uncaughtException']);
   }, 30_000);

@@ -63,7 +63,7 @@ describe('supervise()', () => {
       service: 'agent',
       sink,
       tee: false,
-      restart: { maxRestarts: 50, delayMs: 0 },
+      restart: { maxRestarts: 50, delay: 0 },
     });
     expect(result.diagnosis.restarts).toBe(50);
     expect(result.suppressed).toBe(50); // 51 crashes: 1 in full, 50 counted
@@ -144,7 +144,7 @@ describe('supervise()', () => {
         service: 'agent',
         sink,
         tee: false,
-        restart: { maxRestarts: 5, delayMs: 60_000 },
+        restart: { maxRestarts: 5, delay: 60_000 },
         signal: stop.signal,
       }),
     ).rejects.toBe(reason);

@@ -36,7 +36,7 @@ await superviseSelf({
   service,
   sink: crashSink,
   metadata,
-  restart: { maxRestarts: 1, delayMs: 100 },
+  restart: { maxRestarts: 1, delay: 100 },
 });
 const guard = installCrashGuard({
   service,

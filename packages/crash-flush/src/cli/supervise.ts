@@ -88,7 +88,7 @@ const restarts = Number(restartsText);
 if (!/^\d+$/.test(restartsText) || !Number.isSafeInteger(restarts))
   fail(`--restarts expects an integer >= 0, got '${restartsText}'`);
 const flushText = values.get('--flush-timeout');
-const flushTimeoutMs =
+const flushTimeout =
   flushText === undefined ? undefined : parseDuration('--flush-timeout', flushText);
 const spoolDir = values.get('--spool');
 
@@ -99,7 +99,7 @@ async function main(): Promise<void> {
     service: service!,
     sink,
     ...(spoolDir === undefined ? {} : { spoolDir }),
-    ...(flushTimeoutMs === undefined ? {} : { flushTimeoutMs }),
+    ...(flushTimeout === undefined ? {} : { flushTimeout }),
     restart: { maxRestarts: restarts },
   });
   exitAs(diagnosis);

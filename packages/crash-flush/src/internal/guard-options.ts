@@ -8,9 +8,9 @@ const KNOWN_KEYS = [
   'sink',
   'service',
   'metadata',
-  'metadataRefreshMs',
-  'flushTimeoutMs',
-  'sendTimeoutMs',
+  'metadataRefreshInterval',
+  'flushTimeout',
+  'sendTimeout',
   'spoolDir',
   'maxSpooledReports',
   'maxSpoolBytes',
@@ -18,7 +18,7 @@ const KNOWN_KEYS = [
   'maxReportBytes',
   'rateLimit',
   'signals',
-  'shutdownGraceMs',
+  'shutdownGrace',
   'onReport',
 ] as const satisfies readonly (keyof CrashGuardOptions)[];
 
@@ -26,18 +26,18 @@ export interface ResolvedGuardOptions {
   readonly sink: Sink;
   readonly service: string;
   readonly metadata: CrashGuardOptions['metadata'];
-  readonly metadataRefreshMs: number;
-  readonly flushTimeoutMs: number;
-  readonly sendTimeoutMs: number;
+  readonly metadataRefreshInterval: number;
+  readonly flushTimeout: number;
+  readonly sendTimeout: number;
   readonly spoolDir: string | undefined;
   readonly maxSpooledReports: number;
   readonly maxSpoolBytes: number;
   readonly ringSize: number;
   readonly maxReportBytes: number;
-  readonly windowMs: number;
+  readonly window: number;
   readonly fullReports: number;
   readonly signals: readonly NodeJS.Signals[];
-  readonly shutdownGraceMs: number;
+  readonly shutdownGrace: number;
   readonly onReport: CrashGuardOptions['onReport'];
 }
 
@@ -98,24 +98,29 @@ export function resolveGuardOptions(options: CrashGuardOptions): ResolvedGuardOp
   const rateLimit = nested<NonNullable<CrashGuardOptions['rateLimit']>>(
     'rateLimit',
     options.rateLimit,
-    ['windowMs', 'fullReports'],
+    ['window', 'fullReports'],
   );
   return {
     sink: sink as Sink,
     service: options.service,
     metadata: options.metadata as Metadata | (() => Metadata) | undefined,
-    metadataRefreshMs: duration('metadataRefreshMs', options.metadataRefreshMs, 60_000, 1_000),
-    flushTimeoutMs: duration('flushTimeoutMs', options.flushTimeoutMs, 2_000),
-    sendTimeoutMs: duration('sendTimeoutMs', options.sendTimeoutMs, 10_000),
+    metadataRefreshInterval: duration(
+      'metadataRefreshInterval',
+      options.metadataRefreshInterval,
+      60_000,
+      1_000,
+    ),
+    flushTimeout: duration('flushTimeout', options.flushTimeout, 2_000),
+    sendTimeout: duration('sendTimeout', options.sendTimeout, 10_000),
     spoolDir: options.spoolDir,
     maxSpooledReports: integer('maxSpooledReports', options.maxSpooledReports, 1_000, 1),
     maxSpoolBytes: integer('maxSpoolBytes', options.maxSpoolBytes, 64 * 1_048_576, 1_024),
     ringSize: integer('ringSize', options.ringSize, 50, 1),
     maxReportBytes: integer('maxReportBytes', options.maxReportBytes, 65_536, 1_024),
-    windowMs: duration('rateLimit.windowMs', rateLimit.windowMs, 60_000),
+    window: duration('rateLimit.window', rateLimit.window, 60_000),
     fullReports: integer('rateLimit.fullReports', rateLimit.fullReports, 1, 1),
     signals: signalList('signals', options.signals, ['SIGTERM', 'SIGINT', 'SIGHUP']),
-    shutdownGraceMs: duration('shutdownGraceMs', options.shutdownGraceMs, 25_000),
+    shutdownGrace: duration('shutdownGrace', options.shutdownGrace, 25_000),
     onReport: options.onReport,
   };
 }

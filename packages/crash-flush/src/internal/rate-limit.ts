@@ -1,5 +1,5 @@
 /**
- * The rate limit by fingerprint, shared by the guard and the supervisor: within `windowMs`, the
+ * The rate limit by fingerprint, shared by the guard and the supervisor: within `window`, the
  * first `fullReports` reports of a fingerprint pass; later ones are only counted, and the count
  * rides on the next report that passes (or, for the supervisor, on a summary at the end).
  *
@@ -26,7 +26,7 @@ export class RateLimit {
   readonly #windows = new Map<string, Window>();
 
   constructor(
-    readonly windowMs: number,
+    readonly window: number,
     readonly fullReports: number,
     readonly stateFile?: string,
   ) {
@@ -37,7 +37,7 @@ export class RateLimit {
   admit(fingerprint: string, now = Date.now()): { pass: true; carried: number } | { pass: false } {
     const window = this.#windows.get(fingerprint);
     let result: { pass: true; carried: number } | { pass: false };
-    if (window === undefined || now < window.since || now - window.since > this.windowMs) {
+    if (window === undefined || now < window.since || now - window.since > this.window) {
       result = { pass: true, carried: window?.suppressed ?? 0 };
       this.#windows.delete(fingerprint); // re-inserted last: the map stays oldest first
       this.#windows.set(fingerprint, { since: now, full: 1, suppressed: 0 });

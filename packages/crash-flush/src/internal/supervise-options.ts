@@ -15,7 +15,7 @@ const KNOWN_KEYS = [
   'tee',
   'tailLines',
   'forwardSignals',
-  'flushTimeoutMs',
+  'flushTimeout',
   'spoolDir',
   'restart',
   'rateLimit',
@@ -45,19 +45,19 @@ export function checkSuperviseOptions(options: SuperviseOptions): void {
     badOption('spoolDir', 'a folder path', options.spoolDir);
   integer('tailLines', options.tailLines, 50, 1);
   signalList('forwardSignals', options.forwardSignals, []);
-  duration('flushTimeoutMs', options.flushTimeoutMs, 5_000);
+  duration('flushTimeout', options.flushTimeout, 5_000);
   const restart = nested<NonNullable<SuperviseOptions['restart']>>('restart', options.restart, [
     'maxRestarts',
-    'delayMs',
+    'delay',
   ]);
   if (options.restart !== undefined) integer('restart.maxRestarts', restart.maxRestarts, 0, 0);
-  duration('restart.delayMs', restart.delayMs, 1_000);
+  duration('restart.delay', restart.delay, 1_000);
   const rateLimit = nested<NonNullable<SuperviseOptions['rateLimit']>>(
     'rateLimit',
     options.rateLimit,
-    ['windowMs'],
+    ['window'],
   );
-  duration('rateLimit.windowMs', rateLimit.windowMs, 60_000);
+  duration('rateLimit.window', rateLimit.window, 60_000);
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
     badOption('signal', 'an AbortSignal', options.signal);
 }

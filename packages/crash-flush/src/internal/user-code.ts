@@ -3,7 +3,7 @@
  * anything, or never return. Each call here costs only itself: a synchronous throw becomes a
  * rejection, a non-promise result a resolved one, a hang a rejection after `timeoutMs`.
  */
-import { setLongTimeout } from './long-timer.js';
+import { setLongTimeout } from '@holdfast/internal';
 
 /** Whether `value` is a thenable (reading `then` may throw: then it is not). */
 export function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -77,7 +77,7 @@ export interface CrashScenariosOptions {
    * crash comes on the next turn of the event loop, after the rest of that synchronous start-up).
    * `'line'`: once the agent writes the line `holdfast:ready` through `process.stdout`
    * (`console.log('holdfast:ready')`) — for an agent that must be further along, or has no guard.
-   * An agent that never gets ready is killed at `timeoutMs` and its result says `triggered: false`.
+   * An agent that never gets ready is killed at `timeout` and its result says `triggered: false`.
    * @default 'guard'
    */
   readonly ready?: 'guard' | 'line';
@@ -87,7 +87,7 @@ export interface CrashScenariosOptions {
    * child does.
    * @default 30_000
    */
-  readonly timeoutMs?: number;
+  readonly timeout?: number;
   /**
    * Which kinds run under `supervise()` (in this process, reporting to the same capture sink with
    * an exit diagnosis): `'when-needed'` only {@link SUPERVISOR_ONLY_KINDS}; `'always'` every kind
@@ -114,7 +114,7 @@ export interface CrashScenarioResult {
   readonly supervised: boolean;
   /** The agent got ready and the crash was triggered (false: it exited or hung before). */
   readonly triggered: boolean;
-  /** The child outlived `timeoutMs` and was killed. */
+  /** The child outlived `timeout` and was killed. */
   readonly timedOut: boolean;
   /** The agent's exit code (null when a signal ended it). */
   readonly exitCode: number | null;
@@ -183,10 +183,10 @@ export async function runCrashScenarios(
         `Expected \`kinds\` to hold only ${CRASH_SCENARIO_KINDS.join(', ')}, got \`${String(kind)}\``,
       );
   }
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const timeoutMs = options.timeout ?? 30_000;
   if (typeof timeoutMs !== 'number' || !(timeoutMs > 0))
     throw new TypeError(
-      `Expected \`timeoutMs\` to be a number of milliseconds > 0, got \`${String(timeoutMs)}\``,
+      `Expected \`timeout\` to be a number of milliseconds > 0, got \`${String(timeoutMs)}\``,
     );
   const ready = options.ready ?? 'guard';
   if (ready !== 'guard' && ready !== 'line')
