@@ -20,7 +20,7 @@ const { port } = backend.address() as AddressInfo;
 const states = new EventEmitter();
 const check = startHealthCheck({
   probe: httpProbe(`http://127.0.0.1:${port}/health`),
-  intervalMs: 100,
+  interval: 100,
   onChange: (state) => {
     console.log(`backend: ${state}`);
     states.emit(state);

@@ -69,7 +69,7 @@ export class Chunk implements ChunkInfo, ChunkHeader {
   loading = false;
   /** Storage operations on this chunk, in order: each is chained after the previous one. */
   io: Promise<void> = Promise.resolve();
-  /** Timer that seals the chunk when it reaches `chunkAgeMs`. */
+  /** Timer that seals the chunk when it reaches `chunkAge`. */
   ageTimer: unknown;
 
   /** `pending`: the routes still to deliver to (default: all of `routes`). */

@@ -4,15 +4,17 @@
  *
  * @module
  */
+import { monotonicClock } from '@holdfast/internal';
 
 /** An opaque timer handle, as returned by {@link Clock.setTimeout}. */
 export type TimerHandle = unknown;
 
 /**
- * Where the batch reads time and sets timers.
+ * Where the pool reads time and sets timers.
  *
- * **When to use:** pass your own in `options.clock` to run the pool on virtual time (lease timeouts, retry delays, seal ages) (fast-check's
- * scheduler, Effect-style test clocks); `vi.useFakeTimers()` works with the default clock too.
+ * **When to use:** pass your own in `options.clock` to run the pool on virtual time (lease
+ * timeouts, retry delays, seal ages: fast-check's scheduler, Effect-style test clocks);
+ * `vi.useFakeTimers()` works with the default clock too.
  *
  * @example
  * ```ts
@@ -27,16 +29,14 @@ export interface Clock {
 }
 
 /**
- * The default clock: `Date.now` and the global timers, looked up at each call so that fake
- * timers installed after import (vitest, sinon) are honoured.
+ * The default clock: `performance.now()` (monotonic: a wall-clock step does not move a lease
+ * timeout or a seal age) and the global timers, chained past 2^31 − 1 ms so that any duration up
+ * to `Infinity` works (a 30-day lease times out after 30 days, not after 1 ms). Both are looked up
+ * at each call so that fake timers installed after import (vitest, sinon) are honoured.
  *
  * @example
  * ```ts
  * const started = systemClock.now();
  * ```
  */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
-  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+export const systemClock: Clock = monotonicClock;

@@ -5,7 +5,7 @@
  * @module
  */
 import { systemClock, type Clock } from './clock.js';
-import { ChunkPoolError } from './errors.js';
+import { countOption, durationOption, invalidOption, rejectUnknownKeys } from '@holdfast/internal';
 import { memoryStorage } from './storage/memory-storage.js';
 import type { RecoveryReport } from './events.js';
 import type { ChunkStorage } from './storage/storage.js';
@@ -45,7 +45,7 @@ export interface ChunkPoolOptions {
   /** A chunk is sealed before it would grow past this. @default 1 MiB */
   readonly chunkBytes?: number;
   /** A chunk is sealed this long after its first record, however small. @default 1000 */
-  readonly chunkAgeMs?: number;
+  readonly chunkAge?: number;
   /** Memory budget: bytes of chunks up (in memory) at once. @default 64 MiB */
   readonly maxBytesUp?: number;
   /**
@@ -103,7 +103,7 @@ export interface ResolvedOptions {
   readonly storage: ChunkStorage;
   readonly route: (tag: string) => readonly string[];
   readonly chunkBytes: number;
-  readonly chunkAgeMs: number;
+  readonly chunkAge: number;
   readonly maxBytesUp: number;
   readonly reservePerOutput: number;
   readonly inputShare: number;
@@ -120,128 +120,192 @@ export interface ResolvedOptions {
 const OUTPUT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** Applies defaults and checks every option, throwing an `INVALID_OPTION` error naming it. */
+/** The keys of each options object, for the unknown-key check (docs/conventions.md). */
+const POOL_KEYS = [
+  'outputs',
+  'storage',
+  'route',
+  'chunkBytes',
+  'chunkAge',
+  'maxBytesUp',
+  'reservePerOutput',
+  'maxBytesStored',
+  'whenFull',
+  'leaseTimeout',
+  'recoveryBytesUp',
+  'retry',
+  'breakerThreshold',
+  'clock',
+  'random',
+  'onRecovered',
+] as const satisfies readonly (keyof ChunkPoolOptions)[];
+const OUTPUT_KEYS = ['name', 'retry'] as const satisfies readonly (keyof OutputOptions)[];
+const RETRY_KEYS = [
+  'maxAttempts',
+  'minDelay',
+  'maxDelay',
+] as const satisfies readonly (keyof RetryOptions)[];
+
+/**
+ * Checks every option and fills in the defaults. A bad option is a `TypeError` naming it, the
+ * form expected and the value received with its type; an unknown key names the nearest known one.
+ */
 export function resolveOptions(options: ChunkPoolOptions): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) fail('options must be an object');
+  if (typeof options !== 'object' || options === null) {
+    throw invalidOption('options', 'an object', options);
+  }
+  rejectUnknownKeys(options, POOL_KEYS, 'options');
   if (!Array.isArray(options.outputs) || options.outputs.length === 0) {
-    fail('`outputs` must be a non-empty array of output names');
+    throw invalidOption('outputs', 'a non-empty array of output names', options.outputs);
   }
   const defaultRetry = resolveRetry(options.retry, 'retry');
   const retryByOutput = new Map<string, ResolvedRetry>();
-  for (const entry of options.outputs) {
-    const name = typeof entry === 'string' ? entry : entry?.name;
-    if (typeof name !== 'string' || !OUTPUT_NAME.test(name)) {
-      fail(`output name ${JSON.stringify(name)} must match ${String(OUTPUT_NAME)}`);
+  for (const [index, entry] of options.outputs.entries()) {
+    if (typeof entry === 'object' && entry !== null) {
+      rejectUnknownKeys(entry, OUTPUT_KEYS, `outputs[${index}]`);
     }
-    if (retryByOutput.has(name)) fail(`output ${JSON.stringify(name)} is listed twice`);
+    const name: unknown = typeof entry === 'string' ? entry : (entry as OutputOptions | null)?.name;
+    if (typeof name !== 'string' || !OUTPUT_NAME.test(name)) {
+      throw invalidOption(
+        `outputs[${index}]`,
+        `an output name matching ${String(OUTPUT_NAME)}`,
+        name,
+      );
+    }
+    if (retryByOutput.has(name)) {
+      throw invalidOption(`outputs[${index}]`, 'an output listed once, not twice', name);
+    }
     const own = typeof entry === 'string' ? undefined : entry.retry;
     retryByOutput.set(
       name,
       own === undefined
         ? defaultRetry
-        : resolveRetry({ ...options.retry, ...own }, `${name}.retry`),
+        : resolveRetry(
+            { ...options.retry, ...checkedRetry(own, `outputs[${index}].retry`) },
+            `outputs[${index}].retry`,
+          ),
     );
   }
   const outputs = [...retryByOutput.keys()];
 
-  const chunkBytes = positiveInteger(options.chunkBytes, 'chunkBytes', 1024 * 1024);
-  const maxBytesUp = positiveInteger(options.maxBytesUp, 'maxBytesUp', 64 * 1024 * 1024);
-  const reservePerOutput = positiveInteger(
-    options.reservePerOutput,
-    'reservePerOutput',
-    chunkBytes,
-  );
+  const chunkBytes = bytes(options.chunkBytes, 'chunkBytes', 1024 * 1024, 1);
+  const maxBytesUp = bytes(options.maxBytesUp, 'maxBytesUp', 64 * 1024 * 1024, 1);
+  const reservePerOutput = bytes(options.reservePerOutput, 'reservePerOutput', chunkBytes, 1);
   if (reservePerOutput < chunkBytes) {
-    fail(
-      `reservePerOutput (${reservePerOutput}) must be at least chunkBytes (${chunkBytes}), so ` +
-        'every output can always bring one chunk up',
+    throw invalidOption(
+      'reservePerOutput',
+      `at least chunkBytes (${chunkBytes}), so every output can always bring one chunk up`,
+      reservePerOutput,
     );
   }
   const inputShare = maxBytesUp - outputs.length * reservePerOutput;
   if (inputShare < chunkBytes) {
-    fail(
-      `maxBytesUp (${maxBytesUp}) leaves inputs ${inputShare} bytes after ${outputs.length} ` +
-        `reserve(s) of ${reservePerOutput}; inputs need at least chunkBytes (${chunkBytes})`,
+    throw invalidOption(
+      'maxBytesUp',
+      `room for ${outputs.length} reserve(s) of ${reservePerOutput} bytes and chunkBytes ` +
+        `(${chunkBytes}) for inputs`,
+      maxBytesUp,
     );
   }
-  const recoveryBytesUp = nonNegativeInteger(
+  const recoveryBytesUp = bytes(
     options.recoveryBytesUp,
     'recoveryBytesUp',
     Math.floor(inputShare / 2),
+    0,
   );
   if (recoveryBytesUp > inputShare) {
-    fail(`recoveryBytesUp (${recoveryBytesUp}) must fit in the inputs' share (${inputShare})`);
+    throw invalidOption(
+      'recoveryBytesUp',
+      `at most the inputs' share (${inputShare})`,
+      recoveryBytesUp,
+    );
   }
-  const maxBytesStored = options.maxBytesStored ?? Number.POSITIVE_INFINITY;
-  if (typeof maxBytesStored !== 'number' || !(maxBytesStored >= chunkBytes)) {
-    fail(`maxBytesStored must be a number of bytes ≥ chunkBytes (${chunkBytes})`);
-  }
+  const maxBytesStored =
+    options.maxBytesStored === undefined
+      ? Number.POSITIVE_INFINITY
+      : countOption(options.maxBytesStored, 'maxBytesStored', {
+          min: chunkBytes,
+          infinite: true,
+          unit: 'bytes',
+        });
   const whenFull = options.whenFull ?? 'block';
   if (whenFull !== 'block' && whenFull !== 'drop-oldest' && whenFull !== 'drop-newest') {
-    fail(`whenFull must be 'block', 'drop-oldest' or 'drop-newest', got ${String(whenFull)}`);
+    throw invalidOption('whenFull', "'block', 'drop-oldest' or 'drop-newest'", whenFull);
   }
   const route = options.route ?? (() => outputs);
-  if (typeof route !== 'function') fail('route must be a function (tag) => output names');
+  if (typeof route !== 'function')
+    throw invalidOption('route', 'a function (tag) => output names', route);
   const storage = options.storage ?? memoryStorage();
   if (typeof storage?.open !== 'function' || typeof storage.append !== 'function') {
-    fail('storage must be a ChunkStorage (memoryStorage(), fileStorage({ dir }) or your own)');
+    throw invalidOption(
+      'storage',
+      'a ChunkStorage (memoryStorage(), fileStorage({ dir }) or your own)',
+      storage,
+    );
   }
   const onRecovered = options.onRecovered;
   if (onRecovered !== undefined && typeof onRecovered !== 'function') {
-    fail(`onRecovered must be a function (report) => void, got ${typeof onRecovered}`);
+    throw invalidOption('onRecovered', 'a function (report) => void', onRecovered);
   }
   const random = options.random ?? Math.random;
-  if (typeof random !== 'function') fail('random must be a function returning [0, 1)');
+  if (typeof random !== 'function')
+    throw invalidOption('random', 'a function returning [0, 1)', random);
+  const clock = options.clock ?? systemClock;
+  if (typeof clock?.now !== 'function' || typeof clock.setTimeout !== 'function') {
+    throw invalidOption('clock', 'a Clock (now, setTimeout, clearTimeout)', clock);
+  }
   return {
     outputs,
     retryByOutput,
     storage,
     route,
     chunkBytes,
-    chunkAgeMs: positiveInteger(options.chunkAgeMs, 'chunkAgeMs', 1000),
+    chunkAge: duration(options.chunkAge, 'chunkAge', 1000, 1),
     maxBytesUp,
     reservePerOutput,
     inputShare,
     maxBytesStored,
     whenFull,
-    leaseTimeout: positiveInteger(options.leaseTimeout, 'leaseTimeout', 30_000),
+    leaseTimeout: duration(options.leaseTimeout, 'leaseTimeout', 30_000, 1),
     recoveryBytesUp,
-    breakerThreshold: positiveInteger(options.breakerThreshold, 'breakerThreshold', 5),
-    clock: options.clock ?? systemClock,
+    breakerThreshold: count(options.breakerThreshold, 'breakerThreshold', 5, 1),
+    clock,
     random,
     onRecovered,
   };
 }
 
-function resolveRetry(retry: RetryOptions | undefined, name: string): ResolvedRetry {
-  const minDelay = nonNegativeInteger(retry?.minDelay, `${name}.minDelay`, 500);
-  const maxDelay = nonNegativeInteger(retry?.maxDelay, `${name}.maxDelay`, 30_000);
-  if (maxDelay < minDelay) fail(`${name}.maxDelay (${maxDelay}) is below minDelay (${minDelay})`);
-  return {
-    maxAttempts:
-      retry?.maxAttempts === Number.POSITIVE_INFINITY
-        ? Number.POSITIVE_INFINITY
-        : positiveInteger(retry?.maxAttempts, `${name}.maxAttempts`, 10),
-    minDelay,
-    maxDelay,
-  };
-}
-
-function positiveInteger(value: number | undefined, name: string, fallback: number): number {
-  const resolved = value ?? fallback;
-  if (!Number.isSafeInteger(resolved) || resolved <= 0) {
-    fail(`${name} must be a positive integer, got ${String(value)}`);
+function checkedRetry(retry: RetryOptions, path: string): RetryOptions {
+  if (typeof retry !== 'object' || retry === null) {
+    throw invalidOption(path, 'an object { maxAttempts, minDelay, maxDelay }', retry);
   }
-  return resolved;
+  rejectUnknownKeys(retry, RETRY_KEYS, path);
+  return retry;
 }
 
-function nonNegativeInteger(value: number | undefined, name: string, fallback: number): number {
-  const resolved = value ?? fallback;
-  if (!Number.isSafeInteger(resolved) || resolved < 0) {
-    fail(`${name} must be a non-negative integer, got ${String(value)}`);
+function resolveRetry(retry: RetryOptions | undefined, path: string): ResolvedRetry {
+  if (retry !== undefined) checkedRetry(retry, path);
+  const minDelay = duration(retry?.minDelay, `${path}.minDelay`, 500);
+  const maxDelay = duration(retry?.maxDelay, `${path}.maxDelay`, 30_000);
+  if (maxDelay < minDelay) {
+    throw invalidOption(`${path}.maxDelay`, `at least minDelay (${minDelay})`, maxDelay);
   }
-  return resolved;
+  const maxAttempts =
+    retry?.maxAttempts === undefined
+      ? 10
+      : countOption(retry.maxAttempts, `${path}.maxAttempts`, { min: 1, infinite: true });
+  return { maxAttempts, minDelay, maxDelay };
 }
 
-function fail(message: string): never {
-  throw new ChunkPoolError('INVALID_OPTION', message);
+/** A duration in milliseconds, 0 to Infinity (a timer past 2^31 − 1 ms is chained). */
+function duration(value: unknown, path: string, fallback: number, min = 0): number {
+  return value === undefined ? fallback : durationOption(value, path, { min });
+}
+
+function bytes(value: unknown, path: string, fallback: number, min: number): number {
+  return value === undefined ? fallback : countOption(value, path, { min, unit: 'bytes' });
+}
+
+function count(value: unknown, path: string, fallback: number, min: number): number {
+  return value === undefined ? fallback : countOption(value, path, { min });
 }

@@ -83,7 +83,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   readonly #runId = randomBytes(3).toString('hex');
   #sequence = 0;
   #storedBytes = 0;
-  /** Set when storage reported a full disk; cleared by a deletion or after `chunkAgeMs`. */
+  /** Set when storage reported a full disk; cleared by a deletion or after `chunkAge`. */
   #storageFull: ChunkPoolError | undefined;
   #storageFullTimer: unknown;
   #closing: Promise<void> | undefined;
@@ -495,7 +495,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     chunk.records = new Array<Buffer>(this.#recordSlots);
     chunk.charge = this.#budget.input;
     this.#budget.input.addChunk();
-    chunk.ageTimer = clock.setTimeout(() => this.#seal(chunk), this.#options.chunkAgeMs);
+    chunk.ageTimer = clock.setTimeout(() => this.#seal(chunk), this.#options.chunkAge);
     this.#chunks.add(chunk);
     this.#openChunks.set(tag, chunk);
     return chunk;
@@ -757,14 +757,14 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     this.#emit('storage-error', { chunk: chunk.info(), error: poolError });
   }
 
-  /** New appends are refused until storage frees space or `chunkAgeMs` passes. */
+  /** New appends are refused until storage frees space or `chunkAge` passes. */
   #markStorageFull(error: ChunkPoolError): void {
     this.#storageFull = error;
     const { clock } = this.#options;
     clock.clearTimeout(this.#storageFullTimer);
     this.#storageFullTimer = clock.setTimeout(() => {
       this.#storageFull = undefined;
-    }, this.#options.chunkAgeMs);
+    }, this.#options.chunkAge);
     this.#admitWaiters();
   }
 

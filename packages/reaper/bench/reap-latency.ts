@@ -42,7 +42,7 @@ let sweep100Ms: number | undefined;
 if (reaper !== undefined) {
   // 100 zombies at once: stop the reaper from reacting, make them, then time one sweep.
   await reaper.close();
-  const fresh = installReaper({ subreaper: true, pollIntervalMs: 3_600_000 });
+  const fresh = installReaper({ subreaper: true, pollInterval: 3_600_000 });
   process.removeAllListeners('SIGCHLD');
   await new Promise((resolve) =>
     spawn('sh', ['-c', 'for i in $(seq 100); do (sleep 0.01 &); done; exit 0']).on('exit', resolve),

@@ -25,14 +25,14 @@ export interface HealthCheckOptions {
    * length; `Infinity` runs the probe once.
    * @default 10_000
    */
-  readonly intervalMs?: number;
+  readonly interval?: number;
   /**
    * A run not finished within this many milliseconds is aborted and counts as a failure; a probe
    * that ignores its signal is abandoned 2 s after the abort, and the check goes on. `Infinity`:
    * no limit.
    * @default 5_000
    */
-  readonly timeoutMs?: number;
+  readonly timeout?: number;
   /**
    * Consecutive failures that turn the state `unhealthy`.
    * @default 3
@@ -60,8 +60,8 @@ export interface HealthCheckOptions {
 
 const HEALTH_CHECK_OPTIONS = [
   'probe',
-  'intervalMs',
-  'timeoutMs',
+  'interval',
+  'timeout',
   'failureThreshold',
   'successThreshold',
   'onChange',
@@ -99,8 +99,8 @@ export interface HealthCheck extends AsyncDisposable {
  * the agent's decision. Apollo's start script did the opposite: `exit 1` after 240 s of polling
  * killed a healthy container.
  *
- * **Details:** runs never overlap: the next run starts `intervalMs` after the previous one ended.
- * A run longer than `timeoutMs` is aborted (its signal aborts) and counts as a failure. The state
+ * **Details:** runs never overlap: the next run starts `interval` after the previous one ended.
+ * A run longer than `timeout` is aborted (its signal aborts) and counts as a failure. The state
  * starts `unknown`; `failureThreshold` consecutive failures make it `unhealthy`,
  * `successThreshold` consecutive successes `healthy`.
  *
@@ -108,7 +108,7 @@ export interface HealthCheck extends AsyncDisposable {
  * ```ts
  * const check = startHealthCheck({
  *   probe: httpProbe('http://127.0.0.1:4318/health'),
- *   intervalMs: 5_000,
+ *   interval: 5_000,
  *   onChange: (state) => (state === 'unhealthy' ? outputs.pause() : outputs.resume()),
  * });
  * ```
@@ -121,8 +121,8 @@ export function startHealthCheck(options: HealthCheckOptions): HealthCheck {
   const probe = optionalFunction<HealthCheckOptions['probe']>('probe', options.probe);
   if (probe === undefined)
     fail('probe', 'a function (httpProbe(url), commandProbe(cmd))', options.probe);
-  const intervalMs = duration('intervalMs', options.intervalMs, 10_000);
-  const timeoutMs = duration('timeoutMs', options.timeoutMs, 5_000);
+  const intervalMs = duration('interval', options.interval, 10_000);
+  const timeoutMs = duration('timeout', options.timeout, 5_000);
   const failureThreshold = positiveInteger('failureThreshold', options.failureThreshold, 3);
   const successThreshold = positiveInteger('successThreshold', options.successThreshold, 1);
   const onChange = optionalFunction<NonNullable<HealthCheckOptions['onChange']>>(

@@ -37,7 +37,7 @@ export interface HttpProbeOptions {
  *
  * @example
  * ```ts
- * const check = startHealthCheck({ probe: httpProbe('http://127.0.0.1:9411/health'), intervalMs: 5_000 });
+ * const check = startHealthCheck({ probe: httpProbe('http://127.0.0.1:9411/health'), interval: 5_000 });
  * ```
  */
 export function httpProbe(url: string | URL, options: HttpProbeOptions = {}): Probe {

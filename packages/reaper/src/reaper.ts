@@ -29,7 +29,7 @@ export interface ReaperOptions {
    * any length, `Infinity` for no poll.
    * @default 1_000
    */
-  readonly pollIntervalMs?: number;
+  readonly pollInterval?: number;
 }
 
 /** Counters of the reaper; see {@link Reaper.stats}. */
@@ -106,11 +106,11 @@ export class Reaper extends EventEmitter<ReaperEvents> implements AsyncDisposabl
   readonly #latencies: number[] = [];
   readonly #zombieSeenAt = new Map<number, number>();
   #poll: LongTimer | undefined;
-  readonly #pollIntervalMs: number;
+  readonly #pollInterval: number;
   /** The options as resolved, to compare with a second `installReaper()`. */
   readonly resolvedOptions: {
     readonly subreaper: 'auto' | boolean;
-    readonly pollIntervalMs: number;
+    readonly pollInterval: number;
   };
   readonly #originalSpawn: SpawnMethod;
   #reaped = 0;
@@ -127,8 +127,8 @@ export class Reaper extends EventEmitter<ReaperEvents> implements AsyncDisposabl
   constructor(resolved: Reaper['resolvedOptions']) {
     super();
     this.resolvedOptions = resolved;
-    const { subreaper: mode, pollIntervalMs } = resolved;
-    this.#pollIntervalMs = pollIntervalMs;
+    const { subreaper: mode, pollInterval } = resolved;
+    this.#pollInterval = pollInterval;
     this.#libc = loadLibc();
     const isInit = process.pid === 1;
     this.subreaper =
@@ -177,7 +177,7 @@ export class Reaper extends EventEmitter<ReaperEvents> implements AsyncDisposabl
     this.#poll = setLongTimeout(() => {
       this.sweep();
       if (!this.#closed) this.#armPoll();
-    }, this.#pollIntervalMs).unref();
+    }, this.#pollInterval).unref();
   }
 
   /**
@@ -289,7 +289,7 @@ export class Reaper extends EventEmitter<ReaperEvents> implements AsyncDisposabl
 /**
  * Makes this process reap the orphans it adopts: as PID 1 of a container, or as a child
  * subreaper. Returns the process-wide reaper: a second call with the same options (as resolved:
- * `{}` and `{ subreaper: 'auto', pollIntervalMs: 1_000 }` are the same) returns the same one; a
+ * `{}` and `{ subreaper: 'auto', pollInterval: 1_000 }` are the same) returns the same one; a
  * second call with other options throws a `ReaperError` (`ALREADY_INSTALLED`) — one policy per
  * process, never silently ignored. After `close()`, a new one can be installed.
  *
@@ -322,13 +322,13 @@ export function installReaper(options: ReaperOptions = {}): Reaper {
     fail('subreaper', "'auto', true or false", subreaper);
   const resolved = {
     subreaper,
-    pollIntervalMs: duration('pollIntervalMs', given.pollIntervalMs, 1_000),
+    pollInterval: duration('pollInterval', given.pollInterval, 1_000),
   };
   const store = globalThis as Record<symbol, Reaper | undefined>;
   const existing = store[KEY];
   if (existing === undefined) return (store[KEY] = new Reaper(resolved));
   const was = existing.resolvedOptions;
-  if (was.subreaper !== resolved.subreaper || was.pollIntervalMs !== resolved.pollIntervalMs) {
+  if (was.subreaper !== resolved.subreaper || was.pollInterval !== resolved.pollInterval) {
     throw new ReaperError(
       'ALREADY_INSTALLED',
       'installReaper',
@@ -340,5 +340,5 @@ export function installReaper(options: ReaperOptions = {}): Reaper {
 
 const REAPER_OPTIONS = [
   'subreaper',
-  'pollIntervalMs',
+  'pollInterval',
 ] as const satisfies readonly (keyof ReaperOptions)[];

@@ -21,25 +21,25 @@ export interface WaitOptions {
    * `healthy: false`. It never exits the process.
    * @default 60_000
    */
-  readonly timeoutMs?: number;
+  readonly timeout?: number;
   /**
    * Milliseconds between attempts.
    * @default 1_000
    */
-  readonly intervalMs?: number;
+  readonly interval?: number;
   /**
-   * Per-attempt timeout; capped by what is left of `timeoutMs`.
+   * Per-attempt timeout; capped by what is left of `timeout`.
    * @default 5_000
    */
-  readonly attemptTimeoutMs?: number;
+  readonly attemptTimeout?: number;
   /** Stops waiting; the verdict is then `healthy: false`. */
   readonly signal?: AbortSignal;
 }
 
 const WAIT_OPTIONS = [
-  'timeoutMs',
-  'intervalMs',
-  'attemptTimeoutMs',
+  'timeout',
+  'interval',
+  'attemptTimeout',
   'signal',
 ] as const satisfies readonly (keyof WaitOptions)[];
 
@@ -51,7 +51,7 @@ export interface WaitVerdict {
 }
 
 /**
- * Probes until healthy or until `timeoutMs`, and says which.
+ * Probes until healthy or until `timeout`, and says which.
  *
  * **When to use:** at start-up, waiting for a dependency. It returns `{ healthy: false }` on time
  * out; it never exits the process. Deciding is the caller's job — keep serving degraded, retry
@@ -59,7 +59,7 @@ export interface WaitVerdict {
  *
  * @example
  * ```ts
- * const verdict = await waitUntilHealthy(httpProbe('http://127.0.0.1:8080/health'), { timeoutMs: 240_000 });
+ * const verdict = await waitUntilHealthy(httpProbe('http://127.0.0.1:8080/health'), { timeout: 240_000 });
  * if (!verdict.healthy) log.warn(`backend not ready after ${verdict.attempts} attempts: ${verdict.lastResult?.detail}`);
  * ```
  *
@@ -72,9 +72,9 @@ export async function waitUntilHealthy(
   if (typeof probe !== 'function')
     fail('probe', 'a function (httpProbe(url), commandProbe(cmd))', probe);
   optionsObject<WaitOptions>('options', options, WAIT_OPTIONS);
-  const timeoutMs = duration('timeoutMs', options.timeoutMs, 60_000);
-  const intervalMs = duration('intervalMs', options.intervalMs, 1_000);
-  const attemptTimeoutMs = duration('attemptTimeoutMs', options.attemptTimeoutMs, 5_000);
+  const timeoutMs = duration('timeout', options.timeout, 60_000);
+  const intervalMs = duration('interval', options.interval, 1_000);
+  const attemptTimeoutMs = duration('attemptTimeout', options.attemptTimeout, 5_000);
   const signal = optionalSignal('signal', options.signal);
   const endAt = performance.now() + timeoutMs; // monotonic: a wall-clock step changes nothing
   let attempts = 0;

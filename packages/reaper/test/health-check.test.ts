@@ -38,7 +38,7 @@ describe('startHealthCheck (fake timers)', () => {
     const changes: [HealthState, HealthState][] = [];
     const check = startHealthCheck({
       probe: async () => results.shift() ?? ok,
-      intervalMs: 100,
+      interval: 100,
       failureThreshold: 3,
       onChange: (state, previous) => changes.push([state, previous]),
     });
@@ -74,8 +74,8 @@ describe('startHealthCheck (fake timers)', () => {
           }, 250),
         );
       },
-      intervalMs: 100,
-      timeoutMs: 1_000,
+      interval: 100,
+      timeout: 1_000,
     });
     await vi.advanceTimersByTimeAsync(1_000);
     expect(maxRunning).toBe(1);
@@ -83,7 +83,7 @@ describe('startHealthCheck (fake timers)', () => {
     await check.stop();
   });
 
-  test('a probe past timeoutMs is aborted and counts as a failure', async () => {
+  test('a probe past its timeout is aborted and counts as a failure', async () => {
     let aborted = false;
     const check = startHealthCheck({
       probe: (signal) =>
@@ -93,8 +93,8 @@ describe('startHealthCheck (fake timers)', () => {
             resolve({ ok: false, detail: 'aborted', durationMs: 0 });
           });
         }),
-      intervalMs: 1_000,
-      timeoutMs: 50,
+      interval: 1_000,
+      timeout: 50,
       failureThreshold: 1,
     });
     await vi.advanceTimersByTimeAsync(50);
@@ -106,7 +106,7 @@ describe('startHealthCheck (fake timers)', () => {
   test('a throwing probe or callback does not stop the check', async () => {
     const check = startHealthCheck({
       probe: () => Promise.reject(new Error('probe bug')),
-      intervalMs: 10,
+      interval: 10,
       failureThreshold: 1,
       onChange: () => {
         throw new Error('callback bug');
@@ -121,13 +121,13 @@ describe('startHealthCheck (fake timers)', () => {
   test('waitUntilHealthy returns a verdict: healthy after retries, or not healthy at the timeout', async () => {
     const answers = [bad, bad, ok];
     const first = waitUntilHealthy(async () => answers.shift() ?? ok, {
-      intervalMs: 100,
-      timeoutMs: 10_000,
+      interval: 100,
+      timeout: 10_000,
     });
     await vi.advanceTimersByTimeAsync(200);
     expect(await first).toMatchObject({ healthy: true, attempts: 3 });
 
-    const second = waitUntilHealthy(async () => bad, { intervalMs: 1_000, timeoutMs: 5_000 });
+    const second = waitUntilHealthy(async () => bad, { interval: 1_000, timeout: 5_000 });
     await vi.advanceTimersByTimeAsync(5_000);
     const verdict = await second;
     expect(verdict).toMatchObject({ healthy: false, lastResult: bad });
@@ -141,8 +141,8 @@ describe('startHealthCheck (fake timers)', () => {
         runs += 1;
         return ok;
       },
-      intervalMs: 2 ** 31,
-      timeoutMs: 2 ** 31,
+      interval: 2 ** 31,
+      timeout: 2 ** 31,
     });
     await vi.advanceTimersByTimeAsync(1_000);
     expect(runs).toBe(1);
@@ -159,7 +159,7 @@ describe('startHealthCheck (fake timers)', () => {
           resolve({ ...bad, detail: 'aborted' });
         });
       });
-    const verdict = waitUntilHealthy(slow, { attemptTimeoutMs: 2 ** 31, timeoutMs: 2 ** 31 });
+    const verdict = waitUntilHealthy(slow, { attemptTimeout: 2 ** 31, timeout: 2 ** 31 });
     await vi.advanceTimersByTimeAsync(50);
     expect(await verdict).toMatchObject({ healthy: true, attempts: 1 });
   });
@@ -171,8 +171,8 @@ describe('startHealthCheck (fake timers)', () => {
         calls += 1;
         return calls === 1 ? new Promise<ProbeResult>(() => undefined) : Promise.resolve(ok);
       },
-      intervalMs: 100,
-      timeoutMs: 500,
+      interval: 100,
+      timeout: 500,
       failureThreshold: 1,
     });
     await vi.advanceTimersByTimeAsync(500 + 1_999);
@@ -196,9 +196,9 @@ describe('startHealthCheck (fake timers)', () => {
       () => Promise.resolve(ok),
     ];
     const verdict = waitUntilHealthy(() => answers.shift()!(), {
-      attemptTimeoutMs: 200,
-      intervalMs: 10,
-      timeoutMs: 10_000,
+      attemptTimeout: 200,
+      interval: 10,
+      timeout: 10_000,
     });
     await vi.advanceTimersByTimeAsync(200 + 2_000 + 100);
     expect(await verdict).toMatchObject({ healthy: true, attempts: 4 });
@@ -210,7 +210,7 @@ describe('startHealthCheck (fake timers)', () => {
       probe: async () => {
         throw hostile;
       },
-      intervalMs: 100,
+      interval: 100,
       failureThreshold: 1,
       onChange: () => {
         throw hostile;
@@ -283,7 +283,7 @@ describe('probes against real local services', () => {
     const changed = new Promise<HealthState>((resolve) => (resolveChanged = resolve));
     const check = startHealthCheck({
       probe: httpProbe(`${base}/health`),
-      intervalMs: 5,
+      interval: 5,
       failureThreshold: 3,
       onChange: (state) => resolveChanged(state),
     });

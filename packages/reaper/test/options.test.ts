@@ -20,14 +20,14 @@ const okProbe: Probe = async () => ({ ok: true, detail: 'ok', durationMs: 0 });
 const entryPoints: Record<string, { durations: string[]; call: (options: object) => unknown }> = {
   run: { durations: ['timeout', 'killGrace'], call: (o) => run('true', [], o) },
   waitUntilHealthy: {
-    durations: ['timeoutMs', 'intervalMs', 'attemptTimeoutMs'],
+    durations: ['timeout', 'interval', 'attemptTimeout'],
     call: (o) => waitUntilHealthy(okProbe, o),
   },
   startHealthCheck: {
-    durations: ['intervalMs', 'timeoutMs'],
+    durations: ['interval', 'timeout'],
     call: (o) => startHealthCheck({ probe: okProbe, ref: false, ...o }),
   },
-  installReaper: { durations: ['pollIntervalMs'], call: (o) => installReaper(o) },
+  installReaper: { durations: ['pollInterval'], call: (o) => installReaper(o) },
 };
 
 /** The error an entry point gives, whether it throws or rejects (and which it did). */
@@ -135,8 +135,8 @@ describe('installReaper: one policy per process', () => {
 
   test('the same options (as resolved) return the same reaper; other options throw ALREADY_INSTALLED', () => {
     const first = installReaper({ subreaper: false });
-    expect(installReaper({ subreaper: false, pollIntervalMs: 1_000 })).toBe(first);
-    expect(() => installReaper({ subreaper: false, pollIntervalMs: 5 })).toThrow(
+    expect(installReaper({ subreaper: false, pollInterval: 1_000 })).toBe(first);
+    expect(() => installReaper({ subreaper: false, pollInterval: 5 })).toThrow(
       expect.objectContaining({ code: 'ALREADY_INSTALLED' }) as Error,
     );
     expect(() => installReaper({ subreaper: 'auto' })).toThrow(/already installed/);

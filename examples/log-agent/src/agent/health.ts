@@ -25,15 +25,15 @@ export function startAgentHealth(backendUrl: string): AgentHealth {
   const reaper = installReaper({ subreaper: true });
   const backend = startHealthCheck({
     probe: httpProbe(`${backendUrl}/health`),
-    intervalMs: 200,
-    timeoutMs: 300,
+    interval: 200,
+    timeout: 300,
     failureThreshold: 2,
   });
   const sidecar = startHealthCheck({
     // Three children that outlive the check; the check itself never answers in time.
     probe: commandProbe('sh', ['-c', 'sleep 5 & sleep 5 & sleep 5 & wait'], { killGrace: 100 }),
-    intervalMs: 300,
-    timeoutMs: 100,
+    interval: 300,
+    timeout: 100,
   });
   return {
     backend,

@@ -71,7 +71,7 @@ const pool = await ChunkPool.open({
   ],
   storage: fileStorage({ dir: join(config.stateDir, 'buffer'), fsync: 'batch' }),
   chunkBytes: 64 * 1024,
-  chunkAgeMs: 200,
+  chunkAge: 200,
   maxBytesUp: 2 * 1024 * 1024,
   reservePerOutput: 256 * 1024,
   maxBytesStored: 256 * 1024 * 1024,

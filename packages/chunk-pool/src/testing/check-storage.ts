@@ -47,7 +47,7 @@ export const MODEL_POOL_OPTIONS = {
   maxBytesUp: 1_200,
   maxBytesStored: 3_000,
   leaseTimeout: LEASE_TIMEOUT,
-  chunkAgeMs: CHUNK_AGE,
+  chunkAge: CHUNK_AGE,
   retry: RETRY,
   breakerThreshold: 3,
   random: () => 0.5,

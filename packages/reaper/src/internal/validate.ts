@@ -83,7 +83,7 @@ export function optionalSignal(name: string, value: unknown): AbortSignal | unde
 
 /**
  * An options object: `undefined` (no options) or a plain object whose every own key is one of
- * `known`. An unknown key is a `TypeError` naming the nearest known one (`timeoutMs`: did you
+ * `known`. An unknown key is a `TypeError` naming the nearest known one (`timeout`: did you
  * mean `timeout`?), so a misspelt option never passes silently.
  */
 export function optionsObject<T extends object>(
