@@ -10,19 +10,32 @@ import { threadId } from 'node:worker_threads';
 const directory = process.env.HOLDFAST_MUTATION_CHILD_COVERAGE;
 
 if (directory !== undefined) {
-  process.on('exit', () => {
-    const coverage = globalThis.__stryker__?.mutantCoverage;
-    if (coverage === undefined) return;
-    const reached = {};
-    for (const hits of [coverage.static, ...Object.values(coverage.perTest)]) {
-      for (const [mutant, count] of Object.entries(hits))
-        reached[mutant] = (reached[mutant] ?? 0) + count;
-    }
-    try {
-      writeFileSync(join(directory, `${process.pid}-${threadId}.json`), JSON.stringify(reached));
-    } catch {
-      // The test has ended and removed the directory (a child that outlived it): its coverage
-      // no longer has a test to belong to. Never let this change how the child exits.
-    }
+  process.on('exit', writeCoverage);
+  // The code under test installs 'exit' listeners of its own (reaper's group killer, the crash
+  // guard's flush), and listeners run in order: move this one back to the end after each, so what
+  // they reach is counted too.
+  process.on('newListener', (event, listener) => {
+    if (event !== 'exit' || listener === writeCoverage) return;
+    queueMicrotask(() => {
+      process.removeListener('exit', writeCoverage);
+      process.on('exit', writeCoverage);
+    });
   });
+}
+
+function writeCoverage() {
+  const coverage = globalThis.__stryker__?.mutantCoverage;
+  if (coverage === undefined) return;
+  const reached = {};
+  for (const hits of [coverage.static, ...Object.values(coverage.perTest)]) {
+    for (const [mutant, count] of Object.entries(hits)) {
+      reached[mutant] = (reached[mutant] ?? 0) + count;
+    }
+  }
+  try {
+    writeFileSync(join(directory, `${process.pid}-${threadId}.json`), JSON.stringify(reached));
+  } catch {
+    // The test has ended and removed the directory (a child that outlived it): its coverage
+    // no longer has a test to belong to. Never let this change how the child exits.
+  }
 }

@@ -227,7 +227,8 @@ It is a habit, not a CI gate: run \`pnpm test:mutation <package>\` before resolv
 that package, read the survivors (the run prints them, and
 \`reports/mutation/<package>.html\` shows them in the source), and commit the updated
 \`docs/quality.md\` and \`.stryker/<package>.incremental.json\`. Results are incremental: a re-run
-tests only the mutants whose code or covering tests changed (\`--force\` retests everything).
+tests only the mutants whose code or covering tests changed (\`--force\` retests everything),
+and a run stopped with Ctrl-C keeps what it tested there, so the next run goes on from it.
 Without a package it runs all four in turn; \`pnpm test:mutation <package> <core file> ...\` runs
 only those files, a quicker loop while working on one. The package issues set the score each
 package must reach. Scores below are written by \`scripts/mutation.mjs\`; edit only the
