@@ -40,7 +40,7 @@ export interface InventoryOptions<T, K> {
    * How long a value survives rounds in which its fetch fails, in ms, counted from its last
    * successful fetch, up to `Infinity`. A failed fetch is not a deleted item — until this expires.
    */
-  readonly ttlMs: number;
+  readonly ttl: number;
   /** @default systemClock */
   readonly clock?: Clock;
 }
@@ -63,7 +63,7 @@ export interface Inventory<T, K, R> {
  * daemon was slow for a second; treating it as fatal switched iLogtail's discovery off.
  *
  * **Details:** a fulfilled item is added or updated; an item whose fetch failed keeps its last
- * value (marked `stale`) until `ttlMs` after its last success, then is removed; an item absent
+ * value (marked `stale`) until `ttl` after its last success, then is removed; an item absent
  * from the round's listing, or skipped by the classifier, is removed at once. `apply` is atomic:
  * if `key()` throws for any outcome, it throws and the inventory is unchanged. A key listed more
  * than once in a round counts once, by its best outcome (fulfilled, else skipped, else failed),
@@ -71,7 +71,7 @@ export interface Inventory<T, K, R> {
  *
  * @example
  * ```ts
- * const containers = createInventory<Container, ContainerDetails, string>({ key: (c) => c.Id, ttlMs: 60_000 });
+ * const containers = createInventory<Container, ContainerDetails, string>({ key: (c) => c.Id, ttl: 60_000 });
  * const diff = containers.apply(await fetchAll(listing, inspect, { timeout: 2_000 }));
  * for (const id of diff.added) startTailing(containers.get(id)!.value);
  * for (const id of diff.removed) stopTailing(id);
@@ -83,12 +83,12 @@ export function createInventory<T, R, K = unknown>(
   options: InventoryOptions<T, K>,
 ): Inventory<T, K, R> {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
-  knownKeys('', options, ['key', 'ttlMs', 'clock']);
+  knownKeys('', options, ['key', 'ttl', 'clock']);
   const key = callback<(item: T) => K>('key', options.key);
   if (key === undefined) fail('key', 'a function', options.key);
-  if (options.ttlMs === undefined)
-    fail('ttlMs', 'a number of milliseconds >= 0 or Infinity', undefined);
-  const ttlMs = duration('ttlMs', options.ttlMs, 0);
+  if (options.ttl === undefined)
+    fail('ttl', 'a number of milliseconds >= 0 or Infinity', undefined);
+  const ttl = duration('ttl', options.ttl, 0);
   const clock = options.clock ?? systemClock;
   if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function')
     fail('clock', 'an object with now()', options.clock);
@@ -132,7 +132,7 @@ export function createInventory<T, R, K = unknown>(
           if (before !== undefined) diff.removed.push(k);
         } else if (before === undefined) {
           diff.missing.push(k);
-        } else if (now - before.updatedAt <= ttlMs) {
+        } else if (now - before.updatedAt <= ttl) {
           next.set(k, { ...before, item: outcome.item, stale: true });
           diff.keptStale.push(k);
         } else {

@@ -41,10 +41,10 @@ export interface FetchContext {
 /** Retry policy for failures classified `'transient'` (timeouts are transient by default). */
 export interface RetryOptions {
   /**
-   * Retries after the first attempt.
-   * @default 2
+   * Attempts in all, the first included (docs/conventions.md: one retry shape everywhere).
+   * @default 3
    */
-  readonly retries?: number;
+  readonly maxAttempts?: number;
   /**
    * Delay before the first retry, in ms (up to `Infinity`).
    * @default 100
@@ -116,7 +116,10 @@ export interface FetchOptions<T, R = unknown> {
    * @default Infinity
    */
   readonly deadline?: number;
-  /** Retries of transient failures: a count, or a policy. @default no retries */
+  /**
+   * Retries of transient failures: a count of retries (`retry: 2` is `{ maxAttempts: 3 }`), or a
+   * policy. @default no retries
+   */
   readonly retry?: number | RetryOptions;
   /**
    * Classifies a failure. The default treats timeouts and common network errors as transient and
@@ -149,11 +152,11 @@ export interface FetchOptions<T, R = unknown> {
    */
   readonly maxAbandoned?: number;
   /**
-   * Hedging (as in Polly): when an attempt is slower than `delayMs`, start one speculative
-   * duplicate, take the first success, abort the other. `delayMs` up to `Infinity` (never).
+   * Hedging (as in Polly): when an attempt is slower than `delay`, start one speculative
+   * duplicate, take the first success, abort the other. `delay` up to `Infinity` (never).
    * Unset: no hedging.
    */
-  readonly hedge?: { readonly delayMs: number };
+  readonly hedge?: { readonly delay: number };
   /** Cancels the batch: unfinished items are reported with `CancelledError` (`by: 'caller'`). */
   readonly signal?: AbortSignal;
   /**

@@ -39,7 +39,7 @@ describe('the deadline holds when work settles in microtasks', () => {
           startedAt.push(now());
           spend(1); // each call costs 1 ms of CPU
         }),
-        { clock, deadline: 50, concurrency: 4, retry: { retries: 2, minDelay: 0 } },
+        { clock, deadline: 50, concurrency: 4, retry: { maxAttempts: 3, minDelay: 0 } },
       );
       expect(Math.max(...startedAt)).toBeLessThan(50);
       expect(startedAt.length).toBeLessThanOrEqual(50);

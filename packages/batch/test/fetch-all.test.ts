@@ -197,7 +197,7 @@ describe('retries', () => {
         attempts.push(Date.now());
         throw transient();
       },
-      { retry: { retries: 2, minDelay: 100, factor: 2, jitter: false } },
+      { retry: { maxAttempts: 3, minDelay: 100, factor: 2, jitter: false } },
     );
     await vi.advanceTimersByTimeAsync(300);
     const result = await promise;
@@ -216,7 +216,7 @@ describe('retries', () => {
     });
     const promise = fetchAll(['x'], fetchOne, {
       deadline: 150,
-      retry: { retries: 5, minDelay: 100, factor: 2, jitter: false },
+      retry: { maxAttempts: 6, minDelay: 100, factor: 2, jitter: false },
     });
     await vi.advanceTimersByTimeAsync(150);
     const result = await promise;
@@ -242,7 +242,12 @@ describe('retries', () => {
       fetchOne,
       {
         concurrency: 20,
-        retry: { retries: 3, minDelay: 10, jitter: false, budget: { ratio: 0.1, minRetries: 1 } },
+        retry: {
+          maxAttempts: 4,
+          minDelay: 10,
+          jitter: false,
+          budget: { ratio: 0.1, minRetries: 1 },
+        },
       },
     );
     await vi.advanceTimersByTimeAsync(1_000);
@@ -350,7 +355,7 @@ describe('hedging', () => {
         }
         return new Promise((resolve) => setTimeout(() => resolve('fast'), 10));
       },
-      { hedge: { delayMs: 50 } },
+      { hedge: { delay: 50 } },
     );
     await vi.advanceTimersByTimeAsync(60);
     const result = await promise;
@@ -361,7 +366,7 @@ describe('hedging', () => {
 
   test('an attempt that answers before the hedge delay starts no twin', async () => {
     const fetchOne = vi.fn(async () => 'quick');
-    const result = await fetchAll(['x'], fetchOne, { hedge: { delayMs: 50 } });
+    const result = await fetchAll(['x'], fetchOne, { hedge: { delay: 50 } });
     await vi.advanceTimersByTimeAsync(100);
     expect(fetchOne).toHaveBeenCalledTimes(1);
     expect(result.stats.hedged).toBe(0);
@@ -394,7 +399,7 @@ describe('invalid options', () => {
       /Expected `timeout` to be a number of milliseconds >= 0 or Infinity, got `-1` \(number\)/,
     ],
     [{ deadline: 'soon' }, /Expected `deadline` .* got `"soon"` \(string\)/],
-    [{ retry: { retries: 1.5 } }, /Expected `retry.retries` to be an integer >= 0, got `1.5`/],
+    [{ retry: { maxAttempts: 1.5 } }, /Expected `retry.maxAttempts` to be an integer >= 1, got `1.5`/],
     [
       { retry: { minDelay: 500, maxDelay: 100 } },
       /Expected `retry.maxDelay` to be >= retry.minDelay \(500\)/,
@@ -405,7 +410,7 @@ describe('invalid options', () => {
     ],
     [{ classify: 'transient' }, /Expected `classify` to be a function/],
     [{ signal: {} }, /Expected `signal` to be an AbortSignal/],
-    [{ hedge: {} }, /Expected `hedge.delayMs`/],
+    [{ hedge: {} }, /Expected `hedge.delay`/],
   ])('%j is rejected with a TypeError naming the option', async (options, message) => {
     await expect(fetchAll([1], (n) => n, options as never)).rejects.toThrow(message);
     await expect(fetchAll([1], (n) => n, options as never)).rejects.toBeInstanceOf(TypeError);

@@ -70,7 +70,7 @@ describe('the iLogtail scenario', () => {
     expect(result.stats.rejected).toBe(100);
     expect(result.outcomes.at(-1)).toMatchObject({ status: 'rejected', item: { id: 'c299' } });
 
-    const inventory = createInventory({ key: (c: Container) => c.id, ttlMs: 60_000, clock });
+    const inventory = createInventory({ key: (c: Container) => c.id, ttl: 60_000, clock });
     expect(inventory.apply(result).added).toHaveLength(200);
   });
 

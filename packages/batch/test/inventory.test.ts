@@ -31,7 +31,7 @@ describe('createInventory', () => {
     const { clock, advance } = manualClock();
     const inventory = createInventory<Container, { id: string }, string>({
       key: (c) => c.Id,
-      ttlMs: 1_000,
+      ttl: 1_000,
       clock,
     });
 
@@ -58,7 +58,7 @@ describe('createInventory', () => {
     const { clock } = manualClock();
     const inventory = createInventory<Container, { id: string }, string>({
       key: (c) => c.Id,
-      ttlMs: 60_000,
+      ttl: 60_000,
       clock,
     });
     inventory.apply(await round(['a', 'b', 'c']));
@@ -68,17 +68,17 @@ describe('createInventory', () => {
   });
 
   test('an item that never succeeded is missing, not added', async () => {
-    const inventory = createInventory<Container, unknown, string>({ key: (c) => c.Id, ttlMs: 1 });
+    const inventory = createInventory<Container, unknown, string>({ key: (c) => c.Id, ttl: 1 });
     expect(inventory.apply(await round(['a'], ['a'])).missing).toEqual(['a']);
     expect(inventory.size).toBe(0);
   });
 
   test('rejects bad options', () => {
-    expect(() => createInventory({ key: 'Id' as never, ttlMs: 1 })).toThrow(
+    expect(() => createInventory({ key: 'Id' as never, ttl: 1 })).toThrow(
       /Expected `key` to be a function/,
     );
-    expect(() => createInventory({ key: (c: Container) => c.Id, ttlMs: -5 })).toThrow(
-      /Expected `ttlMs`/,
+    expect(() => createInventory({ key: (c: Container) => c.Id, ttl: -5 })).toThrow(
+      /Expected `ttl`/,
     );
   });
 
@@ -90,7 +90,7 @@ describe('createInventory', () => {
         if (c.Id === failOn) throw Object.create(null);
         return c.Id;
       },
-      ttlMs: 60_000,
+      ttl: 60_000,
       clock,
     });
     inventory.apply(await round(['a', 'b']));
@@ -109,7 +109,7 @@ describe('createInventory', () => {
     const { clock } = manualClock();
     const inventory = createInventory<Container, { id: string }, string>({
       key: (c) => c.Id,
-      ttlMs: 60_000,
+      ttl: 60_000,
       clock,
     });
     inventory.apply(await round(['a']));

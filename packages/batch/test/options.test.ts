@@ -15,7 +15,7 @@ const DURATIONS: [string, (ms: unknown) => object][] = [
   ['deadline', (ms) => ({ deadline: ms })],
   ['retry.minDelay', (ms) => ({ retry: { minDelay: ms, maxDelay: Infinity } })],
   ['retry.maxDelay', (ms) => ({ retry: { minDelay: 0, maxDelay: ms } })],
-  ['hedge.delayMs', (ms) => ({ hedge: { delayMs: ms } })],
+  ['hedge.delay', (ms) => ({ hedge: { delay: ms } })],
 ];
 
 describe('durations', () => {
@@ -39,11 +39,11 @@ describe('durations', () => {
     });
   }
 
-  test('createInventory ttlMs: the same rules', () => {
+  test('createInventory ttl: the same rules', () => {
     const key = (s: string) => s;
-    expect(() => createInventory({ key, ttlMs: Number.NaN })).toThrow('got `NaN` (number)');
-    expect(() => createInventory({ key, ttlMs: '5' as never })).toThrow('got `"5"` (string)');
-    expect(() => createInventory({ key, ttlMs: Infinity })).not.toThrow();
+    expect(() => createInventory({ key, ttl: Number.NaN })).toThrow('got `NaN` (number)');
+    expect(() => createInventory({ key, ttl: '5' as never })).toThrow('got `"5"` (string)');
+    expect(() => createInventory({ key, ttl: Infinity })).not.toThrow();
   });
 
   test('a timeout past 2^31 - 1 ms is not clamped to 1 ms: it fires when it is due', async () => {
@@ -100,7 +100,7 @@ describe('durations', () => {
         calls += 1;
         throw Object.assign(new Error('reset'), { code: 'ECONNRESET' });
       },
-      { retry: { retries: 1, minDelay: 3e9, maxDelay: 3e9, jitter: false } },
+      { retry: { maxAttempts: 2, minDelay: 3e9, maxDelay: 3e9, jitter: false } },
     );
     await vi.advanceTimersByTimeAsync(3e9 - 1);
     expect(calls).toBe(1);
@@ -115,7 +115,7 @@ describe('durations', () => {
         hedgeCalls += 1;
         return hedgeCalls === 1 ? new Promise<never>(() => {}) : 'twin';
       },
-      { timeout: Infinity, hedge: { delayMs: 2 ** 31 } },
+      { timeout: Infinity, hedge: { delay: 2 ** 31 } },
     );
     await vi.advanceTimersByTimeAsync(2 ** 31 - 1);
     expect(hedgeCalls).toBe(1);
@@ -129,12 +129,12 @@ describe('unknown keys name the nearest known one', () => {
   test.each([
     [{ timeoutMs: 5 }, 'Unknown option `timeoutMs`: did you mean `timeout`?'],
     [{ concurency: 2 }, 'Unknown option `concurency`: did you mean `concurrency`?'],
-    [{ retry: { retrys: 1 } }, 'Unknown option `retry.retrys`: did you mean `retry.retries`?'],
+    [{ retry: { retries: 1 } }, 'Unknown option `retry.retries`: did you mean `retry.maxAttempts`?'],
     [
       { retry: { budget: { ratio: 0.1, min: 1 } } },
       'Unknown option `retry.budget.min`: did you mean `retry.budget.minRetries`?',
     ],
-    [{ hedge: { delay: 5 } }, 'Unknown option `hedge.delay`: did you mean `hedge.delayMs`?'],
+    [{ hedge: { delayMs: 5 } }, 'Unknown option `hedge.delayMs`: did you mean `hedge.delay`?'],
     [
       { breaker: { failureRatio: 0.5, minSample: 3 } },
       'Unknown option `breaker.minSample`: did you mean `breaker.minSamples`?',
@@ -145,8 +145,8 @@ describe('unknown keys name the nearest known one', () => {
   });
 
   test('createInventory too', () => {
-    expect(() => createInventory({ key: (s: string) => s, ttl: 5 } as never)).toThrow(
-      'Unknown option `ttl`: did you mean `ttlMs`?',
+    expect(() => createInventory({ key: (s: string) => s, ttlMs: 5 } as never)).toThrow(
+      'Unknown option `ttlMs`: did you mean `ttl`?',
     );
   });
 });

@@ -22,7 +22,7 @@ describe('retry jitter and budget', () => {
         calledAt.push(performance.now());
         reset();
       },
-      { retry: { retries: 2, minDelay: 100, factor: 2, random: () => 0.25 } },
+      { retry: { maxAttempts: 3, minDelay: 100, factor: 2, random: () => 0.25 } },
     );
     await vi.advanceTimersByTimeAsync(1_000);
     await promise;
@@ -46,7 +46,7 @@ describe('retry jitter and budget', () => {
           calledAt.push(performance.now());
           reset();
         },
-        { retry: { retries: 1, minDelay: 100, random } },
+        { retry: { maxAttempts: 2, minDelay: 100, random } },
       );
       await vi.advanceTimersByTimeAsync(1_000);
       const result = await promise;
@@ -61,7 +61,7 @@ describe('retry jitter and budget', () => {
       reset,
       {
         concurrency: 10,
-        retry: { retries: 3, minDelay: 10, jitter: false, budget: { ratio: 0, minRetries: 2 } },
+        retry: { maxAttempts: 4, minDelay: 10, jitter: false, budget: { ratio: 0, minRetries: 2 } },
       },
     );
     await vi.advanceTimersByTimeAsync(1_000);
@@ -81,7 +81,7 @@ describe('retry jitter and budget', () => {
   });
 
   test('retries that ran out say so too', async () => {
-    const promise = fetchAll(['x'], reset, { retry: { retries: 1, minDelay: 1 } });
+    const promise = fetchAll(['x'], reset, { retry: { maxAttempts: 2, minDelay: 1 } });
     await vi.advanceTimersByTimeAsync(10);
     const error = ((await promise).outcomes[0] as { error: unknown }).error;
     expect(isTransientError(error) && error.retryRefusedBy).toBe('attempts');

@@ -53,8 +53,18 @@ export interface RunOptions {
   readonly killGroupOnExit?: boolean;
   /** Working directory of the child. @default process.cwd() */
   readonly cwd?: string;
-  /** Environment of the child. @default process.env */
+  /**
+   * Variables for the child, on top of `process.env` (as execa does): `{ FOO: '1' }` adds `FOO`
+   * and keeps `PATH`. A value of `undefined` removes a variable. With `extendEnv: false`, `env` is
+   * the child's whole environment.
+   * @default process.env
+   */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Whether `env` extends `process.env` (`true`) or replaces it (`false`).
+   * @default true
+   */
+  readonly extendEnv?: boolean;
   /** Written to the child's stdin, which is then closed. @default stdin is ignored */
   readonly input?: string | Uint8Array;
   /** Aborting kills the group like a deadline does; the result says `cancelled: true`. */
@@ -69,6 +79,7 @@ const RUN_OPTIONS = [
   'killGroupOnExit',
   'cwd',
   'env',
+  'extendEnv',
   'input',
   'signal',
 ] as const satisfies readonly (keyof RunOptions)[];
@@ -182,6 +193,8 @@ export function parseRunOptions(
     fail('cwd', 'a path (string)', options.cwd);
   if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null))
     fail('env', 'an object of strings', options.env);
+  const extendEnv = options.extendEnv ?? true;
+  if (typeof extendEnv !== 'boolean') fail('extendEnv', 'a boolean', extendEnv);
   const input = options.input;
   if (input !== undefined && typeof input !== 'string' && !(input instanceof Uint8Array))
     fail('input', 'a string or a Uint8Array', input);
@@ -194,9 +207,23 @@ export function parseRunOptions(
     signal: optionalSignal('signal', options.signal),
     killGroupOnExit,
     cwd: options.cwd,
-    env: options.env,
+    env: childEnv(options.env, extendEnv),
     input,
   };
+}
+
+/** The child's environment: `env` over `process.env`, or `env` alone; `undefined` removes. */
+function childEnv(
+  env: NodeJS.ProcessEnv | undefined,
+  extend: boolean,
+): NodeJS.ProcessEnv | undefined {
+  if (env === undefined) return extend ? undefined : {};
+  const merged: NodeJS.ProcessEnv = extend ? { ...process.env } : {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) delete merged[name];
+    else merged[name] = value;
+  }
+  return merged;
 }
 
 function start(command: string, args: readonly string[], o: ParsedRunOptions): Promise<RunResult> {

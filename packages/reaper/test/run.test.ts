@@ -221,3 +221,30 @@ describe('run: nothing outlives the process', () => {
     await waitUntil('the group to be gone', () => liveProcessesInGroup(pgid).length === 0);
   }, 30_000);
 });
+
+describe('the environment', () => {
+  const printEnv = [
+    '-e',
+    'process.stdout.write(JSON.stringify({ foo: process.env.FOO, gone: process.env.HOLDFAST_GONE, path: process.env.PATH !== undefined }))',
+  ];
+
+  test('env extends process.env: a variable is added, PATH is kept, undefined removes one', async () => {
+    process.env.HOLDFAST_GONE = 'inherited';
+    try {
+      const result = await run(process.execPath, printEnv, {
+        env: { FOO: '1', HOLDFAST_GONE: undefined },
+      });
+      expect(JSON.parse(result.stdout)).toEqual({ foo: '1', path: true });
+      const inherited = await run(process.execPath, printEnv, { env: { FOO: '2' } });
+      expect(JSON.parse(inherited.stdout)).toEqual({ foo: '2', gone: 'inherited', path: true });
+    } finally {
+      delete process.env.HOLDFAST_GONE;
+    }
+  });
+
+  test('extendEnv: false makes env the whole environment', async () => {
+    const result = await run(process.execPath, printEnv, { env: { FOO: '3' }, extendEnv: false });
+    expect(JSON.parse(result.stdout)).toEqual({ foo: '3', path: false });
+    await expect(run('true', [], { extendEnv: 'no' as never })).rejects.toThrow(/extendEnv/);
+  });
+});

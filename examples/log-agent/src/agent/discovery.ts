@@ -31,7 +31,7 @@ export interface Discovery {
 export function createDiscovery(socketPath: string): Discovery {
   const inventory = createInventory<ContainerSummary, ContainerDetails, string>({
     key: (c) => c.Id,
-    ttlMs: 60_000,
+    ttl: 60_000,
   });
   return {
     async round() {

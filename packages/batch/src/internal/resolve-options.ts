@@ -48,7 +48,7 @@ const OPTION_KEYS = [
   'clock',
 ] as const satisfies readonly (keyof FetchOptions<unknown>)[];
 const RETRY_KEYS = [
-  'retries',
+  'maxAttempts',
   'minDelay',
   'maxDelay',
   'factor',
@@ -62,11 +62,15 @@ export const ALL_FAILED_MIN_ITEMS = 3;
 
 function resolveRetry(value: unknown) {
   const fromCount = typeof value === 'number';
-  const retry = (
-    fromCount ? { retries: value } : (optionalObject('retry', value) ?? { retries: 0 })
-  ) as Record<string, unknown>;
+  // `retry: n` is shorthand for n retries: `{ maxAttempts: n + 1 }`. No `retry`: one attempt.
+  const retry = (fromCount ? {} : (optionalObject('retry', value) ?? { maxAttempts: 1 })) as Record<
+    string,
+    unknown
+  >;
   if (!fromCount) knownKeys('retry', retry, RETRY_KEYS);
-  const retries = integer(fromCount ? 'retry' : 'retry.retries', retry.retries, 2);
+  const retries = fromCount
+    ? integer('retry', value, 2)
+    : integer('retry.maxAttempts', retry.maxAttempts, 3, { min: 1 }) - 1;
   const minDelay = duration('retry.minDelay', retry.minDelay, 100);
   const maxDelay = duration('retry.maxDelay', retry.maxDelay, 2_000);
   if (maxDelay < minDelay)
@@ -125,9 +129,9 @@ function resolveAllFailed(value: unknown): number | undefined {
 function resolveHedge(value: unknown): number | undefined {
   const h = optionalObject('hedge', value) as Record<string, unknown> | undefined;
   if (h === undefined) return undefined;
-  knownKeys('hedge', h, ['delayMs']);
-  if (h.delayMs === undefined) fail('hedge.delayMs', 'a number of milliseconds >= 0', undefined);
-  return duration('hedge.delayMs', h.delayMs, 0);
+  knownKeys('hedge', h, ['delay']);
+  if (h.delay === undefined) fail('hedge.delay', 'a number of milliseconds >= 0', undefined);
+  return duration('hedge.delay', h.delay, 0);
 }
 
 function resolveClock(value: unknown): Clock {

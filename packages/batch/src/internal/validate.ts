@@ -30,6 +30,14 @@ function score(key: string, name: string): number {
   return distance(key, name) - 2 * shared;
 }
 
+/** Names of earlier releases, renamed per docs/conventions.md: the hint names the new one. */
+const RENAMED: Readonly<Record<string, string>> = {
+  retries: 'maxAttempts',
+  ttlMs: 'ttl',
+  delayMs: 'delay',
+  timeoutMs: 'timeout',
+};
+
 /**
  * Rejects a key of `object` that is not in `known`, naming the nearest known one: a user who
  * writes `{ timeoutMs: 5 }` must hear about it, not get no timeout.
@@ -37,9 +45,11 @@ function score(key: string, name: string): number {
 export function knownKeys(path: string, object: object, known: readonly string[]): void {
   for (const key of Object.keys(object)) {
     if (known.includes(key)) continue;
-    const nearest = known.reduce((best, name) =>
-      score(key, name) < score(key, best) ? name : best,
-    );
+    const renamed = RENAMED[key];
+    const nearest =
+      renamed !== undefined && known.includes(renamed)
+        ? renamed
+        : known.reduce((best, name) => (score(key, name) < score(key, best) ? name : best));
     const where = path === '' ? key : `${path}.${key}`;
     throw new TypeError(
       `Unknown option \`${where}\`: did you mean \`${path === '' ? nearest : `${path}.${nearest}`}\`? (known: ${known.join(', ')})`,

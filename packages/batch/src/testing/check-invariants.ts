@@ -16,7 +16,7 @@ export interface GeneratedOptions {
   readonly deadline: number;
   readonly retry: number;
   /** Virtual time at which the caller aborts, if it does. */
-  readonly abortAtMs: number | undefined;
+  readonly abortAt: number | undefined;
   readonly optional: readonly boolean[];
 }
 
@@ -85,7 +85,7 @@ export async function checkBatchInvariants<R>(check: InvariantCheck<R>): Promise
       timeout: fc.integer({ min: 1, max: 300 }),
       deadline: fc.integer({ min: 1, max: 2_000 }),
       retry: fc.integer({ min: 0, max: 3 }),
-      abortAtMs: fc.option(fc.integer({ min: 0, max: 2_000 }), { nil: undefined }),
+      abortAt: fc.option(fc.integer({ min: 0, max: 2_000 }), { nil: undefined }),
       optional: fc.array(fc.boolean(), { minLength: schedule.length, maxLength: schedule.length }),
     }),
   );
@@ -102,12 +102,12 @@ export async function checkBatchInvariants<R>(check: InvariantCheck<R>): Promise
       const controller = new AbortController();
       let aborted: { at: number; calls: number } | undefined;
       const abortTimer =
-        s.abortAtMs === undefined
+        s.abortAt === undefined
           ? undefined
           : clock.setTimeout(() => {
               aborted = { at: clock.now(), calls: backend.log.length };
               controller.abort(new Error('caller stops'));
-            }, s.abortAtMs);
+            }, s.abortAt);
       const unhandled: unknown[] = [];
       const onUnhandled = (reason: unknown) => unhandled.push(reason);
       process.on('unhandledRejection', onUnhandled);
@@ -121,7 +121,7 @@ export async function checkBatchInvariants<R>(check: InvariantCheck<R>): Promise
             concurrency: s.concurrency,
             timeout: s.timeout,
             deadline: s.deadline,
-            retry: { retries: s.retry, minDelay: 10, maxDelay: 100 },
+            retry: { maxAttempts: s.retry + 1, minDelay: 10, maxDelay: 100 },
             importance: (i): Importance => (s.optional[i] === true ? 'optional' : 'required'),
             signal: controller.signal,
             clock,
