@@ -399,7 +399,10 @@ describe('invalid options', () => {
       /Expected `timeout` to be a number of milliseconds >= 0 or Infinity, got `-1` \(number\)/,
     ],
     [{ deadline: 'soon' }, /Expected `deadline` .* got `"soon"` \(string\)/],
-    [{ retry: { maxAttempts: 1.5 } }, /Expected `retry.maxAttempts` to be an integer >= 1, got `1.5`/],
+    [
+      { retry: { maxAttempts: 1.5 } },
+      /Expected `retry.maxAttempts` to be an integer >= 1, got `1.5`/,
+    ],
     [
       { retry: { minDelay: 500, maxDelay: 100 } },
       /Expected `retry.maxDelay` to be >= retry.minDelay \(500\)/,

@@ -129,7 +129,10 @@ describe('unknown keys name the nearest known one', () => {
   test.each([
     [{ timeoutMs: 5 }, 'Unknown option `timeoutMs`: did you mean `timeout`?'],
     [{ concurency: 2 }, 'Unknown option `concurency`: did you mean `concurrency`?'],
-    [{ retry: { retries: 1 } }, 'Unknown option `retry.retries`: did you mean `retry.maxAttempts`?'],
+    [
+      { retry: { retries: 1 } },
+      'Unknown option `retry.retries`: did you mean `retry.maxAttempts`?',
+    ],
     [
       { retry: { budget: { ratio: 0.1, min: 1 } } },
       'Unknown option `retry.budget.min`: did you mean `retry.budget.minRetries`?',
