@@ -64,6 +64,8 @@ export class BatchError extends Error {
  */
 export class TimeoutError extends BatchError {
   override name = 'TimeoutError';
+  /** Narrows the union: `error.code === 'TIMEOUT'` means a `TimeoutError`. */
+  declare readonly code: 'TIMEOUT';
   /** The per-attempt timeout that expired, in milliseconds. */
   readonly timeoutMs: number;
   constructor(fields: BatchErrorFields & { readonly timeoutMs: number }) {
@@ -87,6 +89,8 @@ export class TimeoutError extends BatchError {
  */
 export class TransientError extends BatchError {
   override name = 'TransientError';
+  /** Narrows the union: `error.code === 'TRANSIENT'` means a `TransientError`. */
+  declare readonly code: 'TRANSIENT';
   /**
    * Why no retry was left: every allowed attempt was made (`'attempts'`), the batch retry budget
    * was spent (`'budget'`), or the next retry could not start before the deadline (`'deadline'`).
@@ -125,6 +129,8 @@ export type RetryRefusedBy = 'attempts' | 'budget' | 'deadline';
  */
 export class FatalError extends BatchError {
   override name = 'FatalError';
+  /** Narrows the union: `error.code === 'FATAL'` means a `FatalError`. */
+  declare readonly code: 'FATAL';
   constructor(message: string, fields: BatchErrorFields) {
     super('FATAL', message, fields);
   }
@@ -141,6 +147,8 @@ export class FatalError extends BatchError {
  */
 export class DeadlineError extends BatchError {
   override name = 'DeadlineError';
+  /** Narrows the union: `error.code === 'DEADLINE'` means a `DeadlineError`. */
+  declare readonly code: 'DEADLINE';
   /** The batch deadline that passed, in milliseconds. */
   readonly deadlineMs: number;
   constructor(fields: BatchErrorFields & { readonly deadlineMs: number }) {
@@ -170,6 +178,8 @@ export type CancelledBy = 'caller' | 'fatal' | 'consumer';
  */
 export class CancelledError extends BatchError {
   override name = 'CancelledError';
+  /** Narrows the union: `error.code === 'CANCELLED'` means a `CancelledError`. */
+  declare readonly code: 'CANCELLED';
   readonly by: CancelledBy;
   constructor(fields: BatchErrorFields & { readonly by: CancelledBy }) {
     super('CANCELLED', `item ${fields.index}: cancelled (${fields.by})`, fields);
@@ -210,3 +220,9 @@ export const isDeadlineError = (error: unknown): error is DeadlineError =>
 /** Whether `error` is a {@link CancelledError} from any copy of this package. @example `isCancelledError(error)` */
 export const isCancelledError = (error: unknown): error is CancelledError =>
   hasCode(error, 'CANCELLED');
+
+/**
+ * The error of a rejected outcome: one of the five classes, told apart by `code` (so that
+ * `error.code === 'TIMEOUT'` narrows to `TimeoutError`).
+ */
+export type ItemError = TimeoutError | TransientError | FatalError | DeadlineError | CancelledError;

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { BatchError, FatalError } from './errors.js';
+import type { BatchError, FatalError, ItemError } from './errors.js';
 
 /** The item's work returned a value. */
 export interface FulfilledOutcome<T, R> {
@@ -20,7 +20,7 @@ export interface RejectedOutcome<T> {
   readonly status: 'rejected';
   readonly item: T;
   readonly index: number;
-  readonly error: BatchError;
+  readonly error: ItemError;
   readonly attempts: number;
   readonly durationMs: number;
 }

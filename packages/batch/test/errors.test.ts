@@ -6,6 +6,7 @@ import {
   FatalError,
   TimeoutError,
   TransientError,
+  fetchAll,
   isBatchError,
   isCancelledError,
   isDeadlineError,
@@ -63,4 +64,23 @@ describe('errors', () => {
     expect(isTimeoutError(foreign)).toBe(true);
     expect(isFatalError(foreign)).toBe(false);
   });
+});
+
+test('`error.code` narrows a rejected outcome to its class (checked by `pnpm typecheck`)', async () => {
+  const result = await fetchAll(
+    [1],
+    (_item, { signal }) =>
+      new Promise<never>((_resolve, reject) => {
+        signal.addEventListener('abort', () => reject(signal.reason as Error));
+      }),
+    { timeout: 1 },
+  );
+  const outcome = result.outcomes[0];
+  if (outcome?.status !== 'rejected' || outcome.error.code !== 'TIMEOUT') {
+    expect.unreachable('the attempt timed out');
+    return;
+  }
+  // Without the narrowing, `outcome.error` is a BatchError, which has no `timeoutMs`: a type error.
+  const timeout: TimeoutError = outcome.error;
+  expect(timeout.timeoutMs).toBe(1);
 });

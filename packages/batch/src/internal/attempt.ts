@@ -12,7 +12,7 @@
  * timer serves all of them), no `AbortController` unless the work reads `ctx.signal`.
  */
 import type { Clock } from '../clock.js';
-import type { BatchError } from '../errors.js';
+import type { ItemError } from '../errors.js';
 import type { FetchContext } from '../options.js';
 import type { BatchStats } from '../outcome.js';
 import type { DeadlineQueue, QueueEntry } from './deadline-queue.js';
@@ -27,8 +27,8 @@ export type FetchOne<T, R> = (item: T, context: FetchContext) => R | PromiseLike
 export type AttemptEnd<R> =
   | { readonly kind: 'value'; readonly value: R }
   | { readonly kind: 'error'; readonly error: unknown }
-  | { readonly kind: 'timeout'; readonly error: BatchError }
-  | { readonly kind: 'stopped'; readonly error: BatchError };
+  | { readonly kind: 'timeout'; readonly error: ItemError }
+  | { readonly kind: 'stopped'; readonly error: ItemError };
 
 /** Something a worker waits on, woken early when the batch stops. */
 export interface Waker {
@@ -55,9 +55,9 @@ export interface AttemptHost<T, R> {
   readonly wakers: (Waker | undefined)[];
   readonly counts: Counts;
   /** The error an item gets when the batch stopped (deadline or cancellation). */
-  stoppedError(index: number, attempts: number, last: unknown): BatchError;
+  stoppedError(index: number, attempts: number, last: unknown): ItemError;
   /** A timeout error for this item and attempt. */
-  timeoutError(index: number, attempts: number): BatchError;
+  timeoutError(index: number, attempts: number): ItemError;
   /** A call's slot was freed while its work still runs. */
   callAbandoned(call: Call<T, R>): void;
   /** The work of an abandoned call has ended: its slot is free again. */

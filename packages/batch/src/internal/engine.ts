@@ -16,7 +16,7 @@ import {
   FatalError,
   TimeoutError,
   TransientError,
-  type BatchError,
+  type ItemError,
   type CancelledBy,
   type RetryRefusedBy,
 } from '../errors.js';
@@ -116,7 +116,7 @@ export function startEngine<T, R>(
   if (o.signal?.aborted === true) onCallerAbort();
   else o.signal?.addEventListener('abort', onCallerAbort, { once: true });
 
-  const stoppedError = (index: number, attempts: number, last: unknown): BatchError => {
+  const stoppedError = (index: number, attempts: number, last: unknown): ItemError => {
     if (stopReason?.kind === 'deadline') {
       const fields = { index, attempts, ...(last === undefined ? {} : { cause: last }) };
       return new DeadlineError({ ...fields, deadlineMs: o.deadline });
@@ -230,7 +230,7 @@ export function startEngine<T, R>(
   const reject = (
     item: T,
     index: number,
-    error: BatchError,
+    error: ItemError,
     attempts: number,
     itemStart: number,
     importance: Importance,
