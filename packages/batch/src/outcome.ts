@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { BatchError, FatalError, ItemError } from './errors.js';
+import type { FatalError, ItemError } from './errors.js';
 
 /** The item's work returned a value. */
 export interface FulfilledOutcome<T, R> {
