@@ -21,6 +21,10 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const coreFiles = {
   batch: [
     'src/internal/engine.ts',
+    // Split out of the engine (issue 16): the batch deadline, the abandoned-work cap, the verdict.
+    'src/internal/batch-deadline.ts',
+    'src/internal/abandoned-cap.ts',
+    'src/internal/verdict.ts',
     'src/internal/attempt.ts',
     'src/internal/deadline-queue.ts',
     'src/fetch-each.ts',
