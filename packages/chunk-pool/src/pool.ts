@@ -113,7 +113,8 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
    * Opens a pool: checks the options, opens the storage and takes over the backlog a previous run
    * left there (up to `recoveryBytesUp` in memory, the rest down).
    *
-   * @throws {ChunkPoolError} `INVALID_OPTION` naming a bad option.
+   * @throws {TypeError} naming a bad option (the promise rejects); {@link ChunkPoolError}
+   * `INVALID_OPTION` for a stored record no reserve can hold.
    */
   static async open(options: ChunkPoolOptions): Promise<ChunkPool> {
     const pool = new ChunkPool(resolveOptions(options));
