@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import ts from 'typescript';
+import { entryProgram } from './ts-program.js';
 
 /** One name that breaks a rule, as `where: path — rule`. */
 export type Violation = string;
@@ -16,15 +17,7 @@ const FOREIGN_RETRY_FIELDS = new Set(['retries', 'attempts', 'maxRetries', 'dela
 
 /** Every option path of the exported `…Options` types of `entryFiles`, as `Type.path.to.option`. */
 export function optionPaths(entryFiles: readonly string[]): string[] {
-  const program = ts.createProgram([...entryFiles], {
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    target: ts.ScriptTarget.ES2022,
-    strict: true,
-    noEmit: true,
-    skipLibCheck: true,
-    types: ['node'],
-  });
+  const program = entryProgram(entryFiles);
   const checker = program.getTypeChecker();
   const paths = new Set<string>();
 

@@ -1,4 +1,5 @@
 import ts from 'typescript';
+import { entryProgram } from './ts-program.js';
 
 /**
  * Lists the exports of the given entry files that carry no doc comment (`/** … *\/`), as
@@ -7,15 +8,7 @@ import ts from 'typescript';
  * that only re-exports is checked through to the files that declare things.
  */
 export function undocumentedExports(entryFiles: readonly string[]): string[] {
-  const program = ts.createProgram([...entryFiles], {
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    target: ts.ScriptTarget.ES2022,
-    strict: true,
-    noEmit: true,
-    skipLibCheck: true,
-    types: ['node'],
-  });
+  const program = entryProgram(entryFiles);
   const checker = program.getTypeChecker();
   const missing: string[] = [];
   for (const entry of entryFiles) {
