@@ -709,7 +709,9 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       .then(
         () => this.#persisted(chunk),
         // The chunk stays up and is delivered from memory; `flush()` reports that it is not durable.
-        (error: unknown) => void this.#storageError(chunk, error),
+        (error: unknown) => {
+          this.#storageError(chunk, error);
+        },
       );
   }
 
@@ -839,7 +841,9 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     };
     chunk
       .chain(() =>
-        this.#options.storage.read(chunk.id).then((records) => void (chunk.records = records)),
+        this.#options.storage.read(chunk.id).then((records) => {
+          chunk.records = records;
+        }),
       )
       .then(
         () => {
@@ -1197,7 +1201,9 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     if (onRecovered !== undefined) {
       callGuarded(
         () => onRecovered(report),
-        () => void (this.#listenerErrors += 1),
+        () => {
+          this.#listenerErrors += 1;
+        },
       );
     }
   }

@@ -157,7 +157,9 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
     o.fullReports,
     o.spoolDir === undefined ? undefined : join(o.spoolDir, RATE_LIMIT_FILE),
   );
-  const hookError = () => void (counts.hookErrors += 1);
+  const hookError = (): void => {
+    counts.hookErrors += 1;
+  };
 
   // Metadata is read at install and in the background, never at crash time.
   const readMetadata = (): Metadata => {
@@ -281,7 +283,9 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
     if (forwardToMain) return forward(r);
     track(
       callAsync(() => sink.send(r), o.sendTimeout).then(
-        () => void (counts.sent += 1),
+        () => {
+          counts.sent += 1;
+        },
         () => {
           counts.sinkErrors += 1;
           spoolOrLose(r);

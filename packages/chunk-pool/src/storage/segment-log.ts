@@ -179,10 +179,14 @@ export class SegmentLog {
       const failures: unknown[] = [];
       await Promise.all(
         [...this.#segments].map((segment) =>
-          this.#syncSegment(segment).catch((error: unknown) => void failures.push(error)),
+          this.#syncSegment(segment).catch((error: unknown) => {
+            failures.push(error);
+          }),
         ),
       );
-      await this.#syncFolder().catch((error: unknown) => void failures.push(error));
+      await this.#syncFolder().catch((error: unknown) => {
+        failures.push(error);
+      });
       if (failures.length > 0) throw failures[0];
       for (const [segment, handle] of this.#handles) await this.#checkLinked(segment, handle);
     });
@@ -230,8 +234,13 @@ export class SegmentLog {
       segment.syncing = handle
         .datasync()
         .then(
-          () => void (segment.syncedWrites = Math.max(segment.syncedWrites, writes)),
-          (error: unknown) => void (segment.syncFailure = error), // `sync()` reports it.
+          () => {
+            segment.syncedWrites = Math.max(segment.syncedWrites, writes);
+          },
+          // `sync()` reports it.
+          (error: unknown) => {
+            segment.syncFailure = error;
+          },
         )
         .finally(() => handle.close().catch(() => undefined));
     });
