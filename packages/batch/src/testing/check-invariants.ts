@@ -136,6 +136,13 @@ export async function checkBatchInvariants<R>(check: InvariantCheck<R>): Promise
         );
         // Let late callbacks of abandoned work run before judging unhandled rejections.
         await new Promise((resolve) => setImmediate(resolve));
+      } catch (error) {
+        // A runner that rejects breaks "item failures never reject the batch". Its reason may be
+        // one of the kit's hostile thrown values, which fast-check could not even print: report it
+        // as a plain Error that says what happened.
+        throw new Error(`the runner rejected the batch: ${describeThrown(error)}`, {
+          cause: error,
+        });
       } finally {
         process.off('unhandledRejection', onUnhandled);
       }
