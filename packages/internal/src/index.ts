@@ -19,5 +19,12 @@ export {
   rejectUnknownKeys,
   type OptionError,
 } from './options.js';
+export {
+  RETRY_KEYS,
+  resolveRetry,
+  retryDelay,
+  type RetryOptions,
+  type RetryPolicy,
+} from './retry.js';
 export { VirtualClock } from './virtual-clock.js';
 export { WaiterQueue } from './waiter-queue.js';

@@ -23,12 +23,21 @@ export function invalidOption(path: string, expected: string, value: unknown): O
 /**
  * Throws when `options` has an own key that is not in `known`, naming the nearest known one
  * (`timeoutMs`: "did you mean `timeout`?"). `path` is the object's own path (`"options"`,
- * `"options.retry"`). Symbol keys are not options and are ignored.
+ * `"retry"`). Symbol keys are not options and are ignored. `renamed` maps names of earlier
+ * releases to their new names: the hint names the new one even when it is not the nearest
+ * (`retries`: "did you mean `maxAttempts`?").
  */
-export function rejectUnknownKeys(options: object, known: readonly string[], path: string): void {
+export function rejectUnknownKeys(
+  options: object,
+  known: readonly string[],
+  path: string,
+  renamed: Readonly<Record<string, string>> = {},
+): void {
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue;
-    const nearest = nearestName(key, known);
+    const newName = Object.hasOwn(renamed, key) ? renamed[key] : undefined;
+    const nearest =
+      newName !== undefined && known.includes(newName) ? newName : nearestName(key, known);
     const hint = nearest === undefined ? '' : ` (did you mean \`${nearest}\`?)`;
     throw Object.assign(
       new TypeError(
@@ -41,13 +50,15 @@ export function rejectUnknownKeys(options: object, known: readonly string[], pat
 
 /** The known name closest to `name` (case-insensitive edit distance), if any is close enough. */
 export function nearestName(name: string, known: readonly string[]): string | undefined {
-  const lower = name.toLowerCase();
+  // A unit suffix is the commonest mistake (`timeoutMs`): compare what is left without it.
+  const lower = name.replace(/(?<=.)(Ms|Millis|Milliseconds|Seconds|Secs?)$/, '').toLowerCase();
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of known) {
     const c = candidate.toLowerCase();
     // A unit suffix or prefix on a known name (`timeoutMs`, `maxTimeout`) is the closest of all.
-    const distance = lower.includes(c) || c.includes(lower) ? 0.5 : editDistance(lower, c);
+    const distance =
+      lower === c ? 0 : lower.includes(c) || c.includes(lower) ? 0.5 : editDistance(lower, c);
     if (distance < bestDistance) {
       bestDistance = distance;
       best = candidate;

@@ -106,3 +106,17 @@ test('a CLI duration needs a unit; a bare number says that it has none', () => {
   expect(() => parseDurationFlag('fast', '--timeout')).toThrow(/^--timeout: expected a duration/);
   expect(() => parseDurationFlag('-1s', '--timeout')).toThrow(TypeError);
 });
+
+test('a renamed key names its new name; a unit suffix is read past; an exact name wins', () => {
+  expect(() =>
+    rejectUnknownKeys({ retries: 1 }, ['maxAttempts', 'minDelay'], 'retry', {
+      retries: 'maxAttempts',
+    }),
+  ).toThrow('retry: unknown option `retries` (did you mean `maxAttempts`?)');
+  expect(nearestName('attemptTimeoutMs', ['timeout', 'interval', 'attemptTimeout'])).toBe(
+    'attemptTimeout',
+  );
+  expect(nearestName('shutdownGraceSeconds', ['flushTimeout', 'shutdownGrace'])).toBe(
+    'shutdownGrace',
+  );
+});
