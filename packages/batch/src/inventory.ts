@@ -83,7 +83,7 @@ export function createInventory<T, R, K = unknown>(
   options: InventoryOptions<T, K>,
 ): Inventory<T, K, R> {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
-  knownKeys('', options, ['key', 'ttl', 'clock']);
+  knownKeys('options', options, ['key', 'ttl', 'clock']);
   const key = callback<(item: T) => K>('key', options.key);
   if (key === undefined) fail('key', 'a function', options.key);
   if (options.ttl === undefined)

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { RetryOptions } from '@holdfast/internal';
 import type { Clock } from './clock.js';
 import type { Outcome } from './outcome.js';
 
@@ -38,47 +39,26 @@ export interface FetchContext {
   remainingMs(): number;
 }
 
-/** Retry policy for failures classified `'transient'` (timeouts are transient by default). */
-export interface RetryOptions {
-  /**
-   * Attempts in all, the first included (docs/conventions.md: one retry shape everywhere).
-   * @default 3
-   */
-  readonly maxAttempts?: number;
-  /**
-   * Delay before the first retry, in ms (up to `Infinity`).
-   * @default 100
-   */
-  readonly minDelay?: number;
-  /**
-   * Upper bound of any delay, in ms (up to `Infinity`). A delay that would end after the batch deadline is not
-   * slept: the item is reported with its last error instead.
-   * @default 2_000
-   */
-  readonly maxDelay?: number;
-  /**
-   * Growth of the delay per retry: `minDelay * factor ** (retry - 1)`, capped by `maxDelay`.
-   * @default 2
-   */
-  readonly factor?: number;
-  /**
-   * Full jitter: each delay is drawn uniformly in `[0, computed delay]`, so a batch of failing
-   * items does not retry in lock-step.
-   * @default true
-   */
-  readonly jitter?: boolean;
-  /**
-   * Where jitter draws its numbers in `[0, 1)`: a seam for tests. A throwing function, or one that
-   * returns something outside `[0, 1]`, gives the full delay and counts in `stats.hookErrors`.
-   * @default Math.random
-   */
-  readonly random?: () => number;
-  /**
-   * A retry budget across the whole batch (gRPC and Finagle keep such budgets): at most
-   * `minRetries + ratio × first attempts started so far` retries in total, so a sick backend is
-   * not hit by a retry storm. A number is shorthand for `{ ratio }`. Unset: no budget.
-   */
-  readonly budget?: number | { readonly ratio: number; readonly minRetries?: number };
+export type { RetryOptions } from '@holdfast/internal';
+
+/**
+ * A retry budget across the whole batch (gRPC and Finagle keep such budgets): at most
+ * `minRetries + ratio × first attempts started so far` retries in total, so a sick backend is not
+ * hit by a retry storm. A number is shorthand for `{ ratio }`.
+ */
+export type RetryBudget = number | { readonly ratio: number; readonly minRetries?: number };
+
+/**
+ * The retry policy of `fetchAll` and `fetchEach`: the one {@link RetryOptions} of every holdfast
+ * package (defaults here: `maxAttempts` 3, `minDelay` 100, `maxDelay` 2 000, `factor` 2, full
+ * jitter), for failures classified `'transient'` (timeouts are transient by default), plus a
+ * batch-wide `budget`. A delay that would end after the batch deadline is not slept: the item is
+ * reported with its last error instead. A `random` that throws or strays counts in
+ * `stats.hookErrors`.
+ */
+export interface BatchRetryOptions extends RetryOptions {
+  /** Unset: no budget. */
+  readonly budget?: RetryBudget;
 }
 
 /** The failure-ratio breaker over required items. */
@@ -120,7 +100,7 @@ export interface FetchOptions<T, R = unknown> {
    * Retries of transient failures: a count of retries (`retry: 2` is `{ maxAttempts: 3 }`), or a
    * policy. @default no retries
    */
-  readonly retry?: number | RetryOptions;
+  readonly retry?: number | BatchRetryOptions;
   /**
    * Classifies a failure. The default treats timeouts and common network errors as transient and
    * everything else as fatal for the item. A classifier that throws or returns anything else

@@ -78,7 +78,7 @@ describe('behind a full abandoned cap', () => {
 
   test('maxAbandoned: 0 is rejected (no attempt could ever start)', async () => {
     await expect(fetchAll([1], (n) => n, { maxAbandoned: 0 })).rejects.toThrow(
-      /Expected `maxAbandoned` to be an integer >= 1 or Infinity, got `0` \(number\)/,
+      /maxAbandoned: expected an integer ≥ 1 \(or Infinity\), got 0 \(number\)/,
     );
   });
 });

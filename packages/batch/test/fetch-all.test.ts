@@ -390,41 +390,33 @@ describe('hooks', () => {
 
 describe('invalid options', () => {
   test.each([
-    [
-      { concurrency: 0 },
-      /Expected `concurrency` to be an integer >= 1 or Infinity, got `0` \(number\)/,
-    ],
+    [{ concurrency: 0 }, /concurrency: expected an integer ≥ 1 \(or Infinity\), got 0 \(number\)/],
     [
       { timeout: -1 },
-      /Expected `timeout` to be a number of milliseconds >= 0 or Infinity, got `-1` \(number\)/,
+      /timeout: expected a duration in milliseconds: a number ≥ 0 \(Infinity allowed\), got -1 \(number\)/,
     ],
-    [{ deadline: 'soon' }, /Expected `deadline` .* got `"soon"` \(string\)/],
+    [{ deadline: 'soon' }, /deadline: expected .* got "soon" \(string\)/],
     [
       { retry: { maxAttempts: 1.5 } },
-      /Expected `retry.maxAttempts` to be an integer >= 1, got `1.5`/,
+      /retry.maxAttempts: expected an integer ≥ 1 \(or Infinity\), got 1.5/,
     ],
     [
       { retry: { minDelay: 500, maxDelay: 100 } },
-      /Expected `retry.maxDelay` to be >= retry.minDelay \(500\)/,
+      /retry.maxDelay: expected at least retry.minDelay \(500\)/,
     ],
-    [
-      { breaker: { failureRatio: 2 } },
-      /Expected `breaker.failureRatio` to be a number in \(0, 1\]/,
-    ],
-    [{ classify: 'transient' }, /Expected `classify` to be a function/],
-    [{ signal: {} }, /Expected `signal` to be an AbortSignal/],
-    [{ hedge: {} }, /Expected `hedge.delay`/],
+    [{ breaker: { failureRatio: 2 } }, /breaker.failureRatio: expected a number in \(0, 1\]/],
+    [{ classify: 'transient' }, /classify: expected a function/],
+    [{ signal: {} }, /signal: expected an AbortSignal/],
+    [{ hedge: {} }, /hedge.delay: expected/],
   ])('%j is rejected with a TypeError naming the option', async (options, message) => {
     await expect(fetchAll([1], (n) => n, options as never)).rejects.toThrow(message);
     await expect(fetchAll([1], (n) => n, options as never)).rejects.toBeInstanceOf(TypeError);
   });
 
   test('items and fetchOne are checked too', async () => {
-    await expect(fetchAll(42 as never, (n) => n)).rejects.toThrow(
-      /Expected `items` to be an iterable/,
-    );
+    await expect(fetchAll(42 as never, (n) => n)).rejects.toThrow(/items: expected an iterable/);
     await expect(fetchAll([1], 'inspect' as never)).rejects.toThrow(
-      /Expected `fetchOne` to be a function/,
+      /fetchOne: expected a function/,
     );
   });
 });

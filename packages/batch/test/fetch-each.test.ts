@@ -118,6 +118,6 @@ describe('fetchEach', () => {
 
   test('rejects bad arguments at the call', () => {
     expect(() => fetchEach([1], (n) => n, { concurrency: -1 })).toThrow(TypeError);
-    expect(() => fetchEach(undefined as never, (n) => n)).toThrow(/`items`/);
+    expect(() => fetchEach(undefined as never, (n) => n)).toThrow(/^items: expected/);
   });
 });

@@ -75,10 +75,10 @@ describe('createInventory', () => {
 
   test('rejects bad options', () => {
     expect(() => createInventory({ key: 'Id' as never, ttl: 1 })).toThrow(
-      /Expected `key` to be a function/,
+      /key: expected a function/,
     );
     expect(() => createInventory({ key: (c: Container) => c.Id, ttl: -5 })).toThrow(
-      /Expected `ttl`/,
+      /ttl: expected/,
     );
   });
 

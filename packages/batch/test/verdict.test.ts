@@ -49,10 +49,10 @@ describe('every required item failed', () => {
 
   test('the option is validated', async () => {
     await expect(fetchAll([1], (n) => n, { allFailedIsFatal: 'yes' as never })).rejects.toThrow(
-      /Expected `allFailedIsFatal` to be a boolean or \{ minItems \}, got `"yes"` \(string\)/,
+      /allFailedIsFatal: expected a boolean or \{ minItems \}, got "yes" \(string\)/,
     );
     await expect(fetchAll([1], (n) => n, { allFailedIsFatal: { minItems: 0 } })).rejects.toThrow(
-      /`allFailedIsFatal.minItems`/,
+      /^allFailedIsFatal.minItems: expected an integer ≥ 1, got 0 \(number\)/,
     );
   });
 });

@@ -28,22 +28,3 @@ export function describeThrown(value: unknown): string {
     return '[a value that cannot be described]';
   }
 }
-
-/**
- * How an option's value is shown in a `TypeError`: its text and its type, so that `NaN` reads
- * `NaN` (not `null`) and the string `'65536'` reads `"65536"` (string), visibly not a number.
- */
-export function showValue(value: unknown): string {
-  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-  let text: string;
-  try {
-    if (typeof value === 'string') text = JSON.stringify(value);
-    else if (typeof value === 'function') text = '[function]';
-    else if (typeof value === 'object' && value !== null)
-      text = JSON.stringify(value) ?? describeThrown(value);
-    else text = String(value);
-  } catch {
-    text = describeThrown(value);
-  }
-  return `\`${text}\` (${type})`;
-}

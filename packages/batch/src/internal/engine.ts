@@ -26,7 +26,8 @@ import { AbandonedCap } from './abandoned-cap.js';
 import { Attempt, type AttemptHost, type Counts, type FetchOne, type Waker } from './attempt.js';
 import { BatchDeadline } from './batch-deadline.js';
 import { DeadlineQueue } from './deadline-queue.js';
-import { describeThrown, showValue } from './describe.js';
+import { describeThrown } from './describe.js';
+import { invalidOption, retryDelay } from '@holdfast/internal';
 import { callHook } from './hooks.js';
 import { itemSource, readUntilStopped, STOPPED_READING, type ItemSource } from './item-source.js';
 import type { ResolvedOptions } from './resolve-options.js';
@@ -48,8 +49,7 @@ type StopReason =
 
 /** Throws a `TypeError` unless `fetchOne` is a function. */
 export function assertFetchOne(fetchOne: unknown): void {
-  if (typeof fetchOne !== 'function')
-    throw new TypeError(`Expected \`fetchOne\` to be a function, got ${showValue(fetchOne)}`);
+  if (typeof fetchOne !== 'function') throw invalidOption('fetchOne', 'a function', fetchOne);
 }
 
 /** Every counter of `BatchStats` at zero. */
@@ -168,22 +168,11 @@ export function startEngine<T, R>(
     abandonedCallEnded: (call) => cap.ended(call),
   };
 
-  const retryDelay = (retryNo: number) => {
-    const base =
-      o.minDelay === 0 ? 0 : Math.min(o.maxDelay, o.minDelay * o.factor ** (retryNo - 1));
-    if (!o.jitter || base === 0 || base === Infinity) return base;
-    let r: unknown;
-    try {
-      r = o.random();
-    } catch {
-      r = undefined;
-    }
-    if (typeof r !== 'number' || !(r >= 0 && r <= 1)) {
+  // The one backoff of docs/conventions.md; a `random` that throws or strays counts as a hook error.
+  const delayBeforeRetry = (retryNo: number) =>
+    retryDelay(o.retry, retryNo, () => {
       counts.hookErrors += 1;
-      return base;
-    }
-    return r * base;
-  };
+    });
 
   /** Why a retry after `delay` cannot be taken (attempts left); `undefined`: it can. */
   const retryRefused = (delay: number): RetryRefusedBy | undefined => {
@@ -292,8 +281,9 @@ export function startEngine<T, R>(
         const fatal = new FatalError(message, { index, attempts, cause: error });
         return reject(item, index, fatal, attempts, itemStart, importance);
       }
-      let refusedBy: RetryRefusedBy | undefined = attempts > o.retries ? 'attempts' : undefined;
-      const delay = refusedBy === undefined ? retryDelay(attempts) : 0;
+      let refusedBy: RetryRefusedBy | undefined =
+        attempts >= o.retry.maxAttempts ? 'attempts' : undefined;
+      const delay = refusedBy === undefined ? delayBeforeRetry(attempts) : 0;
       refusedBy ??= retryRefused(delay);
       if (refusedBy === undefined) {
         if (delay > 0) await sleep(worker, delay);

@@ -6,7 +6,7 @@
  * the batch past its deadline or the caller's abort ({@link readUntilStopped}), and closing the
  * source early never waits on it.
  */
-import { showValue } from './describe.js';
+import { invalidOption } from '@holdfast/internal';
 import type { Waker } from './attempt.js';
 
 export interface ItemSource<T> {
@@ -64,9 +64,7 @@ export function assertItems(
     (typeof (items as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function' ||
       typeof (items as Iterable<unknown>)[Symbol.iterator] === 'function');
   if (!ok) {
-    throw new TypeError(
-      `Expected \`items\` to be an iterable or async iterable, got ${showValue(items)}`,
-    );
+    throw invalidOption('items', 'an iterable or async iterable', items);
   }
 }
 

@@ -5,7 +5,8 @@
  */
 import { systemClock, type Clock } from '../clock.js';
 import type { Outcome } from '../outcome.js';
-import type { Classification, FetchOptions, Importance, RetryOptions } from '../options.js';
+import type { Classification, FetchOptions, Importance } from '../options.js';
+import { resolveRetry as resolvePolicy, type RetryPolicy } from '@holdfast/internal';
 import { callback, duration, fail, integer, knownKeys, optionalObject } from './validate.js';
 
 /** Options after defaults and validation: what the engine runs on. */
@@ -13,12 +14,7 @@ export interface ResolvedOptions<T, R> {
   readonly concurrency: number;
   readonly timeout: number;
   readonly deadline: number;
-  readonly retries: number;
-  readonly minDelay: number;
-  readonly maxDelay: number;
-  readonly factor: number;
-  readonly jitter: boolean;
-  readonly random: () => number;
+  readonly retry: RetryPolicy;
   readonly budget: { readonly ratio: number; readonly minRetries: number } | undefined;
   readonly classify: ((error: unknown, item: T) => Classification) | undefined;
   readonly importance: ((item: T) => Importance) | undefined;
@@ -47,40 +43,23 @@ const OPTION_KEYS = [
   'onOutcome',
   'clock',
 ] as const satisfies readonly (keyof FetchOptions<unknown>)[];
-const RETRY_KEYS = [
-  'maxAttempts',
-  'minDelay',
-  'maxDelay',
-  'factor',
-  'jitter',
-  'random',
-  'budget',
-] as const satisfies readonly (keyof RetryOptions)[];
-
 /** The default of `allFailedIsFatal.minItems`: below it, one failing item is not "the daemon is down". */
 export const ALL_FAILED_MIN_ITEMS = 3;
 
+/** The defaults of a `retry` object (docs/conventions.md: the one RetryOptions). */
+const RETRY_DEFAULTS = { maxAttempts: 3, minDelay: 100, maxDelay: 2_000 };
+
 function resolveRetry(value: unknown) {
-  const fromCount = typeof value === 'number';
-  // `retry: n` is shorthand for n retries: `{ maxAttempts: n + 1 }`. No `retry`: one attempt.
-  const retry = (fromCount ? {} : (optionalObject('retry', value) ?? { maxAttempts: 1 })) as Record<
-    string,
-    unknown
-  >;
-  if (!fromCount) knownKeys('retry', retry, RETRY_KEYS);
-  const retries = fromCount
-    ? integer('retry', value, 2)
-    : integer('retry.maxAttempts', retry.maxAttempts, 3, { min: 1 }) - 1;
-  const minDelay = duration('retry.minDelay', retry.minDelay, 100);
-  const maxDelay = duration('retry.maxDelay', retry.maxDelay, 2_000);
-  if (maxDelay < minDelay)
-    fail('retry.maxDelay', `>= retry.minDelay (${minDelay})`, retry.maxDelay);
-  const factor = retry.factor ?? 2;
-  if (typeof factor !== 'number' || !(factor >= 1) || !Number.isFinite(factor))
-    fail('retry.factor', 'a finite number >= 1', factor);
-  const jitter = retry.jitter ?? true;
-  if (typeof jitter !== 'boolean') fail('retry.jitter', 'a boolean', jitter);
-  const random = callback<() => number>('retry.random', retry.random) ?? Math.random;
+  // No `retry`: one attempt. `retry: n` is shorthand for n retries: `{ maxAttempts: n + 1 }`.
+  if (value === undefined || typeof value === 'number') {
+    const retries = value === undefined ? 0 : integer('retry', value, 0);
+    return {
+      retry: resolvePolicy({}, 'retry', { ...RETRY_DEFAULTS, maxAttempts: retries + 1 }),
+      budget: undefined,
+    };
+  }
+  const retry = (optionalObject('retry', value) ?? {}) as Record<string, unknown>;
+  const policy = resolvePolicy(retry, 'retry', RETRY_DEFAULTS, ['budget']);
 
   let budget: ResolvedOptions<unknown, unknown>['budget'];
   if (retry.budget !== undefined) {
@@ -96,7 +75,7 @@ function resolveRetry(value: unknown) {
       fail('retry.budget.ratio', 'a finite number >= 0', ratio);
     budget = { ratio, minRetries: integer('retry.budget.minRetries', b.minRetries, 10) };
   }
-  return { retries, minDelay, maxDelay, factor, jitter, random, budget };
+  return { retry: policy, budget };
 }
 
 function resolveBreaker(value: unknown): ResolvedOptions<unknown, unknown>['breaker'] {
@@ -153,7 +132,7 @@ export function resolveOptions<T, R>(
   options: FetchOptions<T, R> | undefined,
 ): ResolvedOptions<T, R> {
   const o = (optionalObject('options', options) ?? {}) as Record<string, unknown>;
-  knownKeys('', o, OPTION_KEYS);
+  knownKeys('options', o, OPTION_KEYS);
   const concurrency = integer('concurrency', o.concurrency, 8, { min: 1, infinite: true });
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
     fail('signal', 'an AbortSignal', o.signal);
