@@ -218,16 +218,16 @@ describe('startHealthCheck (fake timers)', () => {
     });
     await vi.advanceTimersByTimeAsync(0);
     expect(check.status()).toMatchObject({ state: 'unhealthy', callbackErrors: 1 });
-    expect(check.status().lastResult?.detail).toBe('threw `{}` (object)');
+    expect(check.status().lastResult?.detail).toBe('threw an object with no keys');
     await check.stop();
   });
 
   test('bad options are TypeErrors naming the option', () => {
     expect(() => startHealthCheck({ probe: 'http://x' as never })).toThrow(
-      /Expected `probe` to be a function/,
+      /probe: expected a function/,
     );
     expect(() => startHealthCheck({ probe: async () => ok, failureThreshold: 0 })).toThrow(
-      /`failureThreshold` to be an integer >= 1/,
+      /failureThreshold: expected an integer ≥ 1/,
     );
   });
 });

@@ -130,12 +130,12 @@ describe('run: commands that cannot start', () => {
 
   test('bad options are TypeErrors naming the option (rejected, never thrown)', async () => {
     await expect(run('true', [], { timeout: -1 })).rejects.toThrow(
-      /Expected `timeout` to be a duration in milliseconds/,
+      /timeout: expected a duration in milliseconds/,
     );
     await expect(run('true', [], { killSignal: 'SIGNOPE' as NodeJS.Signals })).rejects.toThrow(
-      /Expected `killSignal`/,
+      /killSignal: expected/,
     );
-    await expect(run('', [])).rejects.toThrow(/Expected `command` to be a non-empty string/);
+    await expect(run('', [])).rejects.toThrow(/command: expected a non-empty string/);
   });
 
   test('an environment too large for the system (E2BIG) is a ReaperError', async () => {
