@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { invalidOption } from '@holdfast/internal';
 
 /**
  * Keeps the last `capacity` items pushed.
@@ -21,9 +22,7 @@ export class RingBuffer<T> {
 
   constructor(readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) {
-      throw new TypeError(
-        `Expected \`ringSize\` to be an integer >= 1, got \`${String(capacity)}\` (${typeof capacity})`,
-      );
+      throw invalidOption('ringSize', 'an integer ≥ 1', capacity);
     }
     this.#items = new Array<T | undefined>(capacity);
   }

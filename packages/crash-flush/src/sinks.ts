@@ -7,7 +7,7 @@
 import { appendFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { badOption } from './internal/validate.js';
+import { badOption, rejectUnknownKeys } from './internal/validate.js';
 import type { CrashReport } from './report.js';
 import { VERSION } from './version.js';
 
@@ -98,8 +98,13 @@ function postingSink(
   options: HttpSinkOptions,
   encode: (report: CrashReport) => string,
 ): Sink {
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    badOption('options', 'an object { url, headers }', options);
+  rejectUnknownKeys(options, ['url', 'headers'], 'options');
   const url = checkUrl(options.url);
   const headers = options.headers ?? {};
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers))
+    badOption('headers', 'an object of header names and values', headers);
   const prepare = (report: CrashReport) =>
     ({ kind: 'http', url, headers, body: encode(report) }) as const;
   return { name, prepare, send: (report) => post(prepare(report)) };

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setLongTimeout } from '@holdfast/internal';
 import { RateLimit } from './internal/rate-limit.js';
-import { checkSuperviseOptions } from './internal/supervise-options.js';
+import { checkSuperviseOptions, checkSuperviseSelfOptions } from './internal/supervise-options.js';
 import { Spool } from './internal/spool.js';
 import { callAsync } from './internal/user-code.js';
 import type { Metadata } from './options.js';
@@ -545,6 +545,8 @@ export interface SuperviseSelfOptions extends Omit<SuperviseOptions, 'command' |
  * @since 0.1.0
  */
 export async function superviseSelf(options: SuperviseSelfOptions): Promise<void> {
+  // Checked in the child too: a bad option fails where the agent runs, not only above it.
+  checkSuperviseSelfOptions(options);
   const marker = options.marker ?? 'HOLDFAST_SUPERVISED';
   if (process.env[marker] === '1') return;
   const { marker: _marker, ...rest } = options;

@@ -170,11 +170,11 @@ describe('runCrashScenarios', () => {
 
   test('misuse is a TypeError that says what was expected', async () => {
     await expect(runCrashScenarios({ entry: 3 as unknown as string })).rejects.toThrow(
-      /Expected `entry` to be the path/,
+      /entry: expected the path/,
     );
     await expect(
       runCrashScenarios({ entry, kinds: ['segv' as CrashScenarioKind] }),
-    ).rejects.toThrow(/Expected `kinds` to hold only/);
-    await expect(runCrashScenarios({ entry, timeout: 0 })).rejects.toThrow(/Expected `timeout`/);
+    ).rejects.toThrow(/kinds\[0\]: expected one of/);
+    await expect(runCrashScenarios({ entry, timeout: 0 })).rejects.toThrow(/timeout: expected/);
   });
 });

@@ -81,14 +81,12 @@ describe('installCrashGuard', () => {
 
   test('bad options are TypeErrors naming the option', () => {
     expect(() => installCrashGuard({ service: '', sink: memorySink().sink })).toThrow(
-      /Expected `service`/,
+      /service: expected/,
     );
     expect(() => installCrashGuard({ service: 'a', sink: 'http://x' as never })).toThrow(
-      /Expected `sink`/,
+      /sink: expected/,
     );
-    expect(() => httpSink({ url: 'not a url' })).toThrow(
-      /Expected `url` to be an absolute http\(s\) URL/,
-    );
+    expect(() => httpSink({ url: 'not a url' })).toThrow(/url: expected an absolute http\(s\) URL/);
   });
 });
 
@@ -135,6 +133,6 @@ describe('reports', () => {
     const destination = pinoDestination({ log: (line) => ring.push(line as string) });
     for (const n of [1, 2, 3, 4]) destination.write(`{"n":${n}}\n`);
     expect(ring.toArray()).toEqual(['{"n":2}', '{"n":3}', '{"n":4}']);
-    expect(() => new RingBuffer(0)).toThrow(/Expected `ringSize`/);
+    expect(() => new RingBuffer(0)).toThrow(/ringSize: expected/);
   });
 });

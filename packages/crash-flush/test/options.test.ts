@@ -24,64 +24,58 @@ describe('bad options', () => {
   test.each([
     [
       { maxReportBytes: '65536' },
-      "Expected `maxReportBytes` to be an integer >= 1024, got '65536' (string)",
+      'maxReportBytes: expected an integer ≥ 1024, got "65536" (string)',
     ],
-    [
-      { maxReportBytes: 100 },
-      'Expected `maxReportBytes` to be an integer >= 1024, got 100 (number)',
-    ],
+    [{ maxReportBytes: 100 }, 'maxReportBytes: expected an integer ≥ 1024, got 100 (number)'],
     [{ maxReportBytes: NaN }, 'got NaN (number)'],
     [
       { rateLimit: { window: -1 } },
-      'Expected `rateLimit.window` to be a duration in milliseconds >= 0',
+      'rateLimit.window: expected a duration in milliseconds: a number ≥ 0',
     ],
     [
       { rateLimit: { fullReports: 0 } },
-      'Expected `rateLimit.fullReports` to be an integer >= 1, got 0 (number)',
+      'rateLimit.fullReports: expected an integer ≥ 1, got 0 (number)',
     ],
     [
       { rateLimit: { windowMs: 5 } },
-      'Unknown option `rateLimit.windowMs`: did you mean `rateLimit.window`?',
+      'rateLimit: unknown option `windowMs` (did you mean `window`?)',
     ],
-    [{ rateLimit: 5 }, 'Expected `rateLimit` to be an object, got 5 (number)'],
+    [{ rateLimit: 5 }, 'rateLimit: expected an object, got 5 (number)'],
     [
       { signals: ['TERM'] },
-      "Expected `signals[0]` to be a signal name a listener can catch, such as 'SIGTERM' (did you mean 'SIGTERM'?), got 'TERM' (string)",
+      `signals[0]: expected a signal name a listener can catch, such as 'SIGTERM' (did you mean 'SIGTERM'?), got "TERM" (string)`,
     ],
-    [{ signals: ['SIGKILL'] }, "got 'SIGKILL' (string)"],
-    [{ signals: 'SIGTERM' }, 'Expected `signals` to be an array of signal names'],
+    [{ signals: ['SIGKILL'] }, 'got "SIGKILL" (string)'],
+    [{ signals: 'SIGTERM' }, 'signals: expected an array of signal names'],
     [
       { metadataRefreshInterval: 0 },
-      'Expected `metadataRefreshInterval` to be a duration in milliseconds >= 1000 (Infinity for never), got 0 (number)',
+      'metadataRefreshInterval: expected a duration in milliseconds: a number ≥ 1000 (Infinity allowed), got 0 (number)',
     ],
     [
       { flushTimeout: NaN },
-      'Expected `flushTimeout` to be a duration in milliseconds >= 0 (Infinity for never), got NaN (number)',
+      'flushTimeout: expected a duration in milliseconds: a number ≥ 0 (Infinity allowed), got NaN (number)',
     ],
-    [{ flushTimeout: '500' }, "got '500' (string)"],
+    [{ flushTimeout: '500' }, 'got "500" (string)'],
     [{ sendTimeout: -5 }, 'got -5 (number)'],
     [
       { shutdownGrace: null },
-      'Expected `shutdownGrace` to be a duration in milliseconds >= 0 (Infinity for never), got null',
+      'shutdownGrace: expected a duration in milliseconds: a number ≥ 0 (Infinity allowed), got null',
     ],
-    [{ ringSize: 1.5 }, 'Expected `ringSize` to be an integer >= 1, got 1.5 (number)'],
-    [
-      { maxSpooledReports: 0 },
-      'Expected `maxSpooledReports` to be an integer >= 1, got 0 (number)',
-    ],
-    [{ maxSpoolBytes: '1' }, "Expected `maxSpoolBytes` to be an integer >= 1024, got '1' (string)"],
-    [{ spoolDir: '' }, "Expected `spoolDir` to be a folder path, got '' (string)"],
-    [{ onReport: 'redact' }, "Expected `onReport` to be a function, got 'redact' (string)"],
+    [{ ringSize: 1.5 }, 'ringSize: expected an integer ≥ 1, got 1.5 (number)'],
+    [{ maxSpooledReports: 0 }, 'maxSpooledReports: expected an integer ≥ 1, got 0 (number)'],
+    [{ maxSpoolBytes: '1' }, 'maxSpoolBytes: expected an integer ≥ 1024, got "1" (string)'],
+    [{ spoolDir: '' }, 'spoolDir: expected a folder path, got "" (string)'],
+    [{ onReport: 'redact' }, 'onReport: expected a function, got "redact" (string)'],
     [
       { metadata: 'pod' },
-      "Expected `metadata` to be an object of strings, numbers and booleans, or a function returning one, got 'pod' (string)",
+      'metadata: expected an object of strings, numbers and booleans, or a function returning one, got "pod" (string)',
     ],
-    [{ flushTimeoutMs: 100 }, 'Unknown option `flushTimeoutMs`: did you mean `flushTimeout`?'],
-    [{ timeoutMs: 100 }, 'Unknown option `timeoutMs`: did you mean `sendTimeout`?'],
     [
-      { sink: { name: 'x', send: async () => undefined, prepare: 'no' } },
-      'Expected `sink` to be a Sink',
+      { flushTimeoutMs: 100 },
+      'options: unknown option `flushTimeoutMs` (did you mean `flushTimeout`?)',
     ],
+    [{ timeoutMs: 100 }, 'options: unknown option `timeoutMs` (did you mean `flushTimeout`?)'],
+    [{ sink: { name: 'x', send: async () => undefined, prepare: 'no' } }, 'sink: expected a Sink'],
   ])('%j', (options, message) => {
     expect(() => install(options)).toThrow(TypeError);
     expect(() => install(options)).toThrow(message);
@@ -168,24 +162,27 @@ describe('hooks and sizes', () => {
 describe('bad options of supervise(): a rejection, never a synchronous throw', () => {
   const base = { command: process.execPath, args: ['-e', ''], service: 's', sink };
   test.each([
-    [{ flushTimeoutMs: 5 }, 'Unknown option `flushTimeoutMs`: did you mean `flushTimeout`?'],
+    [
+      { flushTimeoutMs: 5 },
+      'options: unknown option `flushTimeoutMs` (did you mean `flushTimeout`?)',
+    ],
     [
       { flushTimeout: '5s' },
-      "Expected `flushTimeout` to be a duration in milliseconds >= 0 (Infinity for never), got '5s' (string)",
+      'flushTimeout: expected a duration in milliseconds: a number ≥ 0 (Infinity allowed), got "5s" (string)',
     ],
     [
       { restart: { maxRestarts: NaN } },
-      'Expected `restart.maxRestarts` to be an integer >= 0, got NaN (number)',
+      'restart.maxRestarts: expected an integer ≥ 0, got NaN (number)',
     ],
     [
       { restart: { maxRestart: 3 } },
-      'Unknown option `restart.maxRestart`: did you mean `restart.maxRestarts`?',
+      'restart: unknown option `maxRestart` (did you mean `maxRestarts`?)',
     ],
-    [{ rateLimit: { window: -1 } }, 'Expected `rateLimit.window`'],
+    [{ rateLimit: { window: -1 } }, 'rateLimit.window: expected'],
     [{ forwardSignals: ['TERM'] }, "did you mean 'SIGTERM'?"],
-    [{ tailLines: 0 }, 'Expected `tailLines` to be an integer >= 1, got 0 (number)'],
-    [{ service: 7 }, 'Expected `service` to be a non-empty string, got 7 (number)'],
-    [{ args: 'agent.js' }, "Expected `args` to be an array of strings, got 'agent.js' (string)"],
+    [{ tailLines: 0 }, 'tailLines: expected an integer ≥ 1, got 0 (number)'],
+    [{ service: 7 }, 'service: expected a non-empty string, got 7 (number)'],
+    [{ args: 'agent.js' }, 'args: expected an array of strings, got "agent.js" (string)'],
   ])('%j', async (extra, message) => {
     let returned: Promise<unknown> | undefined;
     expect(() => {

@@ -307,11 +307,11 @@ describe('holdfast-supervise usage', () => {
   test.each([
     [
       ['--service', 'a', '--otlp', 'not-a-url', '--', 'true'],
-      /--otlp: Expected `url` to be an absolute http\(s\) URL, got 'not-a-url'/,
+      /--otlp: url: expected an absolute http\(s\) URL, got "not-a-url" \(string\)/,
     ],
     [
       [...ok, '--flush-timeout', '100', '--', 'true'],
-      /--flush-timeout needs a unit: '100' is a bare number/,
+      /--flush-timeout: expected a duration with a unit \(500ms, 2s, 1m, 1h\), got "100": a bare number has no unit/,
     ],
     [
       [...ok, '--flush-timout', '1s', '--', 'true'],
@@ -324,10 +324,7 @@ describe('holdfast-supervise usage', () => {
     [['--otlp', 'http://127.0.0.1:9/', '--', 'true'], /missing --service <name>/],
     [ok, /missing `--` and the command to run after it/],
     [[...ok, '--'], /missing the command to run after `--`/],
-    [
-      [...ok, '--restarts', '-1', '--', 'true'],
-      /--restarts needs a value|--restarts expects an integer >= 0/,
-    ],
+    [[...ok, '--restarts', '-1', '--', 'true'], /--restarts: expected an integer ≥ 0, got "-1"/],
   ])(
     '%j exits 2 and says what is wrong',
     async (args, message) => {

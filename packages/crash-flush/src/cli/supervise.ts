@@ -10,7 +10,7 @@
  * A usage error exits 2 and says what is wrong; --help prints the usage and exits 0; a command
  * that cannot be found exits 127 (126 when it cannot be run), as a shell does.
  */
-import { nearest } from '../internal/validate.js';
+import { nearestName, parseDurationFlag } from '@holdfast/internal';
 import { fileSink, httpSink, otlpLogsSink, type Sink } from '../sinks.js';
 import { exitAs, supervise } from '../supervise.js';
 
@@ -31,18 +31,17 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-/** `500ms`, `2s`, `1m`, `1h` in ms; a bare number is refused (which unit would it be?). */
+/** `500ms`, `2s`, `1m`, `1h` in ms; a bare number is refused, saying it has no unit. */
 function parseDuration(flag: string, text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
-  if (match === null)
-    fail(
-      /^\d+(\.\d+)?$/.test(text)
-        ? `${flag} needs a unit: '${text}' is a bare number (write ${text}ms or ${text}s)`
-        : `${flag} expects a duration such as 500ms, 2s or 1m, got '${text}'`,
-    );
-  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
-  return Number(match[1]) * unit;
+  try {
+    return parseDurationFlag(text, flag);
+  } catch (error) {
+    fail((error as Error).message);
+  }
 }
+
+const hint = (nearest: string | undefined) =>
+  nearest === undefined ? '' : ` (did you mean ${nearest}?)`;
 
 const argv = process.argv.slice(2);
 const separatorAt = argv.indexOf('--');
@@ -60,7 +59,7 @@ const flags = argv.slice(0, separator);
 for (let i = 0; i < flags.length; i += 1) {
   const flag = flags[i]!;
   if (!VALUE_FLAGS.includes(flag))
-    fail(`unknown flag ${flag} (did you mean ${nearest(flag, VALUE_FLAGS)}?)`);
+    fail(`unknown flag ${flag}${hint(nearestName(flag, VALUE_FLAGS))}`);
   const value = flags[i + 1];
   if (value === undefined || value.startsWith('--')) fail(`${flag} needs a value`);
   values.set(flag, value);
@@ -86,7 +85,7 @@ try {
 const restartsText = values.get('--restarts') ?? '0';
 const restarts = Number(restartsText);
 if (!/^\d+$/.test(restartsText) || !Number.isSafeInteger(restarts))
-  fail(`--restarts expects an integer >= 0, got '${restartsText}'`);
+  fail(`--restarts: expected an integer ≥ 0, got ${JSON.stringify(restartsText)}`);
 const flushText = values.get('--flush-timeout');
 const flushTimeout =
   flushText === undefined ? undefined : parseDuration('--flush-timeout', flushText);

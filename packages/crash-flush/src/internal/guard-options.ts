@@ -66,7 +66,7 @@ export function signalList(path: string, value: unknown, fallback: NodeJS.Signal
 export function resolveGuardOptions(options: CrashGuardOptions): ResolvedGuardOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options))
     badOption('options', 'an object', options);
-  rejectUnknownKeys(options, KNOWN_KEYS);
+  rejectUnknownKeys(options, KNOWN_KEYS, 'options');
   const sink = options.sink as unknown;
   if (
     typeof sink !== 'object' ||

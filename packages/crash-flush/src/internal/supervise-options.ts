@@ -1,5 +1,5 @@
 /** `supervise()`'s options, checked at the start (a rejection, never a synchronous throw). */
-import type { SuperviseOptions } from '../supervise.js';
+import type { SuperviseOptions, SuperviseSelfOptions } from '../supervise.js';
 import type { Sink } from '../sinks.js';
 import { signalList } from './guard-options.js';
 import { badOption, duration, integer, nested, rejectUnknownKeys } from './validate.js';
@@ -25,7 +25,7 @@ const KNOWN_KEYS = [
 export function checkSuperviseOptions(options: SuperviseOptions): void {
   if (typeof options !== 'object' || options === null || Array.isArray(options))
     badOption('options', 'an object', options);
-  rejectUnknownKeys(options, KNOWN_KEYS);
+  rejectUnknownKeys(options, KNOWN_KEYS, 'options');
   if (typeof options.command !== 'string' || options.command === '')
     badOption('command', 'a non-empty string', options.command);
   if (
@@ -44,6 +44,15 @@ export function checkSuperviseOptions(options: SuperviseOptions): void {
   )
     badOption('spoolDir', 'a folder path', options.spoolDir);
   integer('tailLines', options.tailLines, 50, 1);
+  const tee = options.tee as unknown;
+  if (tee !== undefined && typeof tee !== 'boolean') {
+    const streams = nested<{ stdout: unknown; stderr: unknown }>('tee', tee, ['stdout', 'stderr']);
+    for (const name of ['stdout', 'stderr'] as const) {
+      const stream = streams[name] as { write?: unknown } | undefined;
+      if (stream !== undefined && typeof stream?.write !== 'function')
+        badOption(`tee.${name}`, 'a writable stream', stream);
+    }
+  }
   signalList('forwardSignals', options.forwardSignals, []);
   duration('flushTimeout', options.flushTimeout, 5_000);
   const restart = nested<NonNullable<SuperviseOptions['restart']>>('restart', options.restart, [
@@ -60,4 +69,20 @@ export function checkSuperviseOptions(options: SuperviseOptions): void {
   duration('rateLimit.window', rateLimit.window, 60_000);
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
     badOption('signal', 'an AbortSignal', options.signal);
+}
+
+const SELF_KEYS = [
+  ...KNOWN_KEYS.filter((key) => key !== 'command' && key !== 'args'),
+  'marker',
+] as const satisfies readonly (keyof SuperviseSelfOptions)[];
+
+/** `superviseSelf()`'s options: those of `supervise()` without the command, and `marker`. */
+export function checkSuperviseSelfOptions(options: SuperviseSelfOptions): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    badOption('options', 'an object', options);
+  rejectUnknownKeys(options, SELF_KEYS, 'options');
+  const { marker, ...rest } = options;
+  if (marker !== undefined && (typeof marker !== 'string' || !/^[A-Za-z_]\w*$/.test(marker)))
+    badOption('marker', 'the name of an environment variable', marker);
+  checkSuperviseOptions({ ...rest, command: process.execPath });
 }

@@ -9,6 +9,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import {
+  durationOption,
+  invalidOption,
+  rejectUnknownKeys,
+  setLongTimeout,
+} from '@holdfast/internal';
 import { otlpLogsSink } from '../sinks.js';
 import { supervise, type ExitDiagnosis } from '../supervise.js';
 import { startCaptureServer, type CapturedRequest, type CaptureServer } from './capture-server.js';
@@ -144,6 +150,21 @@ function triggerPath(): string {
   return found;
 }
 
+const SCENARIO_OPTIONS = [
+  'entry',
+  'args',
+  'nodeArgs',
+  'kinds',
+  'env',
+  'cwd',
+  'ready',
+  'timeout',
+  'supervised',
+  'service',
+  'server',
+  'signal',
+] as const satisfies readonly (keyof CrashScenariosOptions)[];
+
 /**
  * Runs an agent's entry file in a real child process once per crash kind — uncaught exceptions
  * (in a callback and in a timer), an unhandled rejection, `process.exit(3)`, SIGTERM, SIGINT,
@@ -172,25 +193,22 @@ function triggerPath(): string {
 export async function runCrashScenarios(
   options: CrashScenariosOptions,
 ): Promise<CrashScenarioResult[]> {
-  if (typeof options !== 'object' || options === null || typeof options.entry !== 'string')
-    throw new TypeError(
-      `Expected \`entry\` to be the path of the agent's entry file, got \`${String(options?.entry)}\``,
-    );
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw invalidOption('options', 'an object', options);
+  rejectUnknownKeys(options, SCENARIO_OPTIONS, 'options');
+  if (typeof options.entry !== 'string' || options.entry === '')
+    throw invalidOption('entry', "the path of the agent's entry file", options.entry);
   const kinds = options.kinds ?? CRASH_SCENARIO_KINDS;
-  for (const kind of kinds) {
+  if (!Array.isArray(kinds)) throw invalidOption('kinds', 'an array of crash kinds', kinds);
+  for (const [i, kind] of kinds.entries()) {
     if (!(CRASH_SCENARIO_KINDS as readonly string[]).includes(kind))
-      throw new TypeError(
-        `Expected \`kinds\` to hold only ${CRASH_SCENARIO_KINDS.join(', ')}, got \`${String(kind)}\``,
-      );
+      throw invalidOption(`kinds[${i}]`, `one of ${CRASH_SCENARIO_KINDS.join(', ')}`, kind);
   }
-  const timeoutMs = options.timeout ?? 30_000;
-  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0))
-    throw new TypeError(
-      `Expected \`timeout\` to be a number of milliseconds > 0, got \`${String(timeoutMs)}\``,
-    );
+  const timeoutMs =
+    options.timeout === undefined ? 30_000 : durationOption(options.timeout, 'timeout', { min: 1 });
   const ready = options.ready ?? 'guard';
   if (ready !== 'guard' && ready !== 'line')
-    throw new TypeError(`Expected \`ready\` to be 'guard' or 'line', got \`${String(ready)}\``);
+    throw invalidOption('ready', "'guard' or 'line'", ready);
   const supervised = options.supervised ?? 'when-needed';
   options.signal?.throwIfAborted();
 
@@ -273,13 +291,14 @@ function runBare(scenario: Scenario): Promise<Ended> {
       stderr = (stderr + chunk.toString('utf8')).slice(-STDERR_TAIL);
     });
     const kill = () => child.kill('SIGKILL');
-    const timer = setTimeout(() => {
+    // A long timer: a timeout past 2^31 − 1 ms must not kill the agent at once.
+    const timer = setLongTimeout(() => {
       timedOut = true;
       kill();
     }, scenario.timeoutMs);
     scenario.signal?.addEventListener('abort', kill, { once: true });
     const done = () => {
-      clearTimeout(timer);
+      timer.clear();
       scenario.signal?.removeEventListener('abort', kill);
     };
     child.once('error', (error) => {
@@ -300,7 +319,7 @@ async function runSupervised(
   service: string,
 ): Promise<Ended> {
   const stop = new AbortController();
-  const timer = setTimeout(() => stop.abort(new Error('timeout')), scenario.timeoutMs);
+  const timer = setLongTimeout(() => stop.abort(new Error('timeout')), scenario.timeoutMs);
   const forward = () => stop.abort(scenario.signal?.reason);
   scenario.signal?.addEventListener('abort', forward, { once: true });
   try {
@@ -326,7 +345,7 @@ async function runSupervised(
     scenario.signal?.throwIfAborted();
     return { timedOut: true, exitCode: null, signal: 'SIGKILL', stderr: '' };
   } finally {
-    clearTimeout(timer);
+    timer.clear();
     scenario.signal?.removeEventListener('abort', forward);
   }
 }
