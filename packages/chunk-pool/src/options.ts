@@ -5,7 +5,16 @@
  * @module
  */
 import { systemClock, type Clock } from './clock.js';
-import { countOption, durationOption, invalidOption, rejectUnknownKeys } from '@holdfast/internal';
+import {
+  countOption,
+  durationOption,
+  invalidOption,
+  rejectUnknownKeys,
+  resolveRetry as resolvePolicy,
+  RETRY_KEYS,
+  type RetryOptions,
+  type RetryPolicy,
+} from '@holdfast/internal';
 import { memoryStorage } from './storage/memory-storage.js';
 import type { RecoveryReport } from './events.js';
 import type { ChunkStorage } from './storage/storage.js';
@@ -13,18 +22,7 @@ import type { ChunkStorage } from './storage/storage.js';
 /** What happens to an `append` when the inputs' share of the budget is used up. */
 export type WhenFull = 'block' | 'drop-oldest' | 'drop-newest';
 
-/** How an output's failed attempts are retried (see {@link ChunkPoolOptions.retry}). */
-export interface RetryOptions {
-  /**
-   * Attempts per chunk before it goes to the output's dead letters; `Infinity` retries for ever
-   * (the breaker still spaces the attempts out). @default 10
-   */
-  readonly maxAttempts?: number;
-  /** Delay before the first retry, in ms; doubles per attempt. @default 500 */
-  readonly minDelay?: number;
-  /** Longest delay between attempts, in ms. @default 30000 */
-  readonly maxDelay?: number;
-}
+export type { RetryOptions } from '@holdfast/internal';
 
 /** One output, by name, with its own retry policy. */
 export interface OutputOptions {
@@ -73,14 +71,17 @@ export interface ChunkPoolOptions {
    * @default half the inputs' share
    */
   readonly recoveryBytesUp?: number;
-  /** The retry policy of every output without its own. */
+  /**
+   * The retry policy of every output without its own: the one {@link RetryOptions} of every
+   * holdfast package (defaults here: `maxAttempts` 10, `minDelay` 500, `maxDelay` 30 000,
+   * `factor` 2, full jitter). The delays space an output's attempts at a chunk and its breaker's
+   * cooldowns; `retry.random` is the seam for jitter.
+   */
   readonly retry?: RetryOptions;
   /** Consecutive failed attempts after which an output's breaker opens. @default 5 */
   readonly breakerThreshold?: number;
   /** Time source for seal ages, lease timeouts and retry delays. @default systemClock */
   readonly clock?: Clock;
-  /** Random numbers in [0, 1) for retry jitter. @default Math.random */
-  readonly random?: () => number;
   /**
    * Called once, before `open` resolves, with what recovery found: chunks taken over, damage,
    * and chunks kept for outputs no longer configured (see `pool.unrouted()`). A throw is counted
@@ -90,11 +91,7 @@ export interface ChunkPoolOptions {
 }
 
 /** A retry policy with every field set. */
-export interface ResolvedRetry {
-  readonly maxAttempts: number;
-  readonly minDelay: number;
-  readonly maxDelay: number;
-}
+export type ResolvedRetry = RetryPolicy;
 
 /** The options with defaults applied and checked. */
 export interface ResolvedOptions {
@@ -113,13 +110,11 @@ export interface ResolvedOptions {
   readonly recoveryBytesUp: number;
   readonly breakerThreshold: number;
   readonly clock: Clock;
-  readonly random: () => number;
   readonly onRecovered: ((report: RecoveryReport) => void) | undefined;
 }
 
 const OUTPUT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
-/** Applies defaults and checks every option, throwing an `INVALID_OPTION` error naming it. */
 /** The keys of each options object, for the unknown-key check (docs/conventions.md). */
 const POOL_KEYS = [
   'outputs',
@@ -136,15 +131,9 @@ const POOL_KEYS = [
   'retry',
   'breakerThreshold',
   'clock',
-  'random',
   'onRecovered',
 ] as const satisfies readonly (keyof ChunkPoolOptions)[];
 const OUTPUT_KEYS = ['name', 'retry'] as const satisfies readonly (keyof OutputOptions)[];
-const RETRY_KEYS = [
-  'maxAttempts',
-  'minDelay',
-  'maxDelay',
-] as const satisfies readonly (keyof RetryOptions)[];
 
 /**
  * Checks every option and fills in the defaults. A bad option is a `TypeError` naming it, the
@@ -247,9 +236,6 @@ export function resolveOptions(options: ChunkPoolOptions): ResolvedOptions {
   if (onRecovered !== undefined && typeof onRecovered !== 'function') {
     throw invalidOption('onRecovered', 'a function (report) => void', onRecovered);
   }
-  const random = options.random ?? Math.random;
-  if (typeof random !== 'function')
-    throw invalidOption('random', 'a function returning [0, 1)', random);
   const clock = options.clock ?? systemClock;
   if (typeof clock?.now !== 'function' || typeof clock.setTimeout !== 'function') {
     throw invalidOption('clock', 'a Clock (now, setTimeout, clearTimeout)', clock);
@@ -270,31 +256,22 @@ export function resolveOptions(options: ChunkPoolOptions): ResolvedOptions {
     recoveryBytesUp,
     breakerThreshold: count(options.breakerThreshold, 'breakerThreshold', 5, 1),
     clock,
-    random,
     onRecovered,
   };
 }
 
 function checkedRetry(retry: RetryOptions, path: string): RetryOptions {
-  if (typeof retry !== 'object' || retry === null) {
-    throw invalidOption(path, 'an object { maxAttempts, minDelay, maxDelay }', retry);
+  if (typeof retry !== 'object' || retry === null || Array.isArray(retry)) {
+    throw invalidOption(path, `an object { ${RETRY_KEYS.join(', ')} }`, retry);
   }
   rejectUnknownKeys(retry, RETRY_KEYS, path);
   return retry;
 }
 
+const RETRY_DEFAULTS = { maxAttempts: 10, minDelay: 500, maxDelay: 30_000 };
+
 function resolveRetry(retry: RetryOptions | undefined, path: string): ResolvedRetry {
-  if (retry !== undefined) checkedRetry(retry, path);
-  const minDelay = duration(retry?.minDelay, `${path}.minDelay`, 500);
-  const maxDelay = duration(retry?.maxDelay, `${path}.maxDelay`, 30_000);
-  if (maxDelay < minDelay) {
-    throw invalidOption(`${path}.maxDelay`, `at least minDelay (${minDelay})`, maxDelay);
-  }
-  const maxAttempts =
-    retry?.maxAttempts === undefined
-      ? 10
-      : countOption(retry.maxAttempts, `${path}.maxAttempts`, { min: 1, infinite: true });
-  return { maxAttempts, minDelay, maxDelay };
+  return resolvePolicy(retry ?? {}, path, RETRY_DEFAULTS);
 }
 
 /** A duration in milliseconds, 0 to Infinity (a timer past 2^31 − 1 ms is chained). */

@@ -862,7 +862,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
             // A read that failed for another reason (EIO, EMFILE) says nothing about the data:
             // reported, and tried again after a backoff rather than dropped.
             this.#backgroundStorageError(chunk, error, 'reading back');
-            const wait = backoffDelay(state.retry, 1, this.#options.random);
+            const wait = backoffDelay(state.retry, 1);
             this.#retryLater(state, chunk, this.#options.clock.now() + wait);
           }
           loaded();
@@ -963,15 +963,11 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     delay: number | undefined,
   ): Promise<void> {
     state.retries += 1;
-    if (state.breaker.failure(now, this.#options.random)) {
+    if (state.breaker.failure(now)) {
       this.#emit('breaker', { output: state.name, state: 'open' });
     }
     if (attempt >= state.retry.maxAttempts) return this.#deadLetter(state, chunk);
-    this.#retryLater(
-      state,
-      chunk,
-      now + (delay ?? backoffDelay(state.retry, attempt, this.#options.random)),
-    );
+    this.#retryLater(state, chunk, now + (delay ?? backoffDelay(state.retry, attempt)));
     return Promise.resolve();
   }
 
@@ -1014,7 +1010,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
         this.#backgroundStorageError(chunk, error, 'the dead letter');
         if (chunk.done || !chunk.pendingRoutes.has(state.name)) return;
         const { retry } = state;
-        const wait = backoffDelay(retry, retry.maxAttempts, this.#options.random);
+        const wait = backoffDelay(retry, retry.maxAttempts);
         this.#retryLater(state, chunk, this.#options.clock.now() + wait);
       },
     );

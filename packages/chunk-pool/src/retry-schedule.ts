@@ -4,16 +4,17 @@
  *
  * @module
  */
+import { retryDelay } from '@holdfast/internal';
 import type { ResolvedRetry } from './options.js';
 
 /**
- * Exponential backoff with equal jitter: attempt n waits between half and all of
- * `minDelay × 2^(n−1)`, capped at `maxDelay`, so a fleet of agents does not retry in lockstep
- * after a shared backend comes back.
+ * The delay before an output's attempt number `attempt` + 1 at a chunk (and the cooldown of its
+ * breaker's `attempt`-th trip): the one backoff of docs/conventions.md, `minDelay × factor **
+ * (attempt − 1)` capped at `maxDelay`, with full jitter, so a fleet of agents does not retry in
+ * lockstep after a shared backend comes back.
  */
-export function backoffDelay(retry: ResolvedRetry, attempt: number, random: () => number): number {
-  const exponential = Math.min(retry.maxDelay, retry.minDelay * 2 ** Math.max(0, attempt - 1));
-  return Math.round(exponential / 2 + (random() * exponential) / 2);
+export function backoffDelay(retry: ResolvedRetry, attempt: number): number {
+  return retryDelay(retry, attempt);
 }
 
 /** The state of an output's breaker, as `stats()` and the `breaker` event report it. */
@@ -53,11 +54,11 @@ export class Breaker {
   }
 
   /** Records a failure; true when this opened the breaker (or re-opened it). */
-  failure(now: number, random: () => number): boolean {
+  failure(now: number): boolean {
     this.#consecutiveFailures += 1;
     if (this.#consecutiveFailures < this.#threshold) return false;
     const trips = this.#consecutiveFailures - this.#threshold + 1;
-    this.#openUntil = now + backoffDelay(this.#retry, trips, random);
+    this.#openUntil = now + backoffDelay(this.#retry, trips);
     return true;
   }
 }

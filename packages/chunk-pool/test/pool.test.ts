@@ -172,8 +172,7 @@ describe('leases', () => {
 
   test('retry waits for the backoff (or the given delay), then hands the chunk out again', async () => {
     const { pool, clock } = await open({
-      retry: { minDelay: 100, maxDelay: 1000 },
-      random: () => 1,
+      retry: { minDelay: 100, maxDelay: 1000, random: () => 1 },
     });
     for (const record of records(10)) await pool.append('app', record);
     await (await pool.take('a')).retry();
@@ -209,8 +208,7 @@ describe('leases', () => {
   test('the breaker opens after consecutive failures and closes on an ack', async () => {
     const { pool, clock } = await open({
       breakerThreshold: 2,
-      retry: { minDelay: 100, maxDelay: 10_000 },
-      random: () => 1,
+      retry: { minDelay: 100, maxDelay: 10_000, random: () => 1 },
     });
     const states: string[] = [];
     pool.on('breaker', (event) => states.push(event.state));

@@ -12,6 +12,7 @@
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
+import { countOption, invalidOption, rejectUnknownKeys } from '@holdfast/internal';
 import { ChunkPoolError, isChunkPoolError } from '../errors.js';
 import { DirLock } from './dir-lock.js';
 import { chunksOfSegment, type Extent } from './segment-chunks.js';
@@ -84,23 +85,21 @@ const DEFAULT_SEGMENT_BYTES = 16 << 20;
  * ```
  */
 export function fileStorage(options: FileStorageOptions): ChunkStorage {
-  if (typeof options !== 'object' || options === null || typeof options.dir !== 'string') {
-    throw new ChunkPoolError('INVALID_OPTION', 'fileStorage: `dir` must be a folder path (string)');
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw invalidOption('options', 'an object { dir, fsync, segmentBytes }', options);
+  }
+  rejectUnknownKeys(options, ['dir', 'fsync', 'segmentBytes'], 'options');
+  if (typeof options.dir !== 'string' || options.dir === '') {
+    throw invalidOption('dir', 'a folder path (string)', options.dir);
   }
   const fsync = options.fsync ?? 'batch';
   if (fsync !== 'always' && fsync !== 'batch' && fsync !== 'never') {
-    throw new ChunkPoolError(
-      'INVALID_OPTION',
-      `fileStorage: \`fsync\` must be 'always', 'batch' or 'never', got ${String(fsync)}`,
-    );
+    throw invalidOption('fsync', "'always', 'batch' or 'never'", fsync);
   }
-  const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
-  if (!Number.isSafeInteger(segmentBytes) || segmentBytes < 1) {
-    throw new ChunkPoolError(
-      'INVALID_OPTION',
-      `fileStorage: \`segmentBytes\` must be a positive integer, got ${String(segmentBytes)}`,
-    );
-  }
+  const segmentBytes =
+    options.segmentBytes === undefined
+      ? DEFAULT_SEGMENT_BYTES
+      : countOption(options.segmentBytes, 'segmentBytes', { min: 1, unit: 'bytes' });
   if (typeof zlib.crc32 !== 'function') {
     throw new ChunkPoolError(
       'INVALID_OPTION',

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { countOption, rejectUnknownKeys } from '@holdfast/internal';
 import { ChunkPool } from '../pool.js';
 import type { ChunkStorage } from '../storage/storage.js';
 import {
@@ -34,7 +35,7 @@ export interface CheckChunkStorageOptions {
   readonly faults?: boolean;
 }
 
-const RETRY = { maxAttempts: 4, minDelay: 100, maxDelay: 1_000 } as const;
+const RETRY = { maxAttempts: 4, minDelay: 100, maxDelay: 1_000, random: () => 0.5 } as const;
 const LEASE_TIMEOUT = 1_000;
 const CHUNK_AGE = 500;
 
@@ -50,7 +51,6 @@ export const MODEL_POOL_OPTIONS = {
   chunkAge: CHUNK_AGE,
   retry: RETRY,
   breakerThreshold: 3,
-  random: () => 0.5,
 } as const;
 
 /**
@@ -77,6 +77,8 @@ export async function checkChunkStorage(
   fixture: () => StorageFixture | Promise<StorageFixture>,
   options: CheckChunkStorageOptions = {},
 ): Promise<void> {
+  rejectUnknownKeys(options, ['numRuns', 'seed', 'failures', 'faults'], 'options');
+  if (options.numRuns !== undefined) countOption(options.numRuns, 'numRuns', { min: 1 });
   const probe = await fixture();
   const persistent = probe.create().persistent;
   await probe.dispose?.();
