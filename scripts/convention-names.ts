@@ -15,11 +15,33 @@ const TIME_UNIT_SUFFIX = /(Ms|Millis|Milliseconds|Seconds|Secs?|Minutes|Mins?)$/
 /** Retry fields that are not part of the one `RetryOptions` shape. */
 const FOREIGN_RETRY_FIELDS = new Set(['retries', 'attempts', 'maxRetries', 'delay', 'backoff']);
 
+/** One option of an exported `…Options` type, as the walk finds it. */
+export interface OptionField {
+  /** `Type.path.to.option`. */
+  readonly path: string;
+  /** Its declared type, without `undefined`, as TypeScript prints it (`number | RetryOptions`). */
+  readonly type: string;
+  /** Whether a plain `number` is one of the values it takes (a duration, a count, a size …). */
+  readonly numeric: boolean;
+  /** Whether it is an object of options the walk went into (its fields are listed too). */
+  readonly nested: boolean;
+}
+
 /** Every option path of the exported `…Options` types of `entryFiles`, as `Type.path.to.option`. */
 export function optionPaths(entryFiles: readonly string[]): string[] {
+  return optionFields(entryFiles).map((field) => field.path);
+}
+
+/**
+ * Every option of the exported `…Options` types of `entryFiles`, sorted by path: the one walk
+ * that both the naming check (`test/conventions.test.ts`) and the bad-value table
+ * (`test/option-table.test.ts`) read, so an option added later is seen by both.
+ */
+export function optionFields(entryFiles: readonly string[]): OptionField[] {
   const program = entryProgram(entryFiles);
   const checker = program.getTypeChecker();
-  const paths = new Set<string>();
+  const fields = new Map<string, OptionField>();
+  const add = (field: OptionField) => fields.set(field.path, field);
 
   const walk = (type: ts.Type, path: string, depth: number): void => {
     if (depth > 4) return;
@@ -34,14 +56,28 @@ export function optionPaths(entryFiles: readonly string[]): string[] {
         const name = property.getName();
         if (name.startsWith('__@')) continue; // symbol keys (Symbol.asyncDispose …) are no options
         const childPath = `${path}.${name}`;
-        paths.add(childPath);
         const declaration = property.valueDeclaration ?? property.declarations?.[0];
-        if (declaration === undefined) continue;
-        walk(
-          checker.getNonNullableType(checker.getTypeOfSymbolAtLocation(property, declaration)),
-          childPath,
-          depth + 1,
+        if (declaration === undefined) {
+          add({ path: childPath, type: 'unknown', numeric: false, nested: false });
+          continue;
+        }
+        const type = checker.getNonNullableType(
+          checker.getTypeOfSymbolAtLocation(property, declaration),
         );
+        const parts = type.isUnion() ? type.types : [type];
+        add({
+          path: childPath,
+          type: checker.typeToString(type),
+          numeric: parts.some((t) => (t.flags & ts.TypeFlags.NumberLike) !== 0),
+          nested: parts.some(
+            (t) =>
+              (t.flags & ts.TypeFlags.Object) !== 0 &&
+              checker.getSignaturesOfType(t, ts.SignatureKind.Call).length === 0 &&
+              !checker.isArrayType(t) &&
+              !isForeign(t),
+          ),
+        });
+        walk(type, childPath, depth + 1);
       }
     }
   };
@@ -57,7 +93,7 @@ export function optionPaths(entryFiles: readonly string[]): string[] {
       walk(checker.getDeclaredTypeOfSymbol(symbol), exported.getName(), 0);
     }
   }
-  return [...paths].sort();
+  return [...fields.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /** A type declared outside the workspace's packages (AbortSignal, Node's own options …). */

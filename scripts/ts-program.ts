@@ -1,8 +1,13 @@
+import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+
+/** The private package every package inlines, resolved as the workspace's tsconfig does. */
+const INTERNAL = fileURLToPath(new URL('../packages/internal/src/index.ts', import.meta.url));
 
 /**
  * One TypeScript program over a package's entry files, as a user's Node project sees them (the
- * workspace's module rules, strict). The doc-coverage and naming-convention checks read it.
+ * workspace's module rules and its path to `@holdfast/internal`, strict). The doc-coverage,
+ * naming-convention and option-table checks read it.
  */
 export function entryProgram(entryFiles: readonly string[]): ts.Program {
   return ts.createProgram([...entryFiles], {
@@ -13,5 +18,6 @@ export function entryProgram(entryFiles: readonly string[]): ts.Program {
     noEmit: true,
     skipLibCheck: true,
     types: ['node'],
+    paths: { '@holdfast/internal': [INTERNAL] },
   });
 }
