@@ -15,7 +15,7 @@ import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { installReaper } from '../reaper.js';
 import { descendants } from '../testing/process-tree.js';
-import { parseDuration } from './duration.js';
+import { parseDuration, unknownFlag } from './duration.js';
 
 const FORWARDED: readonly NodeJS.Signals[] = [
   'SIGTERM',
@@ -46,7 +46,7 @@ function parseArgs(argv: string[]): { graceMs: number; command: string[] } | 'he
     }
     if (arg === '--help' || arg === '-h') return 'help';
     if (arg === '--grace') graceMs = parseDuration('--grace', argv[++i]);
-    else if (arg.startsWith('-')) throw new TypeError(`unknown option \`${arg}\``);
+    else if (arg.startsWith('-')) throw unknownFlag(arg, ['--grace', '--help']);
     else break;
   }
   return { graceMs, command: argv.slice(i) };

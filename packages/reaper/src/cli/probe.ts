@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /**
  * holdfast-probe: an HTTP health check for Docker HEALTHCHECK and Kubernetes exec probes, in one
- * Node process — no shell, no wget, no curl — with a hard deadline. Exit 0 healthy, 1 not.
+ * Node process — no shell, no wget, no curl — with a hard deadline. Exit 0 healthy, 1 not (a usage
+ * error too: Docker reserves 2).
  *
  *   holdfast-probe http://127.0.0.1:9411/health [--timeout 1s] [--status 200-299]
  */
 import { setLongTimeout } from '@holdfast/internal';
 import { httpProbe } from '../probe.js';
-import { parseDuration } from './duration.js';
+import { parseDuration, unknownFlag } from './duration.js';
 
 const usage = 'usage: holdfast-probe <http(s)-url> [--timeout 1s] [--status 200-399]';
 
@@ -34,10 +35,11 @@ function main(argv: string[]): void {
     else if (arg === '--help' || arg === '-h') {
       process.stdout.write(`${usage}\n`);
       return;
-    } else if (url === undefined) url = arg;
-    else throw new TypeError(`unexpected argument \`${arg}\`\n${usage}`);
+    } else if (arg.startsWith('-')) throw unknownFlag(arg, ['--timeout', '--status', '--help']);
+    else if (url === undefined) url = arg;
+    else throw new TypeError(`unexpected argument \`${arg}\``);
   }
-  if (url === undefined) throw new TypeError(usage);
+  if (url === undefined) throw new TypeError('missing the URL to probe');
 
   // The hard deadline: whatever happens (a DNS stall, a stuck socket), the process is gone soon
   // after the timeout, with exit code 1.
@@ -64,6 +66,8 @@ function main(argv: string[]): void {
 try {
   main(process.argv.slice(2));
 } catch (error) {
-  process.stderr.write(`holdfast-probe: ${(error as Error).message}\n`);
+  // A usage error exits 1, not 2 as the other CLIs' (docs/conventions.md): Docker reserves a
+  // HEALTHCHECK's exit code 2, and a probe that cannot run is not healthy.
+  process.stderr.write(`holdfast-probe: ${(error as Error).message}\n${usage}\n`);
   process.exitCode = 1;
 }
