@@ -37,7 +37,9 @@ describe('holdfast-probe', () => {
   test('usage errors exit 1 with a message', async () => {
     const r = await probe('--timeout', 'soon', `${base}/health`);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/--timeout: expected a duration with a unit \(500ms, 2s, 1m, 1h\), got "soon"/);
+    expect(r.stderr).toMatch(
+      /--timeout: expected a duration with a unit \(500ms, 2s, 1m, 1h\), got "soon"/,
+    );
   }, 30_000);
 
   test('--timeout needs a unit: a bare number is an error that says so', async () => {
