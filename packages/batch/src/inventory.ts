@@ -4,9 +4,12 @@
  * @module
  */
 import { systemClock, type Clock } from './clock.js';
+import { fetchAll } from './fetch-all.js';
 import { describeThrown } from './internal/describe.js';
+import type { FetchOne } from './internal/engine.js';
 import { callback, duration, fail, knownKeys } from './internal/validate.js';
-import type { Outcome } from './outcome.js';
+import type { FetchOptions } from './options.js';
+import type { BatchResult, Outcome } from './outcome.js';
 
 /** One known item: the last value fetched for it, and when. */
 export interface InventoryEntry<T, R> {
@@ -33,7 +36,7 @@ export interface InventoryDiff<K> {
 }
 
 /** Options of {@link createInventory}. */
-export interface InventoryOptions<T, K> {
+export interface InventoryOptions<T, K, R = unknown> {
   /** The identity of an item across rounds (a container id, a pod UID, a path). */
   readonly key: (item: T) => K;
   /**
@@ -41,6 +44,13 @@ export interface InventoryOptions<T, K> {
    * successful fetch, up to `Infinity`. A failed fetch is not a deleted item — until this expires.
    */
   readonly ttl: number;
+  /**
+   * The `fetchOne` of each round (an inspect, a stat): {@link Inventory.refresh} runs `fetchAll`
+   * with it, and the inventory's value type is inferred from it, so that one call types the
+   * whole inventory. Unset: rounds are fed to {@link Inventory.apply}, and `R` is `unknown`
+   * unless given.
+   */
+  readonly fetchOne?: FetchOne<T, R>;
   /** @default systemClock */
   readonly clock?: Clock;
 }
@@ -49,6 +59,15 @@ export interface InventoryOptions<T, K> {
 export interface Inventory<T, K, R> {
   /** Merges one round's outcomes (a `BatchResult` or any `{ outcomes }`) and says what changed. */
   apply(result: { readonly outcomes: readonly Outcome<T, R>[] }): InventoryDiff<K>;
+  /**
+   * One round with the inventory's own `fetchOne`: `fetchAll(items, fetchOne, options)`, then
+   * {@link Inventory.apply} unless the batch is fatal (a daemon that is down does not empty the
+   * inventory). Rejects with a `TypeError` when the inventory was created without `fetchOne`.
+   */
+  refresh(
+    items: Iterable<T> | AsyncIterable<T>,
+    options?: FetchOptions<T, R>,
+  ): Promise<{ readonly result: BatchResult<T, R>; readonly diff: InventoryDiff<K> | undefined }>;
   get(key: K): InventoryEntry<T, R> | undefined;
   entries(): IterableIterator<[K, InventoryEntry<T, R>]>;
   readonly size: number;
@@ -71,19 +90,21 @@ export interface Inventory<T, K, R> {
  *
  * @example
  * ```ts
- * const containers = createInventory<Container, ContainerDetails, string>({ key: (c) => c.Id, ttl: 60_000 });
- * const diff = containers.apply(await fetchAll(listing, inspect, { timeout: 2_000 }));
- * for (const id of diff.added) startTailing(containers.get(id)!.value);
- * for (const id of diff.removed) stopTailing(id);
+ * const containers = createInventory({ key: (c: Container) => c.Id, ttl: 60_000, fetchOne: inspect });
+ * const { diff } = await containers.refresh(listing, { timeout: 2_000 });
+ * // `diff` is undefined after a fatal round: the last good state is kept.
+ * for (const id of diff?.added ?? []) startTailing(containers.get(id)!.value); // typed by inspect
+ * for (const id of diff?.removed ?? []) stopTailing(id);
  * ```
  *
  * @since 0.1.0
  */
-export function createInventory<T, R, K = unknown>(
-  options: InventoryOptions<T, K>,
+export function createInventory<T, K, R = unknown>(
+  options: InventoryOptions<T, K, R>,
 ): Inventory<T, K, R> {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
-  knownKeys('options', options, ['key', 'ttl', 'clock']);
+  knownKeys('options', options, ['key', 'ttl', 'fetchOne', 'clock']);
+  const fetchOne = callback<FetchOne<T, R>>('fetchOne', options.fetchOne);
   const key = callback<(item: T) => K>('key', options.key);
   if (key === undefined) fail('key', 'a function', options.key);
   if (options.ttl === undefined)
@@ -94,7 +115,13 @@ export function createInventory<T, R, K = unknown>(
     fail('clock', 'an object with now()', options.clock);
   let known = new Map<K, InventoryEntry<T, R>>();
 
-  return {
+  const inventory: Inventory<T, K, R> = {
+    async refresh(items, fetchOptions) {
+      if (fetchOne === undefined)
+        fail('fetchOne', 'a function given to createInventory, for refresh()', fetchOne);
+      const result = await fetchAll(items, fetchOne, fetchOptions);
+      return { result, diff: result.fatal === undefined ? inventory.apply(result) : undefined };
+    },
     apply(result) {
       const now = clock.now();
       // First every outcome is keyed, with nothing changed yet: a `key()` that throws leaves the
@@ -149,6 +176,7 @@ export function createInventory<T, R, K = unknown>(
       return known.size;
     },
   };
+  return inventory;
 }
 
 /** Which of two outcomes of one key in one round wins: a success, else a skip, else the failure. */

@@ -3,7 +3,7 @@
  * round's partial result into the last good state. Exited containers are optional: their
  * inspects may hang or fail (the iLogtail incident) and cost only themselves.
  */
-import { createInventory, fetchAll } from '@holdfast/batch';
+import { createInventory } from '@holdfast/batch';
 import {
   inspectContainer,
   listContainers,
@@ -29,27 +29,25 @@ export interface Discovery {
 }
 
 export function createDiscovery(socketPath: string): Discovery {
-  const inventory = createInventory<ContainerSummary, ContainerDetails, string>({
-    key: (c) => c.Id,
+  // One call types the whole inventory: items and keys from `key`, values from `fetchOne`.
+  const inventory = createInventory({
+    key: (c: ContainerSummary) => c.Id,
     ttl: 60_000,
+    fetchOne: (c, { signal }) => inspectContainer(socketPath, c.Id, signal),
   });
   return {
     async round() {
       const listing = await listContainers(socketPath);
-      const result = await fetchAll(
-        listing,
-        (c, { signal }) => inspectContainer(socketPath, c.Id, signal),
-        {
-          concurrency: 32,
-          timeout: 300,
-          deadline: 10_000,
-          maxAbandoned: Infinity,
-          importance: (c) => (c.State === 'running' ? 'required' : 'optional'),
-          // A daemon that fails most inspects is sick: stop asking it for the rest of the round.
-          breaker: { failureRatio: 0.8, minSamples: 50 },
-        },
-      );
-      inventory.apply(result);
+      // A fatal round (the breaker opened) is not applied: the last good state is kept.
+      const { result } = await inventory.refresh(listing, {
+        concurrency: 32,
+        timeout: 300,
+        deadline: 10_000,
+        maxAbandoned: Infinity,
+        importance: (c) => (c.State === 'running' ? 'required' : 'optional'),
+        // A daemon that fails most inspects is sick: stop asking it for the rest of the round.
+        breaker: { failureRatio: 0.8, minSamples: 50 },
+      });
       return {
         listed: listing.length,
         running: listing.filter((c) => c.State === 'running').length,
