@@ -2,8 +2,8 @@
 // mentions (the walk of test/conventions.test.ts) is a duration flag, a count flag or another
 // flag said to be one; each duration flag is given a bare number (an error that says a unit is
 // required), NaN, a negative and a huge value (accepted), each CLI a misspelt flag (an error
-// naming the nearest one). Each case is one child process running the CLI's source through tsx;
-// one CLI's cases run side by side.
+// naming the nearest one). The usage errors of one CLI run in one child (a driver that imports
+// the CLI's source once per case); each accepted run is a real child of its own.
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -68,16 +68,29 @@ interface Ended {
   readonly stderr: string;
 }
 
-function runCli(path: string, args: readonly string[]): Promise<Ended> {
+function spawnNode(args: readonly string[]): Promise<Ended & { stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', source(path), ...args], {
-      stdio: ['ignore', 'ignore', 'pipe'],
+    const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    let stdout = '';
     let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stderr }));
+    child.once('close', (code) => resolve({ code, stderr, stdout }));
   });
+}
+
+/** Runs the CLI for real, in a child of its own: for a run that is accepted. */
+const runCli = (path: string, args: readonly string[]) => spawnNode([source(path), ...args]);
+
+/** Runs every usage-error case of one CLI in one child (test/option-table/cli-driver.ts). */
+async function runUsageErrors(path: string, cases: readonly string[][]): Promise<Ended[]> {
+  const driver = fileURLToPath(new URL('./option-table/cli-driver.ts', import.meta.url));
+  const { code, stdout, stderr } = await spawnNode([driver, source(path), JSON.stringify(cases)]);
+  if (code !== 0) throw new Error(`the CLI driver failed: ${stderr}`);
+  return JSON.parse(stdout) as Ended[];
 }
 
 /** A misspelling of `flag`: its last letter dropped. */
@@ -109,9 +122,15 @@ test.each(CLIS)(
         error: new RegExp(`unknown flag .*${misspelt(flag)}.*did you mean ${flag}\\?`),
       })),
     ];
-    const ended = await Promise.all(
-      cases.map((c) => runCli(cli.path, cli.args([c.flag, c.value]))),
-    );
+    const args = cases.map((c) => cli.args([c.flag, c.value]));
+    const refused = cases.flatMap((c, i) => (c.error === undefined ? [] : [args[i]!]));
+    const [errors, accepted] = await Promise.all([
+      runUsageErrors(cli.path, refused),
+      Promise.all(
+        cases.flatMap((c, i) => (c.error === undefined ? [runCli(cli.path, args[i]!)] : [])),
+      ),
+    ]);
+    const ended = cases.map((c) => (c.error === undefined ? accepted.shift()! : errors.shift()!));
     cases.forEach(({ flag, value, error }, i) => {
       const { code, stderr } = ended[i]!;
       const what = `${flag} ${value}: exit ${code}, ${stderr}`;
