@@ -29,6 +29,7 @@ import {
   FrameKind,
   markerFrame,
   parseRecords,
+  PREAMBLE,
   type Frame,
 } from './storage/segment-format.js';
 import { SEGMENT_SUFFIX } from './storage/segment-log.js';
@@ -141,14 +142,14 @@ export async function replayDeadLetters(
     await mkdir(segments, { recursive: true, mode: 0o700 });
     const totals = { chunks: 0, records: 0, bytes: 0 };
     const damaged: DeadLetter[] = [];
-    for (const { path, letter } of await readAll(rejected, wanted.output, wanted.ids)) {
+    for (const { path, letter, end } of await readAll(rejected, wanted.output, wanted.ids)) {
       if (letter.damage !== undefined) {
         damaged.push(letter);
         continue;
       }
       if (into !== undefined && into !== letter.route) {
         const reroute = JSON.stringify([letter.route, into]);
-        await appendSynced(path, markerFrame(FrameKind.Rerouted, letter.id, reroute));
+        await appendSynced(path, end, markerFrame(FrameKind.Rerouted, letter.id, reroute));
       }
       // The commit point: before it the file is a dead letter, after it a chunk to deliver.
       await rename(path, join(segments, await freeName(segments, letter.id)));
@@ -189,6 +190,8 @@ interface LetterFile {
   readonly path: string;
   readonly letter: DeadLetter;
   readonly frames: readonly Frame[];
+  /** Where its last whole frame ends. */
+  readonly end: number;
 }
 
 function folders(dir: string): { rejected: string; segments: string } {
@@ -267,6 +270,10 @@ async function readLetter(path: string, output: string): Promise<LetterFile> {
   const { frames, damage } = decodeSegment(bytes);
   const chunk = chunksOfSegment(frames).get(id);
   const reason = frames.find((frame) => frame.kind === FrameKind.DeadLetter && frame.id === id);
+  // A dead letter is its preamble, its records frame, its reason and any reroutes. Bytes past
+  // its last whole frame are a reroute that a crash or a full disk cut short: not damage (the
+  // records and the reason are whole); a replay cuts them off before it appends its own.
+  const whole = chunk !== undefined && reason !== undefined && contiguous(bytes, frames);
   const letter: DeadLetter = {
     id,
     output,
@@ -277,12 +284,30 @@ async function readLetter(path: string, output: string): Promise<LetterFile> {
     bytes: chunk?.bytes ?? 0,
     reason: reason?.rest.toString() ?? '',
     route: chunk?.header.routes[0] ?? output,
-    damage:
-      damage ??
-      (chunk === undefined ? 'no readable records frame' : undefined) ??
-      (reason === undefined ? 'no dead-letter frame (a write cut short)' : undefined),
+    damage: whole
+      ? undefined
+      : (damage ??
+        (chunk === undefined
+          ? 'no readable records frame'
+          : 'no dead-letter frame (a write cut short)')),
   };
-  return { path, letter, frames };
+  return {
+    path,
+    letter,
+    frames,
+    end: frames.reduce((end, f) => Math.max(end, f.offset + f.length), 0),
+  };
+}
+
+/** Whether `frames` follow the preamble and each other with no gap (damage lies only after them). */
+function contiguous(bytes: Buffer, frames: readonly Frame[]): boolean {
+  if (!bytes.subarray(0, PREAMBLE.length).equals(PREAMBLE)) return false;
+  let at = PREAMBLE.length;
+  for (const frame of [...frames].sort((a, b) => a.offset - b.offset)) {
+    if (frame.offset !== at) return false;
+    at += frame.length;
+  }
+  return true;
 }
 
 function letterPath(rejected: string, output: string, id: string): string {
@@ -309,11 +334,18 @@ async function freeName(segments: string, id: string): Promise<string> {
   }
 }
 
-async function appendSynced(path: string, frame: Buffer): Promise<void> {
-  const handle = await open(path, 'a');
+/** Writes `frame` at `end` (cutting off what a torn write left there); on failure, cuts it back. */
+async function appendSynced(path: string, end: number, frame: Buffer): Promise<void> {
+  const handle = await open(path, 'r+');
   try {
-    await handle.write(frame);
-    await handle.datasync();
+    await handle.truncate(end);
+    try {
+      await handle.write(frame, 0, frame.length, end);
+      await handle.datasync();
+    } catch (error) {
+      await handle.truncate(end).catch(() => undefined); // `error` is what the caller needs
+      throw error;
+    }
   } finally {
     await handle.close();
   }

@@ -188,6 +188,21 @@ describe('replay puts dead letters back through the pool', () => {
 });
 
 describe('damaged dead letters', () => {
+  test('a reroute cut short at the tail is not damage: the next replay cuts it off and finishes', async () => {
+    const dir = tempDir();
+    await deadLetters(dir, 10);
+    const [letter] = await listDeadLetters(dir);
+    const path = join(dir, 'rejected', 'archive', `${letter!.id}.seg`);
+    const reroute = markerFrame(FrameKind.Rerouted, letter!.id, '["archive","debug"]');
+    appendFileSync(path, reroute.subarray(0, reroute.length - 3)); // a disk full, or a kill
+    expect(await listDeadLetters(dir)).toMatchObject([{ route: 'archive', damage: undefined }]);
+    expect(await replayDeadLetters(dir, { into: 'debug' })).toMatchObject({ chunks: 1 });
+    const pool = await openFile(dir);
+    expect(pool.stats().quarantined).toBe(0); // recovered whole, nothing to repair
+    expect(await takeAll(pool, 'debug')).toEqual(named(10));
+    await pool.close();
+  });
+
   test('are listed with what is wrong, skipped by replay, and removed by drop', async () => {
     const dir = tempDir();
     await deadLetters(dir, 20);
