@@ -146,6 +146,7 @@ describe('what a run records', () => {
   });
 
   test('durations are measured from the run start: a throw at 300 ms, an abandon at timeout + 2 s', async () => {
+    await vi.advanceTimersByTimeAsync(10_000); // runs start at a reading of the clock other than 0
     let call = 0;
     const check = startHealthCheck({
       probe: () =>
@@ -197,7 +198,9 @@ describe('what a run records', () => {
 describe('bad options name the option', () => {
   const probe = async () => ok;
   test.each([
-    [null, /options/],
+    [undefined, /`options`[^]*an object/],
+    [null, /`options`[^]*an object/],
+    [{ probe, intervall: 5 }, /`intervall`[^]*`options`[^]*did you mean `interval`/],
     ['http://x', /options/],
     [{}, /probe[^]*a function \(httpProbe\(url\), commandProbe\(cmd\)\)/],
     [{ probe, successThreshold: 0 }, /successThreshold/],
