@@ -19,8 +19,13 @@ export interface ChunkInfo {
   readonly bytes: number;
 }
 
+// Creation order of chunks in this process (see `Chunk.sequence`).
+let created = 0;
+
 /** A chunk as the pool tracks it. */
 export class Chunk implements ChunkInfo, ChunkHeader {
+  /** Grows with each chunk created: a larger one is newer. */
+  readonly sequence = created++;
   readonly id: string;
   readonly tag: string;
   readonly createdAt: number;

@@ -23,6 +23,7 @@ import { callGuarded, emitGuarded } from './guarded-emit.js';
 import { encodeRecord, type PoolRecord } from './record.js';
 import { backoffDelay } from './retry-schedule.js';
 import { splitRecords } from './recovery-split.js';
+import { SpillQueue } from './spill-queue.js';
 import type { ChunkPoolStats, OutputStats, Volume } from './stats.js';
 import type { RecoveredChunk } from './storage/storage.js';
 import { poolWritable } from './writable.js';
@@ -78,6 +79,16 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   /** Every chunk not yet done, in creation order. */
   readonly #chunks = new Set<Chunk>();
   readonly #openChunks = new Map<string, Chunk>();
+  /**
+   * Invariant: exactly the chunks {@link #spillable} says may go down to relieve the inputs'
+   * share; every transition that changes one of its conditions calls {@link #checkSpillable}.
+   */
+  readonly #spillQueue = new SpillQueue();
+  /**
+   * Seal-time writes to storage still running. While one is, a blocked append does not seal the
+   * open chunks: that write, once done, lets a chunk go down, which makes room (see #whenFull).
+   */
+  #sealWrites = 0;
   readonly #appendWaiters: AppendWaiter[] = [];
   readonly #drainWaiters: (() => void)[] = [];
   readonly #runId = randomBytes(3).toString('hex');
@@ -431,16 +442,35 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     return input.tryCharge(bytes);
   }
 
-  /** Moves stored, unleased chunks on the inputs' account down until `bytes` fit (newest first). */
+  /**
+   * Moves stored, unleased chunks on the inputs' account down until `bytes` fit, newest first
+   * (the oldest are the next ones outputs take). O(log n) per chunk moved down.
+   */
   #spill(bytes: number): void {
     const input = this.#budget.input;
-    const candidates = [...this.#chunks].reverse();
-    for (const chunk of candidates) {
-      if (input.fits(bytes)) return;
-      if (chunk.charge === input && chunk.persisted && chunk.leases === 0 && !chunk.loading) {
-        this.#putDown(chunk);
-      }
+    while (!input.fits(bytes)) {
+      const chunk = this.#spillQueue.newest();
+      if (chunk === undefined) return;
+      this.#putDown(chunk); // which takes it out of the queue
     }
+  }
+
+  /** Whether `chunk` may go down to make room for inputs: stored, up on their account, unleased. */
+  #spillable(chunk: Chunk): boolean {
+    return (
+      !chunk.done &&
+      chunk.up &&
+      chunk.charge === this.#budget.input &&
+      chunk.persisted &&
+      chunk.leases === 0 &&
+      !chunk.loading
+    );
+  }
+
+  /** Keeps {@link #spillQueue} up to date after a transition of `chunk`. */
+  #checkSpillable(chunk: Chunk): void {
+    if (this.#spillable(chunk)) this.#spillQueue.add(chunk);
+    else this.#spillQueue.delete(chunk);
   }
 
   /** Places an admitted record; rejects (and returns the charge) when `route()` fails. */
@@ -589,8 +619,10 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     if (whenFull === 'drop-oldest' && this.#appendWaiters.length === 0) {
       if (this.#dropOldestUntilFits(record.length)) return this.#accept(tag, record);
     }
-    // Blocked (or nothing can be dropped now): seal open chunks so outputs can take them, wait.
-    for (const chunk of [...this.#openChunks.values()]) this.#seal(chunk);
+    // Blocked (or nothing can be dropped now): wait. Unless a write under way will let a chunk
+    // go down, seal the open chunks so that they can be taken or go down. Sealing them at every
+    // blocked append instead shrank chunks to a few records under an outage (issue #18).
+    if (!this.#options.storage.persistent || this.#sealWrites === 0) this.#sealOpenChunks();
     if (signal?.aborted === true) return Promise.reject(abortedError(signal));
     return new Promise<AppendOutcome>((resolve, reject) => {
       const onAbort = (): void => {
@@ -670,6 +702,19 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   // Sealing and storage
   // ---------------------------------------------------------------------------------------------
 
+  #sealOpenChunks(): void {
+    for (const chunk of [...this.#openChunks.values()]) this.#seal(chunk);
+  }
+
+  /**
+   * A seal-time write ended: when it was the last one and appends still wait, nothing under way
+   * will make room for them, so the open chunks are sealed (the liveness #whenFull relies on).
+   */
+  #sealWriteEnded(): void {
+    this.#sealWrites -= 1;
+    if (this.#sealWrites === 0 && this.#appendWaiters.length > 0) this.#sealOpenChunks();
+  }
+
   #seal(chunk: Chunk): void {
     if (chunk.sealed) return;
     chunk.sealed = true;
@@ -684,22 +729,26 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     }
     if (storage.syncEachAppend) {
       // Hand out only once every append is on disk, so no output sees a record whose append failed.
+      this.#sealWrites += 1;
       chunk
         .chain(() => storage.seal(chunk.id))
         .then(
           () => {
             this.#persisted(chunk);
             this.#handOut(chunk);
+            this.#sealWriteEnded();
           },
           (error: unknown) => {
             this.#storageError(chunk, error);
             this.#handOut(chunk);
+            this.#sealWriteEnded();
           },
         );
       return;
     }
     this.#handOut(chunk);
     const records = chunk.records as Buffer[];
+    this.#sealWrites += 1;
     chunk
       .chain(async () => {
         if (chunk.done) return;
@@ -707,10 +756,14 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
         await storage.seal(chunk.id);
       })
       .then(
-        () => this.#persisted(chunk),
+        () => {
+          this.#persisted(chunk);
+          this.#sealWriteEnded();
+        },
         // The chunk stays up and is delivered from memory; `flush()` reports that it is not durable.
         (error: unknown) => {
           this.#storageError(chunk, error);
+          this.#sealWriteEnded();
         },
       );
   }
@@ -736,6 +789,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   #persisted(chunk: Chunk): void {
     if (chunk.done) return;
     chunk.persisted = true;
+    this.#checkSpillable(chunk);
     // Memory this chunk holds can now be released by moving it down.
     this.#relieve();
   }
@@ -782,6 +836,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     chunk.charge.release(chunk.bytes);
     chunk.charge.removeChunk();
     chunk.charge = undefined;
+    this.#spillQueue.delete(chunk);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -886,6 +941,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   #lease(state: OutputState, chunk: Chunk): ChunkLease {
     state.queue.delete(chunk);
     chunk.leases += 1;
+    this.#spillQueue.delete(chunk);
     const attempt = (chunk.attempts.get(state.name) ?? 0) + 1;
     chunk.attempts.set(state.name, attempt);
     const view = { ...chunk.info(), records: chunk.records as Buffer[] };
@@ -905,6 +961,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     if (entry !== undefined) this.#options.clock.clearTimeout(entry.timer);
     state.leases.delete(lease);
     chunk.leases -= 1;
+    this.#checkSpillable(chunk);
   }
 
   #settle(
@@ -1090,6 +1147,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   #forget(chunk: Chunk, { keepStored = false } = {}): void {
     if (chunk.done) return;
     chunk.done = true;
+    this.#spillQueue.delete(chunk);
     this.#options.clock.clearTimeout(chunk.ageTimer);
     if (this.#openChunks.get(chunk.tag) === chunk) this.#openChunks.delete(chunk.tag);
     for (const state of this.#outputs.values()) state.queue.delete(chunk);
@@ -1279,6 +1337,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       chunk.charge = this.#budget.input;
       this.#budget.input.tryCharge(found.bytes);
       this.#budget.input.addChunk();
+      this.#checkSpillable(chunk);
     }
     this.#chunks.add(chunk);
     for (const route of routes) (this.#outputs.get(route) as OutputState).queue.add(chunk);
