@@ -5,6 +5,7 @@
  * @module
  */
 import type { Account } from './budget.js';
+import { memoryCost } from './record-cost.js';
 import type { ChunkHeader } from './storage/storage.js';
 
 /** What outputs and events see of a chunk. */
@@ -90,6 +91,11 @@ export class Chunk implements ChunkInfo, ChunkHeader {
     this.createdAt = createdAt;
     this.routes = routes;
     this.pendingRoutes = new Set(pending);
+  }
+
+  /** What the records cost the memory budget while up: payload plus per-record overhead. */
+  get memoryBytes(): number {
+    return memoryCost(this.bytes, this.recordCount);
   }
 
   get up(): boolean {

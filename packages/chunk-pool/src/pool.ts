@@ -21,6 +21,7 @@ import { OutputState, VolumeCounter, type Taker } from './output-state.js';
 import { describeThrown } from './describe-value.js';
 import { callGuarded, emitGuarded } from './guarded-emit.js';
 import { encodeRecord, type PoolRecord } from './record.js';
+import { memoryCost, RECORD_OVERHEAD_BYTES } from './record-cost.js';
 import { backoffDelay } from './retry-schedule.js';
 import { splitRecords } from './recovery-split.js';
 import { SpillQueue } from './spill-queue.js';
@@ -199,10 +200,11 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       throw new ChunkPoolError('INVALID_RECORD', `tag must be a string, got ${typeof tag}`);
     }
     const bytes = encodeRecord(record);
-    if (bytes.length > this.#options.chunkBytes) {
+    if (memoryCost(bytes.length, 1) > this.#options.chunkBytes) {
       throw new ChunkPoolError(
         'RECORD_TOO_LARGE',
-        `record of ${bytes.length} bytes is larger than chunkBytes (${this.#options.chunkBytes})`,
+        `record of ${bytes.length} bytes is larger than chunkBytes (${this.#options.chunkBytes}) ` +
+          `less the ${RECORD_OVERHEAD_BYTES} bytes a record costs in memory beyond its payload`,
       );
     }
     if (this.#storageFull !== undefined) throw this.#storageFull;
@@ -429,17 +431,19 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   // ---------------------------------------------------------------------------------------------
 
   /**
-   * Charges `bytes` to the inputs' share and the storage budget if both have room. With file
-   * storage, memory pressure first moves stored chunks down. Never waits: an input never holds
-   * one resource while waiting for another.
+   * Charges a record of `bytes` bytes to the inputs' share (its memory cost, see record-cost.ts)
+   * and to the storage budget (its payload) if both have room. With file storage, memory
+   * pressure first moves stored chunks down. Never waits: an input never holds one resource
+   * while waiting for another.
    */
   #admit(bytes: number): boolean {
     if (this.#storedBytes + bytes > this.#options.maxBytesStored) return false;
     const input = this.#budget.input;
-    if (input.tryCharge(bytes)) return true;
+    const cost = memoryCost(bytes, 1);
+    if (input.tryCharge(cost)) return true;
     if (!this.#options.storage.persistent) return false;
-    this.#spill(bytes);
-    return input.tryCharge(bytes);
+    this.#spill(cost);
+    return input.tryCharge(cost);
   }
 
   /**
@@ -487,18 +491,18 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   }
 
   #sealIfFull(chunk: Chunk): void {
-    if (chunk.bytes >= this.#options.chunkBytes) this.#seal(chunk);
+    if (chunk.memoryBytes >= this.#options.chunkBytes) this.#seal(chunk);
   }
 
   /**
-   * Puts an admitted record (its bytes already charged) into its tag's open chunk, opening one if
+   * Puts an admitted record (its cost already charged) into its tag's open chunk, opening one if
    * needed. Throws a `ChunkPoolError` (and returns the charge) when `route()` fails, before the
    * record counts as accepted.
    */
   #place(tag: string, record: Buffer): Chunk {
     const { chunkBytes } = this.#options;
     let chunk = this.#openChunks.get(tag);
-    if (chunk !== undefined && chunk.bytes + record.length > chunkBytes) {
+    if (chunk !== undefined && chunk.memoryBytes + memoryCost(record.length, 1) > chunkBytes) {
       this.#seal(chunk);
       chunk = undefined;
     }
@@ -506,7 +510,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       try {
         chunk = this.#openChunk(tag);
       } catch (error) {
-        this.#budget.input.release(record.length);
+        this.#budget.input.release(memoryCost(record.length, 1));
         throw error;
       }
     }
@@ -595,7 +599,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     for (const record of removed) bytes += record.length;
     chunk.bytes -= bytes;
     chunk.recordCount -= removed.length;
-    chunk.charge?.release(bytes);
+    chunk.charge?.release(memoryCost(bytes, removed.length));
     this.#storedBytes -= bytes;
     this.#accepted.add(-removed.length, -bytes);
   }
@@ -833,7 +837,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
 
   #release(chunk: Chunk): void {
     if (chunk.charge === undefined || !chunk.up) return;
-    chunk.charge.release(chunk.bytes);
+    chunk.charge.release(chunk.memoryBytes);
     chunk.charge.removeChunk();
     chunk.charge = undefined;
     this.#spillQueue.delete(chunk);
@@ -879,7 +883,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       if (chunk.up) return chunk;
       if (chunk.loading || state.loading >= state.takers.length) continue;
       const reserve = this.#budget.reserve(state.name);
-      if (reserve.tryCharge(chunk.bytes)) this.#bringUp(chunk, reserve, state);
+      if (reserve.tryCharge(chunk.memoryBytes)) this.#bringUp(chunk, reserve, state);
     }
     if (earliest !== Number.POSITIVE_INFINITY) this.#wakeAt(state, earliest);
     return undefined;
@@ -907,7 +911,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
           loaded();
         },
         (error: unknown) => {
-          account.release(chunk.bytes);
+          account.release(chunk.memoryBytes);
           account.removeChunk();
           if (chunk.done) {
             // Nothing left to deliver.
@@ -1273,7 +1277,8 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
    */
   async #fitToReserve(found: RecoveredChunk): Promise<RecoveredChunk[]> {
     const { storage, chunkBytes, reservePerOutput } = this.#options;
-    if (found.bytes <= reservePerOutput || found.recordCount === 0) return [found];
+    const cost = memoryCost(found.bytes, found.recordCount);
+    if (cost <= reservePerOutput || found.recordCount === 0) return [found];
     const routes = found.routes.filter((route) => !found.doneRoutes.includes(route));
     if (routes.length === 0) return [found];
     const records = found.records ?? (await storage.read(found.id));
@@ -1331,11 +1336,12 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       return;
     }
     const { recoveryBytesUp } = this.#options;
-    if (found.records !== undefined && recoveryBytes.used + found.bytes <= recoveryBytesUp) {
-      recoveryBytes.used += found.bytes;
+    const cost = memoryCost(found.bytes, found.recordCount);
+    if (found.records !== undefined && recoveryBytes.used + cost <= recoveryBytesUp) {
+      recoveryBytes.used += cost;
       chunk.records = [...found.records];
       chunk.charge = this.#budget.input;
-      this.#budget.input.tryCharge(found.bytes);
+      this.#budget.input.tryCharge(cost);
       this.#budget.input.addChunk();
       this.#checkSpillable(chunk);
     }

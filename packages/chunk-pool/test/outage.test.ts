@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { ChunkPool } from '../src/index.js';
+import { RECORD_OVERHEAD_BYTES } from '../src/record-cost.js';
 import { VirtualClock } from '../src/testing.js';
 import { storedInMemory } from './stored-in-memory.js';
 
@@ -8,7 +9,8 @@ import { storedInMemory } from './stored-in-memory.js';
 // grew with the number of chunks. The chunk sizes and the storage calls say whether that is back.
 
 const RECORD = Buffer.alloc(10, 'x');
-const PER_CHUNK = 100; // chunkBytes 1000 / 10-byte records
+const PER_CHUNK = 100;
+const CHUNK_BYTES = PER_CHUNK * (RECORD.length + RECORD_OVERHEAD_BYTES); // in memory
 
 const TAGS = ['app-0', 'app-1', 'app-2', 'app-3'];
 
@@ -25,9 +27,9 @@ async function flood(records: number, flushEvery: number) {
     storage,
     clock,
     chunkAge: Number.POSITIVE_INFINITY, // only size and flush() seal
-    chunkBytes: 1000,
-    maxBytesUp: 10_000, // inputs' share: 8000, eight chunks
-    reservePerOutput: 1000,
+    chunkBytes: CHUNK_BYTES,
+    maxBytesUp: 10 * CHUNK_BYTES, // inputs' share: eight chunks
+    reservePerOutput: CHUNK_BYTES,
   });
   const sealed: number[] = [];
   pool.on('sealed', (chunk) => sealed.push(chunk.recordCount));
