@@ -86,6 +86,12 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
    */
   readonly #spillQueue = new SpillQueue();
   /**
+   * The chunks charged to the inputs' share, in creation order (a chunk is charged to it only
+   * when opened or recovered, and leaves when its charge is released): what `drop-oldest` under
+   * memory pressure chooses from, without a walk past the backlog that is down.
+   */
+  readonly #inputChunks = new Set<Chunk>();
+  /**
    * Seal-time writes to storage still running. While one is, a blocked append does not seal the
    * open chunks: that write, once done, lets a chunk go down, which makes room (see #whenFull).
    */
@@ -530,6 +536,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     chunk.records = new Array<Buffer>(this.#recordSlots);
     chunk.charge = this.#budget.input;
     this.#budget.input.addChunk();
+    this.#inputChunks.add(chunk);
     chunk.ageTimer = clock.setTimeout(() => this.#seal(chunk), this.#options.chunkAge);
     this.#chunks.add(chunk);
     this.#openChunks.set(tag, chunk);
@@ -661,10 +668,11 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
 
   #oldestDroppable(bytes: number): Chunk | undefined {
     const storageBound = this.#storedBytes + bytes > this.#options.maxBytesStored;
-    for (const chunk of this.#chunks) {
+    // Under memory pressure only a chunk on the inputs' account frees what inputs need: looking
+    // among those alone skips the backlog that is down, which an outage makes long (#18).
+    for (const chunk of storageBound ? this.#chunks : this.#inputChunks) {
       if (!chunk.handedOut || chunk.leases > 0 || chunk.loading) continue;
-      // Under memory pressure only a chunk on the inputs' account frees what inputs need.
-      if (storageBound || chunk.charge === this.#budget.input) return chunk;
+      return chunk;
     }
     return undefined;
   }
@@ -841,6 +849,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     chunk.charge.removeChunk();
     chunk.charge = undefined;
     this.#spillQueue.delete(chunk);
+    this.#inputChunks.delete(chunk);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1343,6 +1352,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       chunk.charge = this.#budget.input;
       this.#budget.input.tryCharge(cost);
       this.#budget.input.addChunk();
+      this.#inputChunks.add(chunk);
       this.#checkSpillable(chunk);
     }
     this.#chunks.add(chunk);
@@ -1466,6 +1476,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     for (const state of this.#outputs.values()) state.queue.delete(chunk);
     if (chunk.leases === 0) this.#putDown(chunk);
     this.#chunks.delete(chunk);
+    this.#inputChunks.delete(chunk); // no longer pending, so never dropped for room
     this.#unrouted.set(chunk.id, chunk);
     if (this.#chunks.size === 0) for (const done of this.#drainWaiters.splice(0)) done();
   }
