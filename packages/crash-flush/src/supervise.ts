@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setLongTimeout } from '@holdfast/internal';
 import { RateLimit } from './internal/rate-limit.js';
+import { reapAsInit } from './internal/reap-as-init.js';
 import { checkSuperviseOptions } from './internal/supervise-options.js';
 import { Spool } from './internal/spool.js';
 import { callAsync } from './internal/user-code.js';
@@ -424,6 +425,9 @@ function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
  */
 export async function supervise(options: SuperviseOptions): Promise<SupervisedExit> {
   checkSuperviseOptions(options);
+  // As PID 1, orphans of the agent are ours to reap; started before the first child is spawned,
+  // so the reaper knows that child as one libuv owns.
+  await reapAsInit();
   const maxRestarts = options.restart?.maxRestarts ?? 0;
   // One rate limit and one spool, the guard's: a crash loop's first report in full, then counts.
   const rateLimit = new RateLimit(options.rateLimit?.window ?? 60_000, 1);
