@@ -14,12 +14,16 @@ import { RateLimit } from './internal/rate-limit.js';
 import { reapAsInit } from './internal/reap-as-init.js';
 import { checkSuperviseOptions } from './internal/supervise-options.js';
 import { Spool } from './internal/spool.js';
+import { takeLost, TOUCH_EVERY_MS, WatchMarker, type LostChild } from './internal/watch-marker.js';
 import { callAsync } from './internal/user-code.js';
 import type { Metadata } from './options.js';
 import { buildReport, type CrashReport } from './report.js';
 import type { Sink } from './sinks.js';
 
-/** What killed the child, as far as its exit and its stderr tell. */
+/**
+ * What killed the child, as far as its exit and its stderr tell; `'lost'`: the child and its
+ * supervisor died together, so no exit was seen (reported by the next supervisor of the spool).
+ */
 export type CrashSignature =
   | 'clean'
   | 'exit-code'
@@ -29,7 +33,8 @@ export type CrashSignature =
   | 'segfault'
   | 'killed'
   | 'oom-killed'
-  | 'signal';
+  | 'signal'
+  | 'lost';
 
 /** The facts of one exit: what the Apollo investigation had to gather by hand. */
 export interface ExitDiagnosis {
@@ -261,6 +266,23 @@ async function runChild(
     env: options.env,
     stdio: ['inherit', 'pipe', 'pipe'],
   });
+  // While it runs, the spool says which child is watched: if both die at once, the next
+  // supervisor of this spool reports it.
+  const marker =
+    options.spoolDir === undefined || child.pid === undefined
+      ? undefined
+      : new WatchMarker(options.spoolDir, {
+          service: options.service,
+          metadata: readMetadata(options),
+          supervisorPid: process.pid,
+          childPid: child.pid,
+          startedAt: Date.now(),
+          restarts,
+          command: [options.command, ...(options.args ?? [])].join(' ').slice(0, 1_024),
+        });
+  const touching =
+    marker === undefined ? undefined : setInterval(() => marker.touch(), TOUCH_EVERY_MS);
+  touching?.unref();
   // The tail keeps chunks, not strings: a child writing hundreds of MB costs no decoding and no
   // copying (a line-splitting tail decoded every chunk and, without newlines, grew without bound).
   const tail = new ByteTail(Math.max(tailLines, 1) * TAIL_BYTES_PER_LINE);
@@ -304,9 +326,10 @@ async function runChild(
       [number | null, NodeJS.Signals | null, number]
     >((resolve, reject) => {
       child.once('error', reject);
-      child.once('exit', (code, sig) =>
-        resolve([code, sig, Math.round(performance.now() - started)]),
-      );
+      child.once('exit', (code, sig) => {
+        marker?.remove(); // the exit is seen: this supervisor reports it, whatever follows
+        resolve([code, sig, Math.round(performance.now() - started)]);
+      });
     });
     // What the child wrote before it died is drained for a bounded time, then the pipes are
     // let go (a grandchild still writing to them is not the child).
@@ -345,6 +368,7 @@ async function runChild(
     return { diagnosis, pid: child.pid ?? 0 };
   } finally {
     clearInterval(sampler);
+    clearInterval(touching);
     options.signal?.removeEventListener('abort', abort);
     for (const s of signals) process.off(s, forward);
   }
@@ -372,6 +396,65 @@ const TERMINATION_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SI
 const PIPE_DRAIN_MS = 1_000;
 /** The supervisor's largest report (the guard's default). */
 const MAX_REPORT_BYTES = 65_536;
+
+/** The metadata, read now; a metadata function that throws (user code) costs only itself. */
+function readMetadata(options: SuperviseOptions): Metadata {
+  try {
+    return typeof options.metadata === 'function' ? options.metadata() : (options.metadata ?? {});
+  } catch {
+    return {};
+  }
+}
+
+/** The report of a child whose supervisor died with it, built from its watch marker. */
+function lostReport({ facts, lastSeenAt }: LostChild): CrashReport {
+  const diagnosis: ExitDiagnosis = {
+    exitCode: null,
+    signal: null,
+    signature: 'lost',
+    oomKilled: undefined,
+    peakMemoryBytes: undefined,
+    peakMemorySource: undefined,
+    // A lower bound: the marker was touched every second while the child ran.
+    uptimeMs: Math.max(0, lastSeenAt - facts.startedAt),
+    restarts: facts.restarts,
+    lastStderr: [],
+  };
+  const message =
+    `child ${facts.childPid} (${facts.command}) died with its supervisor (pid ${facts.supervisorPid}), ` +
+    `so no exit was seen: both were killed at once (a SIGKILL of the process group, a cgroup OOM ` +
+    `kill of the group, a lost node); last seen alive at ${new Date(lastSeenAt).toISOString()}`;
+  return buildReport({
+    service: facts.service,
+    kind: 'exit',
+    error: Object.assign(new Error(message), { name: 'lost', stack: '' }),
+    lastRecords: [],
+    metadata: facts.metadata,
+    extra: { diagnosis, supervisor: true },
+    maxReportBytes: MAX_REPORT_BYTES,
+    uptimeMs: diagnosis.uptimeMs,
+    pid: facts.childPid,
+  });
+}
+
+/**
+ * At start, what earlier supervisors of this spool left: the children that died with their
+ * supervisor become reports in the spool, and the spool is sent, oldest first, four at a time,
+ * while the child runs (the start never waits for it). Never rejects.
+ */
+async function recoverSpool(
+  options: SuperviseOptions,
+  spool: Spool,
+  stopped: () => boolean,
+): Promise<void> {
+  for (const lost of await takeLost(spool.dir, (path, reason) => spool.reject(path, reason)))
+    spool.write(lostReport(lost));
+  await spool.resend((r) => callAsync(() => options.sink.send(r), options.flushTimeout ?? 5_000), {
+    concurrency: 4,
+    maxEntryBytes: 4 * MAX_REPORT_BYTES,
+    stopped,
+  });
+}
 
 /**
  * Sends a report within the budget; spools it when the sink does not take it in time. Never
@@ -407,42 +490,17 @@ function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
-/**
- * Runs `command` as a child, tees its stdout and stderr unchanged, forwards termination signals,
- * and when it dies of anything but a clean exit, sends a report with an {@link ExitDiagnosis};
- * with `restart`, starts it again, reporting a crash loop once in full and then as counts.
- *
- * **When to use:** around an agent, for the deaths no in-process hook sees: V8 heap exhaustion,
- * `process.abort()`, SIGSEGV, SIGKILL and the OOM killer. The CLI `holdfast-supervise` wraps it
- * and exits exactly as the child did.
- *
- * @example
- * ```ts
- * const { diagnosis } = await supervise({ command: 'node', args: ['agent.js'], service: 'log-agent', sink });
- * ```
- *
- * @since 0.1.0
- */
-export async function supervise(options: SuperviseOptions): Promise<SupervisedExit> {
-  checkSuperviseOptions(options);
-  // As PID 1, orphans of the agent are ours to reap; started before the first child is spawned,
-  // so the reaper knows that child as one libuv owns.
-  await reapAsInit();
+/** The restart loop: runs the child, reports each crash, until a clean exit or the last restart. */
+async function superviseChildren(
+  options: SuperviseOptions,
+  spool: Spool | undefined,
+): Promise<SupervisedExit> {
   const maxRestarts = options.restart?.maxRestarts ?? 0;
-  // One rate limit and one spool, the guard's: a crash loop's first report in full, then counts.
+  // The guard's rate limit: a crash loop's first report in full, then counts.
   const rateLimit = new RateLimit(options.rateLimit?.window ?? 60_000, 1);
-  const spool =
-    options.spoolDir === undefined
-      ? undefined
-      : new Spool(
-          options.spoolDir,
-          { maxReports: 1_000, maxBytes: 64 * 1_048_576 },
-          { spooled: 0, recovered: 0, evicted: 0, rejected: 0, lost: 0 },
-        );
   let suppressed = 0;
   let terminating = false;
   let lastSent: { report: CrashReport; delivered: boolean } | undefined;
-
   for (let restarts = 0; ; restarts += 1) {
     options.signal?.throwIfAborted();
     const { diagnosis, pid } = await runChild(options, restarts, () => (terminating = true));
@@ -450,8 +508,7 @@ export async function supervise(options: SuperviseOptions): Promise<SupervisedEx
     if (diagnosis.signature === 'clean')
       return { diagnosis, report: undefined, delivered: true, suppressed };
 
-    const metadata =
-      typeof options.metadata === 'function' ? options.metadata() : (options.metadata ?? {});
+    const metadata = readMetadata(options);
     const report = buildReport({
       service: options.service,
       kind: diagnosis.signal === null ? 'exit' : 'signal',
@@ -502,6 +559,48 @@ export async function supervise(options: SuperviseOptions): Promise<SupervisedEx
       };
     }
     await delay(options.restart?.delay ?? 1_000, options.signal);
+  }
+}
+
+/**
+ * Runs `command` as a child, tees its stdout and stderr unchanged, forwards termination signals,
+ * and when it dies of anything but a clean exit, sends a report with an {@link ExitDiagnosis};
+ * with `restart`, starts it again, reporting a crash loop once in full and then as counts.
+ *
+ * **When to use:** around an agent, for the deaths no in-process hook sees: V8 heap exhaustion,
+ * `process.abort()`, SIGSEGV, SIGKILL and the OOM killer. The CLI `holdfast-supervise` wraps it
+ * and exits exactly as the child did.
+ *
+ * @example
+ * ```ts
+ * const { diagnosis } = await supervise({ command: 'node', args: ['agent.js'], service: 'log-agent', sink });
+ * ```
+ *
+ * @since 0.1.0
+ */
+export async function supervise(options: SuperviseOptions): Promise<SupervisedExit> {
+  checkSuperviseOptions(options);
+  // As PID 1, orphans of the agent are ours to reap; started before the first child is spawned,
+  // so the reaper knows that child as one libuv owns.
+  await reapAsInit();
+  // One spool, the guard's.
+  const spool =
+    options.spoolDir === undefined
+      ? undefined
+      : new Spool(
+          options.spoolDir,
+          { maxReports: 1_000, maxBytes: 64 * 1_048_576 },
+          { spooled: 0, recovered: 0, evicted: 0, rejected: 0, lost: 0 },
+        );
+  let over = false;
+  const recovering =
+    spool === undefined ? Promise.resolve() : recoverSpool(options, spool, () => over);
+  try {
+    return await superviseChildren(options, spool);
+  } finally {
+    // What was being resent finishes (each send within flushTimeout); nothing new starts.
+    over = true;
+    await recovering;
   }
 }
 
