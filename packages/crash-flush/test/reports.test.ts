@@ -178,6 +178,48 @@ describe('reports no longer lost', () => {
     30_000,
   );
 
+  test.each([[['--unhandled-rejections=strict']], [['--unhandled-rejections', 'strict']]])(
+    'node %j: the rejection is the FATAL unhandledRejection the process dies of; a top-level throw stays an uncaughtException',
+    async (flags) => {
+      const { ended, reports } = await reportsOf('rejection', {}, flags);
+      expect(ended.code).toBe(1);
+      expect(reports.map((r) => [r.attr('crash.kind'), r.severityText, r.body])).toEqual([
+        ['unhandledRejection', 'FATAL', 'Error: rejected, and the process goes on'],
+      ]);
+      const before = server.requests.length;
+      const thrown = await runFixture(
+        'crash.ts',
+        { CRASH_KIND: 'top-level-throw', WITH_GUARD: '1', SINK_URL: `${server.url}/v1/logs` },
+        { nodeArgs: flags },
+      );
+      expect(thrown.code).toBe(1);
+      const [topLevel] = server.requests.slice(before).map((r) => recordOf(r.body));
+      expect([topLevel?.attr('crash.kind'), topLevel?.severityText]).toEqual([
+        'uncaughtException',
+        'FATAL',
+      ]);
+    },
+    30_000,
+  );
+
+  test('node --unhandled-rejections=warn-with-error-code: a capture (ERROR) as the process goes on, then its exit 1 (FATAL) with the rejection', async () => {
+    const { ended, reports } = await reportsOf('rejection', {}, [
+      '--unhandled-rejections=warn-with-error-code',
+    ]);
+    expect(ended.code).toBe(1);
+    expect(
+      reports.map((r) => [
+        r.attr('crash.kind'),
+        r.severityText,
+        r.attr('crash.exit_code'),
+        r.attr('exception.message'),
+      ]),
+    ).toEqual([
+      ['capture', 'ERROR', undefined, 'rejected, and the process goes on'],
+      ['exit', 'FATAL', '1', 'rejected, and the process goes on'],
+    ]);
+  }, 30_000);
+
   test('flushTimeout: Infinity waits for the sink: the crash-time request arrives', async () => {
     const { reports } = await reportsOf('uncaught', { FLUSH_MS: 'Infinity' });
     expect(reports.map((r) => r.attr('crash.kind'))).toEqual(['uncaughtException']);
