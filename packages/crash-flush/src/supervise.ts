@@ -7,10 +7,10 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setLongTimeout } from '@holdfast/internal';
 import { RateLimit } from './internal/rate-limit.js';
+import { memoryCgroup, oomKills, peakBytes, type MemoryCgroup } from './internal/memory-cgroup.js';
 import { reapAsInit } from './internal/reap-as-init.js';
 import { checkSuperviseOptions } from './internal/supervise-options.js';
 import { Spool } from './internal/spool.js';
@@ -41,7 +41,10 @@ export interface ExitDiagnosis {
   readonly exitCode: number | null;
   readonly signal: NodeJS.Signals | null;
   readonly signature: CrashSignature;
-  /** The kernel OOM killer acted during the child's life (cgroup v2 `memory.events`); undefined when unknown. */
+  /**
+   * The kernel OOM killer acted during the child's life: the `oom_kill` counter of the memory
+   * cgroup (v2 `memory.events`, v1 `memory.oom_control`) grew; undefined when it cannot be read.
+   */
   readonly oomKilled: boolean | undefined;
   /**
    * The child's peak memory in bytes, from the source {@link ExitDiagnosis.peakMemorySource}
@@ -49,13 +52,15 @@ export interface ExitDiagnosis {
    */
   readonly peakMemoryBytes: number | undefined;
   /**
-   * Where `peakMemoryBytes` came from: `'cgroup-memory.peak'` when the child ran in a cgroup v2 of
-   * its own (not the supervisor's: a shared cgroup's peak would count the supervisor too) that
-   * still existed at its exit; otherwise `'proc-vmhwm'`, the resident high-water mark from
+   * Where `peakMemoryBytes` came from: `'cgroup-memory.peak'` (v2) or
+   * `'cgroup-memory.max_usage_in_bytes'` (v1) when the child ran in a memory cgroup of its own
+   * (not the supervisor's: a shared cgroup's peak would count the supervisor too) that still
+   * existed at its exit; otherwise `'proc-vmhwm'`, the resident high-water mark from
    * `/proc/<pid>/status`, sampled every 50 ms (a peak reached between two samples is missed);
    * undefined when neither could be read.
    */
-  readonly peakMemorySource: 'cgroup-memory.peak' | 'proc-vmhwm' | undefined;
+  readonly peakMemorySource:
+    'cgroup-memory.peak' | 'cgroup-memory.max_usage_in_bytes' | 'proc-vmhwm' | undefined;
   readonly uptimeMs: number;
   readonly restarts: number;
   /** The last lines the child wrote to stderr. */
@@ -123,38 +128,6 @@ export interface SupervisedExit {
   readonly delivered: boolean;
   /** Crashes that were only counted (a crash loop), over the whole supervision. */
   readonly suppressed: number;
-}
-
-/** The cgroup v2 directory of a process (this one by default), if there is one. */
-function cgroupDir(pid: number | 'self' = 'self'): string | undefined {
-  try {
-    const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('0::'));
-    return line === undefined ? undefined : join('/sys/fs/cgroup', line.slice(3).trim());
-  } catch {
-    return undefined;
-  }
-}
-
-function oomKills(dir: string | undefined): number | undefined {
-  if (dir === undefined) return undefined;
-  try {
-    const match = /^oom_kill (\d+)$/m.exec(readFileSync(join(dir, 'memory.events'), 'utf8'));
-    return match === null ? undefined : Number(match[1]);
-  } catch {
-    return undefined;
-  }
-}
-
-/** `memory.peak` of a cgroup v2 directory (Linux 5.19 and later). */
-function cgroupPeakBytes(dir: string): number | undefined {
-  try {
-    const value = Number(readFileSync(join(dir, 'memory.peak'), 'utf8').trim());
-    return Number.isSafeInteger(value) && value > 0 ? value : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function residentBytes(pid: number): number | undefined {
@@ -258,7 +231,7 @@ async function runChild(
   onSignal: (signal: NodeJS.Signals) => void,
 ) {
   const tailLines = options.tailLines ?? 50;
-  const cgroup = cgroupDir();
+  const cgroup = memoryCgroup();
   const oomBefore = oomKills(cgroup);
   const started = performance.now();
   const child = spawn(options.command, [...(options.args ?? [])], {
@@ -308,12 +281,12 @@ async function runChild(
   // Peak memory: the child's high-water mark, sampled from /proc while it runs — and the child's
   // cgroup, in case something (systemd-run --scope, a runtime) gave it one of its own.
   let peak = 0;
-  let ownCgroup: string | undefined;
+  let ownCgroup: MemoryCgroup | undefined;
   const sample = () => {
     if (child.pid === undefined) return;
     peak = Math.max(peak, residentBytes(child.pid) ?? 0);
-    const dir = cgroupDir(child.pid);
-    if (dir !== undefined && dir !== cgroup) ownCgroup = dir;
+    const own = memoryCgroup(child.pid);
+    if (own !== undefined && own.dir !== cgroup?.dir) ownCgroup = own;
   };
   sample();
   const sampler = setInterval(sample, 50);
@@ -349,7 +322,7 @@ async function runChild(
     // exitAs() could cut them off.
     await Promise.all([flushed(copies.stdout), flushed(copies.stderr)]);
     const lastStderr = tail.lines(tailLines);
-    const cgroupPeak = ownCgroup === undefined ? undefined : cgroupPeakBytes(ownCgroup);
+    const cgroupPeak = ownCgroup === undefined ? undefined : peakBytes(ownCgroup);
     const oomAfter = oomKills(cgroup);
     const oomKilled =
       oomBefore === undefined || oomAfter === undefined ? undefined : oomAfter > oomBefore;
@@ -360,7 +333,13 @@ async function runChild(
       oomKilled,
       peakMemoryBytes: cgroupPeak ?? (peak > 0 ? peak : undefined),
       peakMemorySource:
-        cgroupPeak !== undefined ? 'cgroup-memory.peak' : peak > 0 ? 'proc-vmhwm' : undefined,
+        cgroupPeak !== undefined
+          ? ownCgroup?.version === 1
+            ? 'cgroup-memory.max_usage_in_bytes'
+            : 'cgroup-memory.peak'
+          : peak > 0
+            ? 'proc-vmhwm'
+            : undefined,
       uptimeMs,
       restarts,
       lastStderr,
