@@ -376,6 +376,24 @@ const PIPE_DRAIN_MS = 1_000;
 /** The supervisor's largest report (the guard's default). */
 const MAX_REPORT_BYTES = 65_536;
 
+/**
+ * The last stack trace in the child's stderr — the `Error: …` line and the `at …` lines under
+ * it, as Node prints an uncaught exception — or '' when it printed none (a signal, a V8 fatal
+ * error).
+ */
+function stackIn(lines: readonly string[]): string {
+  const last = lines.findLastIndex((line) => /^\s+at /.test(line));
+  if (last === -1) return '';
+  let first = last;
+  while (first > 0 && /^\s+at /.test(lines[first - 1]!)) first -= 1;
+  if (first > 0) first -= 1; // the `Error: message` line above the frames
+  return lines.slice(first, last + 1).join('\n');
+}
+
+/** The child's runtime, when it is this Node (same executable); unknown otherwise. */
+const childRuntime = (options: SuperviseOptions) =>
+  options.command === process.execPath ? undefined : null;
+
 /** The metadata, read now; a metadata function that throws (user code) costs only itself. */
 function readMetadata(options: SuperviseOptions): Metadata {
   try {
@@ -413,6 +431,7 @@ function lostReport({ facts, lastSeenAt }: LostChild): CrashReport {
     maxReportBytes: MAX_REPORT_BYTES,
     uptimeMs: diagnosis.uptimeMs,
     pid: facts.childPid,
+    runtime: null,
   });
 }
 
@@ -495,7 +514,8 @@ async function superviseChildren(
         new Error(
           `child ${diagnosis.signal === null ? `exited with code ${diagnosis.exitCode}` : `died of ${diagnosis.signal}`} (${diagnosis.signature})`,
         ),
-        { name: diagnosis.signature, stack: diagnosis.lastStderr.join('\n') },
+        // The stack the child printed, if it printed one; its stderr is the report's records.
+        { name: diagnosis.signature, stack: stackIn(diagnosis.lastStderr) },
       ),
       ...(diagnosis.signal === null ? {} : { signal: diagnosis.signal }),
       ...(diagnosis.exitCode === null ? {} : { exitCode: diagnosis.exitCode }),
@@ -505,6 +525,7 @@ async function superviseChildren(
       maxReportBytes: MAX_REPORT_BYTES,
       uptimeMs: diagnosis.uptimeMs,
       pid,
+      runtime: childRuntime(options),
     });
     if (rateLimit.admit(report.fingerprint).pass)
       lastSent = { report, delivered: await deliver(options, report, spool) };
@@ -527,6 +548,7 @@ async function superviseChildren(
             supervisor: true,
           },
           maxReportBytes: MAX_REPORT_BYTES,
+          runtime: childRuntime(options),
         });
         await deliver(options, summary, spool);
       }

@@ -136,7 +136,7 @@ const received = (server: CaptureServer, from: number, supervised: boolean) =>
   server.requests.slice(from).map((request) => {
     const r = recordOf(request.body);
     const signature = supervised ? ` \`${String(r.attr('exception.type'))}\`` : '';
-    return `\`${String(r.attr('crash.kind'))}\` ${r.severityText}${signature}`;
+    return `\`${String(r.attr('holdfast.kind'))}\` ${r.severityText}${signature}`;
   });
 
 async function die(death: Death, index: number) {
@@ -152,9 +152,11 @@ async function die(death: Death, index: number) {
       without = await runFixture(file, { ...env, WITH_GUARD: '0' }, { nodeArgs });
       const spool = join(work, `spool-${index}`);
       if (death.sinkDown === true) server.mode = 'down';
+      // A generous budget: a loaded machine must not turn a delivery into a spooled report (the
+      // sink that is down answers 503 at once).
       const guarded = await runFixture(
         file,
-        { ...env, WITH_GUARD: '1', SINK_URL: url, SPOOL_DIR: spool, FLUSH_MS: '1000' },
+        { ...env, WITH_GUARD: '1', SINK_URL: url, SPOOL_DIR: spool, FLUSH_MS: '30000' },
         { nodeArgs },
       );
       withHoldfast = guarded;
@@ -177,7 +179,7 @@ async function die(death: Death, index: number) {
         const r = recordOf(request.body);
         expect(r.resource('service.name'), death.label).toMatch(/^(fixture|scenario)-agent$/);
         expect(r.resource('k8s.pod.name'), death.label).toBe('agent-0');
-        expect(String(r.attr('log.last_records')), death.label).toContain(
+        expect(String(r.attr('holdfast.last_records')), death.label).toContain(
           'last line before the crash',
         );
       }
@@ -186,7 +188,8 @@ async function die(death: Death, index: number) {
       const child = [...childArgs, dyingChild, how];
       without = await runNode(child);
       withHoldfast = await runNode([
-        ...['--import', 'tsx', cli, '--service', 'agent', '--otlp', url, '--'],
+        ...['--import', 'tsx', cli, '--service', 'agent', '--otlp', url, '--flush-timeout', '30s'],
+        '--',
         ...[process.execPath, ...child],
       ]);
       sent = received(server, 0, true);

@@ -130,9 +130,7 @@ describe('crash loops without a supervisor', () => {
     // The window has passed (0 ms): a full report again, carrying the three crashes only counted.
     expect((await crash('uncaught-timer', { ...env, RATE_WINDOW_MS: '0' })).code).toBe(1);
     expect(server.requests.length).toBe(before + 2);
-    expect(String(recordOf(server.requests.at(-1)!.body).attr('crash.extra'))).toContain(
-      '"suppressedSinceLast":3',
-    );
+    expect(recordOf(server.requests.at(-1)!.body).attr('holdfast.suppressed_since_last')).toBe('3');
   }, 60_000);
 });
 
@@ -144,9 +142,9 @@ describe('worker threads', () => {
     const ended = await run({ SINK_URL: `${server.url}/v1/logs` });
     expect(ended.code).toBe(0);
     const reports = server.requests.slice(before).map((r) => recordOf(r.body));
-    expect(reports.map((r) => r.attr('crash.kind'))).toEqual(['worker']);
+    expect(reports.map((r) => r.attr('holdfast.kind'))).toEqual(['worker']);
     expect(reports[0]!.body).toMatch(/boom in the worker/);
-    expect(String(reports[0]!.attr('crash.extra'))).toContain('"worker":"parser"');
+    expect(reports[0]!.attr('holdfast.worker')).toBe('parser');
   }, 30_000);
 
   test("a guard inside a worker forwards its report, with the worker's last records, to the main guard", async () => {
@@ -154,9 +152,9 @@ describe('worker threads', () => {
     const ended = await run({ SINK_URL: `${server.url}/v1/logs`, GUARD_IN_WORKER: '1' });
     expect(ended.code).toBe(0);
     const reports = server.requests.slice(before).map((r) => recordOf(r.body));
-    const forwarded = reports.find((r) => r.attr('crash.kind') === 'uncaughtException');
+    const forwarded = reports.find((r) => r.attr('holdfast.kind') === 'uncaughtException');
     expect(forwarded?.body).toMatch(/boom in the worker/);
-    expect(String(forwarded?.attr('log.last_records'))).toContain('parsing in the worker');
-    expect(String(forwarded?.attr('crash.extra'))).toContain('"worker":"parser"');
+    expect(String(forwarded?.attr('holdfast.last_records'))).toContain('parsing in the worker');
+    expect(forwarded?.attr('holdfast.worker')).toBe('parser');
   }, 30_000);
 });
