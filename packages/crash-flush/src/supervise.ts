@@ -2,6 +2,11 @@
  * `supervise()`: runs the agent as a child and reports what no in-process hook can see — V8 heap
  * exhaustion, native aborts, SIGSEGV, SIGKILL, the OOM killer — with an exit diagnosis.
  *
+ * Longer than one concept per file should be (about 650 lines): the public API (`supervise`,
+ * `superviseSelf`, `exitAs`, `crashSignature` and their types) lives with the one child run and
+ * the restart loop it documents; the cgroup, spool, watch-marker and PID-1 parts are already in
+ * `internal/`. Moving `runChild` and its stream helpers out is the next split.
+ *
  * @module
  */
 import { spawn } from 'node:child_process';

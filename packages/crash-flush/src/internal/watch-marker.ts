@@ -16,7 +16,7 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** The folder of the markers, inside the spool folder. */
-export const RUNNING_FOLDER = 'running';
+const RUNNING_FOLDER = 'running';
 /** How often the marker of a running child is touched, in ms. */
 export const TOUCH_EVERY_MS = 1_000;
 
