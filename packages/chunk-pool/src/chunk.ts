@@ -13,7 +13,10 @@ export interface ChunkInfo {
   /** Unique across restarts; `[A-Za-z0-9_-]+`. */
   readonly id: string;
   readonly tag: string;
-  /** Clock time when the chunk got its first record. */
+  /**
+   * Wall-clock time (ms since the epoch, `Date.now()`) when the chunk got its first record; kept
+   * in storage, so recovered chunks are delivered oldest first across restarts.
+   */
   readonly createdAt: number;
   readonly recordCount: number;
   /** Payload bytes (the sum of the records' lengths). */

@@ -9,6 +9,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import { wallClock } from '@holdfast/internal';
 import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
 import { MemoryBudget, type Account } from './budget.js';
@@ -532,7 +533,9 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   #openChunk(tag: string): Chunk {
     const routes = this.#routesFor(tag);
     const clock = this.#options.clock;
-    const chunk = new Chunk(this.#newChunkId(), tag, clock.now(), routes);
+    // Wall-clock time, not the pool's monotonic clock: it is stored, and a later run orders
+    // recovered chunks by it (a monotonic reading means nothing in another process).
+    const chunk = new Chunk(this.#newChunkId(), tag, wallClock.now(), routes);
     chunk.records = new Array<Buffer>(this.#recordSlots);
     chunk.charge = this.#budget.input;
     this.#budget.input.addChunk();

@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import {
   ChunkPool,
   fileStorage,
@@ -7,6 +7,7 @@ import {
   type RecoveryReport,
 } from '../src/index.js';
 import { RECORD_OVERHEAD_BYTES } from '../src/record-cost.js';
+import { VirtualClock } from '../src/testing.js';
 import { R, names, records, tempDir } from './support.js';
 
 function openFile(dir: string, options: Partial<ChunkPoolOptions> = {}) {
@@ -170,5 +171,36 @@ describe('recovered chunks larger than a reserve', () => {
     expect(lease.chunk.bytes).toBe(3000);
     await lease.ack();
     await fits.close();
+  });
+});
+
+describe('what a run stores carries wall-clock time, which orders it across restarts', () => {
+  // The pool's clock is monotonic (performance.now(): milliseconds since this process started),
+  // so it cannot date what another run reads back. A run that started recently stores small
+  // readings; one that ran for days stores large ones.
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  test('chunks of an earlier run are delivered before those of a later run whose process had a younger clock', async () => {
+    const dir = tempDir();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.parse('2026-11-30T10:00:00Z'));
+    const longRunning = new VirtualClock();
+    await longRunning.advanceTo(5 * 86_400_000); // the earlier process had been up for five days
+    await storeUnder(dir, { clock: longRunning }, 10);
+
+    vi.setSystemTime(Date.parse('2026-11-30T10:05:00Z'));
+    const restarted = await openFile(dir, { clock: new VirtualClock() }); // up for 0 ms
+    for (const record of records(10, 100, 'n')) await restarted.append('app', record);
+    await restarted.close();
+
+    const reader = await openFile(dir);
+    const first = await reader.take('otlp');
+    expect(first.chunk.createdAt).toBe(Date.parse('2026-11-30T10:00:00Z'));
+    expect(names(first.chunk.records)[0]).toBe('r-0');
+    await first.ack();
+    expect(await takeAll(reader, 'otlp')).toEqual(records(10, 100, 'n').map((_, i) => `n-${i}`));
+    await reader.close();
   });
 });
