@@ -32,9 +32,13 @@ try {
   const project = join(work, 'project');
   execFileSync('mkdir', ['-p', project]);
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'smoke', private: true }));
-  // Optional peers (fast-check for the testing kits) are installed too, as a user of a kit would.
+  // Optional peers (fast-check for the testing kits) are installed too, as a user of a kit would;
+  // a peer that is one of our packages (crash-flush's @holdfast/reaper) comes from its tarball.
+  const ours = new Set(packages.map(({ manifest }) => manifest.name));
   const peers = packages.flatMap(({ manifest }) =>
-    Object.entries(manifest.peerDependencies ?? {}).map(([name, range]) => `${name}@${range}`),
+    Object.entries(manifest.peerDependencies ?? {})
+      .filter(([name]) => !ours.has(name))
+      .map(([name, range]) => `${name}@${range}`),
   );
   execFileSync(
     'npm',

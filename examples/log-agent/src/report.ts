@@ -72,22 +72,28 @@ export interface DemoReport {
 const count = (n: number) => n.toLocaleString('en-US');
 
 function summarize(report: CrashReportReceived): CrashReportSummary {
-  const extra = JSON.parse(String(report.attributes['crash.extra'] ?? '{}')) as {
-    supervisor?: boolean;
-    diagnosis?: { exitCode: number | null; signal: string | null };
-  };
+  const fromSupervisor = report.attributes['holdfast.supervisor'] === true;
   return {
-    from: extra.supervisor === true ? 'supervisor' : 'guard',
+    from: fromSupervisor ? 'supervisor' : 'guard',
     type: String(report.attributes['exception.type'] ?? ''),
     message: String(report.attributes['exception.message'] ?? report.body),
     pod: String(report.resource['k8s.pod.name'] ?? ''),
     node: String(report.resource['k8s.node.name'] ?? ''),
-    lastRecords: (JSON.parse(String(report.attributes['log.last_records'] ?? '[]')) as unknown[])
-      .length,
-    exit:
-      extra.diagnosis === undefined
-        ? undefined
-        : { code: extra.diagnosis.exitCode, signal: extra.diagnosis.signal },
+    lastRecords: (
+      JSON.parse(String(report.attributes['holdfast.last_records'] ?? '[]')) as unknown[]
+    ).length,
+    exit: fromSupervisor
+      ? {
+          code:
+            report.attributes['process.exit.code'] === undefined
+              ? null
+              : Number(report.attributes['process.exit.code']),
+          signal:
+            report.attributes['holdfast.signal'] === undefined
+              ? null
+              : String(report.attributes['holdfast.signal']),
+        }
+      : undefined,
   };
 }
 

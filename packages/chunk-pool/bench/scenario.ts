@@ -9,6 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { Readable, Writable } from 'node:stream';
 // The built package (self-reference through its exports map), as users run it.
 import { ChunkPool, fileStorage, type ChunkStorage } from '@holdfast/chunk-pool';
+import { factor, perRecord } from './heap.js';
+import { outageScenario } from './outage.js';
 
 const RECORDS = 1_000_000;
 const RECORD_BYTES = 200;
@@ -109,6 +111,15 @@ if (name === 'pool-memory') await poolScenario(undefined, ['a', 'b']);
 else if (name === 'stream') await streamScenario();
 else if (name === 'pool-file') extra = await fileScenario(dir);
 else if (name === 'raw-write') rawWriteScenario(dir);
+// `outage [seconds] [downSeconds]`, `no-outage [seconds]`: see bench/outage.ts.
+else if (name === 'outage' || name === 'no-outage') {
+  const seconds = Number(process.argv[3] ?? 30);
+  const downSeconds = name === 'outage' ? Number(process.argv[4] ?? seconds) : 0;
+  extra = await outageScenario(dir, record, { seconds, downSeconds });
+}
+// `heap-per-record <bytes>`, `heap-factor <bytes>` (with --expose-gc): see bench/heap.ts.
+else if (name === 'heap-per-record') extra = await perRecord(Number(process.argv[3]));
+else if (name === 'heap-factor') extra = await factor(Number(process.argv[3]));
 else throw new Error(`unknown scenario ${String(name)}`);
 const ms = ingestMs ?? performance.now() - started;
 rmSync(dir, { recursive: true, force: true });

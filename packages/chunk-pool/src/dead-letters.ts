@@ -90,7 +90,16 @@ export interface ReplayOptions extends DeadLetterSelection {
 
 const SELECTION_KEYS = ['output', 'ids'] as const;
 
-/** Every dead letter under `dir`, oldest first (by when it was dead-lettered). */
+/**
+ * Every dead letter under `dir`, oldest first (by when it was dead-lettered).
+ *
+ * @example
+ * ```ts
+ * for (const letter of await listDeadLetters('/var/lib/agent/buffer', { output: 'archive' })) {
+ *   console.log(letter.id, letter.recordCount, letter.reason, letter.damage ?? 'intact');
+ * }
+ * ```
+ */
 export async function listDeadLetters(
   dir: string,
   selection: DeadLetterSelection = {},
@@ -104,7 +113,15 @@ export async function listDeadLetters(
     .sort((a, b) => a.deadLetteredAt - b.deadLetteredAt || (a.id < b.id ? -1 : 1));
 }
 
-/** One dead letter and its records (what can be read of them, if it is damaged). */
+/**
+ * One dead letter and its records (what can be read of them, if it is damaged).
+ *
+ * @example
+ * ```ts
+ * const { letter, records } = await readDeadLetter('/var/lib/agent/buffer', 'archive', id);
+ * console.log(letter.reason, records.map((record) => record.toString()));
+ * ```
+ */
 export async function readDeadLetter(
   dir: string,
   output: string,
@@ -130,6 +147,12 @@ export async function readDeadLetter(
  *
  * @throws {ChunkPoolError} `STORAGE_LOCKED` while a pool holds `dir`; `UNKNOWN_DEAD_LETTER` for
  *   an id that is not there.
+ *
+ * @example
+ * ```ts
+ * // The archive is back: the next pool that opens the folder delivers its dead letters.
+ * const { records, damaged } = await replayDeadLetters('/var/lib/agent/buffer', { output: 'archive' });
+ * ```
  */
 export async function replayDeadLetters(
   dir: string,
@@ -167,6 +190,11 @@ export async function replayDeadLetters(
  *
  * @throws {ChunkPoolError} `STORAGE_LOCKED` while a pool holds `dir`; `UNKNOWN_DEAD_LETTER` for
  *   an id that is not there.
+ *
+ * @example
+ * ```ts
+ * await dropDeadLetters('/var/lib/agent/buffer', { output: 'debug' });
+ * ```
  */
 export async function dropDeadLetters(
   dir: string,

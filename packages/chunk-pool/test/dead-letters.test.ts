@@ -14,7 +14,7 @@ import {
 } from '../src/index.js';
 import { FrameKind, markerFrame } from '../src/storage/segment-format.js';
 import { parseArgs, UsageError } from '../src/cli/chunks-args.js';
-import { names, records, tempDir } from './support.js';
+import { R, names, records, tempDir } from './support.js';
 
 const OUTPUTS = ['archive', 'debug'];
 
@@ -22,9 +22,10 @@ function openFile(dir: string, options: Partial<ChunkPoolOptions> = {}) {
   return ChunkPool.open({
     outputs: OUTPUTS,
     route: () => ['archive'],
-    chunkBytes: 1000,
-    maxBytesUp: 8000,
-    reservePerOutput: 1000,
+    // Ten records of 100 bytes a chunk (each costs R bytes of memory: payload and overhead).
+    chunkBytes: 10 * R,
+    maxBytesUp: 80 * R,
+    reservePerOutput: 10 * R,
     retry: { maxAttempts: 1 },
     breakerThreshold: 1_000_000, // every chunk fails once: the breaker must not pause the output
     storage: fileStorage({ dir, fsync: 'batch' }),

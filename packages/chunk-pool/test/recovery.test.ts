@@ -6,15 +6,17 @@ import {
   type DroppedEvent,
   type RecoveryReport,
 } from '../src/index.js';
+import { RECORD_OVERHEAD_BYTES } from '../src/record-cost.js';
 import { VirtualClock } from '../src/testing.js';
-import { names, records, tempDir } from './support.js';
+import { R, names, records, tempDir } from './support.js';
 
 function openFile(dir: string, options: Partial<ChunkPoolOptions> = {}) {
   return ChunkPool.open({
     outputs: ['otlp'],
-    chunkBytes: 1000,
-    maxBytesUp: 6000,
-    reservePerOutput: 1000,
+    // Ten records of 100 bytes a chunk (each costs R bytes of memory: payload and overhead).
+    chunkBytes: 10 * R,
+    maxBytesUp: 60 * R,
+    reservePerOutput: 10 * R,
     storage: fileStorage({ dir, fsync: 'batch' }),
     ...options,
   });
@@ -122,12 +124,16 @@ describe('a changed configuration never deletes what was accepted', () => {
 describe('recovered chunks larger than a reserve', () => {
   test('reopening with a smaller chunkBytes and reservePerOutput splits them, and all is delivered', async () => {
     const dir = tempDir();
-    await storeUnder(dir, { chunkBytes: 4000, reservePerOutput: 4000, maxBytesUp: 16_000 }, 100);
+    await storeUnder(
+      dir,
+      { chunkBytes: 40 * R, reservePerOutput: 40 * R, maxBytesUp: 160 * R },
+      100,
+    );
 
     const pool = await openFile(dir, {
-      chunkBytes: 1000,
-      reservePerOutput: 1000,
-      maxBytesUp: 3000,
+      chunkBytes: 10 * R,
+      reservePerOutput: 10 * R,
+      maxBytesUp: 30 * R,
     });
     expect(pool.stats().recovered).toEqual({ chunks: 10, records: 100 });
     expect(await takeAll(pool, 'otlp')).toEqual(all(100));
@@ -148,13 +154,17 @@ describe('recovered chunks larger than a reserve', () => {
     await expect(openFile(dir, { chunkBytes: 1000, reservePerOutput: 1000 })).rejects.toMatchObject(
       {
         code: 'INVALID_OPTION',
-        message: expect.stringMatching(/record of 3000 bytes.*reservePerOutput of at least 3000/),
+        message: expect.stringMatching(
+          new RegExp(
+            `record of 3000 bytes.*reservePerOutput of at least ${3000 + RECORD_OVERHEAD_BYTES}`,
+          ),
+        ),
       },
     );
     // The refused open released the folder, and the record is still there.
     const fits = await openFile(dir, {
       chunkBytes: 1000,
-      reservePerOutput: 3000,
+      reservePerOutput: 3000 + RECORD_OVERHEAD_BYTES, // the record's memory cost
       maxBytesUp: 7000,
     });
     const lease = await fits.take('otlp');

@@ -15,7 +15,12 @@ import { CrashFlushError } from './errors.js';
 import { applyHook } from './internal/apply-hook.js';
 import { resolveGuardOptions } from './internal/guard-options.js';
 import { setLongTimeout } from '@holdfast/internal';
-import { exitStatus, unhandledRejectionsMode } from './internal/node-flags.js';
+import {
+  calledFromRejectionProcessing,
+  exitStatus,
+  GOES_ON_AFTER_REJECTION,
+  unhandledRejectionsMode,
+} from './internal/node-flags.js';
 import { RateLimit } from './internal/rate-limit.js';
 import { reportProblem } from './internal/report-shape.js';
 import { Spool } from './internal/spool.js';
@@ -348,33 +353,33 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
     onCrash(isRejection(error, origin) ? 'unhandledRejection' : 'uncaughtException', { error });
   };
 
-  // Node reports a throw at the top level of an ES module with origin 'unhandledRejection' (the
-  // module's evaluation promise rejected), yet it is an uncaught exception: a real unhandled
-  // rejection went through `process.emit('unhandledRejection')` first ('throw' mode), or is
-  // wrapped in ERR_UNHANDLED_REJECTION; in 'strict' mode (emit comes after) the module loader's
-  // frame in the stack tells.
+  // Node reports a throw (or a rejected top-level await) at the top level of an ES module with
+  // origin 'unhandledRejection' (the module's evaluation promise rejected), yet it is an uncaught
+  // exception: a real unhandled rejection went through `process.emit('unhandledRejection')`
+  // first ('throw' mode), or is wrapped in ERR_UNHANDLED_REJECTION; in 'strict' mode (emit comes
+  // after) the monitor is called from Node's rejection processing, which the call stack shows.
   const isRejection = (error: unknown, origin: string) => {
     if (origin !== 'unhandledRejection') return false;
     if (lastRejection !== undefined && lastRejection.reason === error) return true;
     if ((error as { code?: unknown } | null)?.code === 'ERR_UNHANDLED_REJECTION') return true;
-    if (rejectionsMode === 'strict') {
-      const stack = (error as { stack?: unknown } | null)?.stack;
-      return !(typeof stack === 'string' && /\bModuleJob\.run\b/.test(stack));
-    }
-    return false;
+    return rejectionsMode === 'strict' && calledFromRejectionProcessing();
   };
 
   // Watching `process.emit` sees every 'unhandledRejection' without adding a listener, which
   // would change what Node does in every mode (no crash in 'throw', no warning in 'warn', no exit
-  // code in 'warn-with-error-code'). In 'warn' and 'none' the process goes on: a capture.
+  // code in 'warn-with-error-code'). In 'warn', 'none' and 'warn-with-error-code' the process
+  // goes on: a capture (and with an error code, the exit that follows carries the rejection).
   const originalEmit = process.emit;
   let watchingEmit = true;
   const watchedEmit = function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) {
     if (watchingEmit && event === 'unhandledRejection') {
       lastRejection = { reason: args[0] };
       const handledByAgent = process.listenerCount('unhandledRejection') > 0;
-      if (!handledByAgent && (rejectionsMode === 'warn' || rejectionsMode === 'none'))
+      if (!handledByAgent && GOES_ON_AFTER_REJECTION.includes(rejectionsMode)) {
         capture(args[0], { unhandledRejection: true });
+        // 'warn-with-error-code': the process goes on, and ends with status 1 because of it.
+        if (rejectionsMode === 'warn-with-error-code') handledError ??= args[0];
+      }
     }
     return (originalEmit as (...a: unknown[]) => boolean).apply(this, [event, ...args]);
   } as typeof process.emit;

@@ -11,7 +11,7 @@
  */
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { CrashReport } from '../report.js';
 import { asReport } from './report-shape.js';
 
@@ -238,12 +238,21 @@ export class Spool {
   }
 
   /** Moves an entry aside to `rejected/`, with a `.reason` file; the folder keeps the newest. */
-  async #reject(name: string, reason: string): Promise<void> {
+  #reject(name: string, reason: string): Promise<void> {
+    return this.reject(join(this.dir, name), reason);
+  }
+
+  /**
+   * Moves a file of this folder (or of a folder inside it: a watch marker) to `rejected/`, with a
+   * `.reason` file, and counts it; the folder keeps the newest. Never rejects.
+   */
+  async reject(path: string, reason: string): Promise<void> {
     this.counts.rejected += 1;
     const folder = join(this.dir, REJECTED_FOLDER);
+    const name = basename(path);
     try {
       await mkdir(folder, { recursive: true, mode: 0o700 });
-      await rename(join(this.dir, name), join(folder, name));
+      await rename(path, join(folder, name));
       await writeFile(join(folder, `${name}.reason`), `${reason}\n`, { mode: 0o600 });
       const kept = (await readdir(folder)).filter((n) => !n.endsWith('.reason')).sort();
       for (const old of kept.slice(0, Math.max(0, kept.length - MAX_REJECTED))) {
@@ -252,7 +261,7 @@ export class Spool {
       }
     } catch {
       // Cannot move it aside (read-only folder): remove it, so it costs no later start either.
-      await rm(join(this.dir, name), { force: true }).catch(() => undefined);
+      await rm(path, { force: true }).catch(() => undefined);
     }
   }
 }
