@@ -118,8 +118,11 @@ export async function listDeadLetters(
  *
  * @example
  * ```ts
- * const { letter, records } = await readDeadLetter('/var/lib/agent/buffer', 'archive', id);
- * console.log(letter.reason, records.map((record) => record.toString()));
+ * const [first] = await listDeadLetters('/var/lib/agent/buffer');
+ * if (first !== undefined) {
+ *   const { records } = await readDeadLetter('/var/lib/agent/buffer', first.output, first.id);
+ *   console.log(first.reason, records.map((record) => record.toString()));
+ * }
  * ```
  */
 export async function readDeadLetter(
@@ -152,6 +155,7 @@ export async function readDeadLetter(
  * ```ts
  * // The archive is back: the next pool that opens the folder delivers its dead letters.
  * const { records, damaged } = await replayDeadLetters('/var/lib/agent/buffer', { output: 'archive' });
+ * console.log(`${records} records replayed, ${damaged.length} damaged dead letters left`);
  * ```
  */
 export async function replayDeadLetters(
