@@ -9,8 +9,8 @@ import {
   checkMeterOptions,
   GuardedMeter,
   seconds,
-  type Instrumentation,
-  type MeterOptions,
+  type Instrumentation as SharedInstrumentation,
+  type MeterOptions as SharedMeterOptions,
 } from '@holdfast/internal/otel';
 import {
   ATTEMPT_END_CHANNEL,
@@ -22,7 +22,10 @@ import {
 } from './internal/channels.js';
 import { VERSION } from './version.js';
 
-export type { Instrumentation, MeterOptions } from '@holdfast/internal/otel';
+/** What an `instrument…()` call returns: `stop()`, and `stats().meterErrors`. */
+export type Instrumentation = SharedInstrumentation;
+/** Where the measurements go: `meter`, or `meterProvider` (the global provider by default). */
+export type MeterOptions = SharedMeterOptions;
 
 /** Options of {@link instrumentBatch}: where the measurements go. */
 export type BatchMetricsOptions = MeterOptions;
@@ -39,6 +42,8 @@ export type BatchMetricsOptions = MeterOptions;
  *
  * @example
  * ```ts
+ * import { instrumentBatch } from '@holdfast/batch/otel';
+ *
  * const instrumentation = instrumentBatch({ meterProvider });
  * await fetchAll(containers, inspect, { timeout: 2_000 });
  * instrumentation.stop();

@@ -7,8 +7,8 @@
 import {
   checkMeterOptions,
   GuardedMeter,
-  type Instrumentation,
-  type MeterOptions,
+  type Instrumentation as SharedInstrumentation,
+  type MeterOptions as SharedMeterOptions,
 } from '@holdfast/internal/otel';
 import { invalidOption } from '@holdfast/internal';
 import type { DroppedEvent } from './events.js';
@@ -16,7 +16,10 @@ import type { ChunkPool } from './pool.js';
 import type { BreakerState } from './retry-schedule.js';
 import { VERSION } from './version.js';
 
-export type { Instrumentation, MeterOptions } from '@holdfast/internal/otel';
+/** What an `instrument…()` call returns: `stop()`, and `stats().meterErrors`. */
+export type Instrumentation = SharedInstrumentation;
+/** Where the measurements go: `meter`, or `meterProvider` (the global provider by default). */
+export type MeterOptions = SharedMeterOptions;
 
 /** Options of {@link instrumentChunkPool}. */
 export interface ChunkPoolMetricsOptions extends MeterOptions {
@@ -43,7 +46,9 @@ const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half-open'];
  *
  * @example
  * ```ts
- * const pool = await ChunkPool.open({ outputs: ['loki'], storage: fileStorage({ dir }) });
+ * import { instrumentChunkPool } from '@holdfast/chunk-pool/otel';
+ *
+ * const pool = await ChunkPool.open({ outputs: ['loki'], storage: fileStorage({ dir: '/var/lib/agent' }) });
  * const instrumentation = instrumentChunkPool({ pool, meterProvider });
  * ```
  *

@@ -11,14 +11,17 @@ import {
   checkMeterOptions,
   GuardedMeter,
   seconds,
-  type Instrumentation,
-  type MeterOptions,
+  type Instrumentation as SharedInstrumentation,
+  type MeterOptions as SharedMeterOptions,
 } from '@holdfast/internal/otel';
 import type { CrashGuard } from './guard.js';
 import { SEND_CHANNEL, type SendMessage } from './internal/send-channel.js';
 import { VERSION } from './version.js';
 
-export type { Instrumentation, MeterOptions } from '@holdfast/internal/otel';
+/** What an `instrument…()` call returns: `stop()`, and `stats().meterErrors`. */
+export type Instrumentation = SharedInstrumentation;
+/** Where the measurements go: `meter`, or `meterProvider` (the global provider by default). */
+export type MeterOptions = SharedMeterOptions;
 
 /** Options of {@link instrumentCrashGuard}. */
 export interface CrashGuardMetricsOptions extends MeterOptions {
@@ -44,6 +47,8 @@ const OUTCOME = 'holdfast.crash_flush.report.outcome';
  *
  * @example
  * ```ts
+ * import { instrumentCrashGuard } from '@holdfast/crash-flush/otel';
+ *
  * const guard = installCrashGuard({ service: 'log-agent', sink, spoolDir: '/var/spool/agent' });
  * const instrumentation = instrumentCrashGuard({ guard, meterProvider });
  * ```

@@ -23,6 +23,7 @@ export interface CollectedPoint {
 export interface CollectedMetric {
   readonly name: string;
   readonly unit: string;
+  readonly description: string;
   readonly kind: 'counter' | 'histogram' | 'gauge' | 'updowncounter';
   /** Every attribute key any data point carried, sorted. */
   readonly attributeKeys: readonly string[];
@@ -71,6 +72,7 @@ export function testMeterProvider(): {
           out.set(metric.descriptor.name, {
             name: metric.descriptor.name,
             unit: metric.descriptor.unit,
+            description: metric.descriptor.description,
             kind,
             attributeKeys: [...keys].sort(),
             points,

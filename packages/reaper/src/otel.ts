@@ -11,15 +11,18 @@ import {
   checkMeterOptions,
   GuardedMeter,
   seconds,
-  type Instrumentation,
-  type MeterOptions,
+  type Instrumentation as SharedInstrumentation,
+  type MeterOptions as SharedMeterOptions,
 } from '@holdfast/internal/otel';
 import type { HealthCheck, HealthState } from './health-check.js';
 import { RUN_END_CHANNEL, type RunEndMessage } from './internal/run-channel.js';
 import type { ReapedEvent, Reaper } from './reaper.js';
 import { VERSION } from './version.js';
 
-export type { Instrumentation, MeterOptions } from '@holdfast/internal/otel';
+/** What an `instrument…()` call returns: `stop()`, and `stats().meterErrors`. */
+export type Instrumentation = SharedInstrumentation;
+/** Where the measurements go: `meter`, or `meterProvider` (the global provider by default). */
+export type MeterOptions = SharedMeterOptions;
 
 /** Options of {@link instrumentReaper}. */
 export interface ReaperMetricsOptions extends MeterOptions {
@@ -50,7 +53,10 @@ const STATES: readonly HealthState[] = ['unknown', 'healthy', 'unhealthy'];
  *
  * @example
  * ```ts
+ * import { instrumentReaper } from '@holdfast/reaper/otel';
+ *
  * const reaper = installReaper({ subreaper: true });
+ * const check = startHealthCheck({ probe: httpProbe('http://127.0.0.1:3100/ready') });
  * const instrumentation = instrumentReaper({ reaper, healthChecks: { loki: check }, meterProvider });
  * ```
  *
