@@ -5,6 +5,7 @@
  * @module
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { Attributes } from '@opentelemetry/api';
 import {
   checkMeterOptions,
   GuardedMeter,
@@ -37,7 +38,8 @@ export type BatchMetricsOptions = MeterOptions;
  * **When to use:** once, at the start of an agent that exports OpenTelemetry metrics.
  *
  * **Details:** the batch publishes on diagnostics channels, which cost nothing until this
- * subscribes. Attributes are bounded: outcome kinds, error codes, fatal reasons — never an item.
+ * subscribes (it does not with the API's no-op meter). Items and attempts are counted when their
+ * batch ends. Attributes are bounded: outcome kinds, error codes, fatal reasons — never an item.
  * A meter or exporter that throws costs only that measurement (`stats().meterErrors`).
  *
  * @example
@@ -67,18 +69,38 @@ export function instrumentBatch(options?: BatchMetricsOptions): Instrumentation 
   const batches = meter.counter(BATCH_METRICS.batches);
   const batchDuration = meter.histogram(BATCH_METRICS.batchDuration);
 
+  // Counts by attributes, added to the counters when a batch ends: one SDK call per kind and
+  // batch instead of one per item (attribute sets are hashed on every call).
+  const itemCounts = new Map<string, { count: number; attributes: Attributes }>();
+  const attemptCounts = new Map<string, { count: number; attributes: Attributes }>();
+  const bump = (
+    counts: Map<string, { count: number; attributes: Attributes }>,
+    key: string,
+    attributes: () => Attributes,
+  ) => {
+    const entry = counts.get(key);
+    if (entry === undefined) counts.set(key, { count: 1, attributes: attributes() });
+    else entry.count += 1;
+  };
+  const flush = (
+    counts: Map<string, { count: number; attributes: Attributes }>,
+    counter: { record(value: number, attributes?: Attributes): void },
+  ) => {
+    for (const { count, attributes } of counts.values()) counter.record(count, attributes);
+    counts.clear();
+  };
+
   // Diagnostics channel subscribers must not throw (Node rethrows on the next tick): each
   // recorder below is guarded, and the messages are the package's own plain objects.
   const onAttempt = (message: unknown) => {
     const { result, durationMs } = message as AttemptEndMessage;
-    const attributes = { 'holdfast.batch.attempt.result': result };
-    attempts.record(1, attributes);
+    const attributes = ATTEMPT_ATTRIBUTES[result];
+    bump(attemptCounts, result, () => attributes);
     attemptDuration.record(seconds(durationMs), attributes);
   };
   const onOutcome = (message: unknown) => {
     const { status, code } = message as OutcomeMessage;
-    items.record(
-      1,
+    bump(itemCounts, code === undefined ? status : `${status} ${code}`, () =>
       code === undefined
         ? { 'holdfast.batch.outcome': status }
         : { 'holdfast.batch.outcome': status, 'error.type': code },
@@ -86,6 +108,8 @@ export function instrumentBatch(options?: BatchMetricsOptions): Instrumentation 
   };
   const onBatchEnd = (message: unknown) => {
     const { stats, fatal } = message as BatchEndMessage;
+    flush(itemCounts, items);
+    flush(attemptCounts, attempts);
     retries.record(stats.retried);
     retriesRefused.record(stats.budgetRefused);
     hedges.record(stats.hedged);
@@ -98,11 +122,17 @@ export function instrumentBatch(options?: BatchMetricsOptions): Instrumentation 
     batches.record(1, attributes);
     batchDuration.record(seconds(stats.durationMs), attributes);
   };
-  subscribe(ATTEMPT_END_CHANNEL, onAttempt);
-  subscribe(OUTCOME_CHANNEL, onOutcome);
-  subscribe(BATCH_END_CHANNEL, onBatchEnd);
+  // The API's no-op meter records nothing: then the channels stay without subscribers, and the
+  // batch builds no message at all (the cost of `fetchAll` without this entry).
+  const subscribed = !meter.isNoop;
+  if (subscribed) {
+    subscribe(ATTEMPT_END_CHANNEL, onAttempt);
+    subscribe(OUTCOME_CHANNEL, onOutcome);
+    subscribe(BATCH_END_CHANNEL, onBatchEnd);
+  }
   return {
     stop() {
+      if (!subscribed) return;
       unsubscribe(ATTEMPT_END_CHANNEL, onAttempt);
       unsubscribe(OUTCOME_CHANNEL, onOutcome);
       unsubscribe(BATCH_END_CHANNEL, onBatchEnd);
@@ -112,6 +142,13 @@ export function instrumentBatch(options?: BatchMetricsOptions): Instrumentation 
 }
 
 /** The instruments, by stable name (docs/batch.md lists the same, checked by a test). */
+const ATTEMPT_ATTRIBUTES: Readonly<Record<AttemptEndMessage['result'], Attributes>> = {
+  value: { 'holdfast.batch.attempt.result': 'value' },
+  error: { 'holdfast.batch.attempt.result': 'error' },
+  timeout: { 'holdfast.batch.attempt.result': 'timeout' },
+  stopped: { 'holdfast.batch.attempt.result': 'stopped' },
+};
+
 const BATCH_METRICS = {
   items: {
     name: 'holdfast.batch.items',

@@ -128,6 +128,14 @@ describe('instrumentBatch', () => {
     expect((await collect()).size).toBe(0);
   });
 
+  test("with the API's no-op meter (no MeterProvider registered) nothing is subscribed", async () => {
+    instrumentation = instrumentBatch(); // the global provider: none is registered in this test
+    expect(hasSubscribers(OUTCOME_CHANNEL)).toBe(false);
+    expect(hasSubscribers(BATCH_END_CHANNEL)).toBe(false);
+    expect((await fetchAll([1], (n) => n)).values).toEqual([1]);
+    expect(instrumentation.stats().meterErrors).toBe(0);
+  });
+
   test('bad options are TypeErrors naming the option and the value', () => {
     expect(() => instrumentBatch({ meterProvider: 'x' } as never)).toThrow(
       /meterProvider: expected an OpenTelemetry MeterProvider \(with getMeter\(\)\), got "x" \(string\)/,

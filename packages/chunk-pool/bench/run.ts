@@ -53,6 +53,14 @@ const perSecond = (r: Result) => r.records / (r.ms / 1000);
 const mbPerSecond = (r: Result) => r.bytes / 1e6 / (r.ms / 1000);
 const memoryRatio = perSecond(poolMemory) / perSecond(stream);
 const fileRatio = mbPerSecond(poolFile) / mbPerSecond(raw);
+// The otel entry's cost on the tryAppend path (bench/otel.ts prints its table).
+const otelRows = execFileSync(
+  process.execPath,
+  ['--import', 'tsx', fileURLToPath(new URL('./otel.ts', import.meta.url))],
+  {
+    encoding: 'utf8',
+  },
+).trim();
 const k = (n: number) => `${Math.round(n / 1000).toLocaleString('en-US')} k`;
 
 const md = [
@@ -70,6 +78,11 @@ const md = [
   '',
   `Goal — memory storage at least 2× the stream pipeline's records/s: **${memoryRatio >= 2 ? 'met' : 'missed'}** (${memoryRatio.toFixed(2)}×).`,
   `Goal — file storage at least 50% of raw \`writeSync\` bandwidth: **${fileRatio >= 0.5 ? 'met' : 'missed'}** (${(fileRatio * 100).toFixed(0)}%; chunkio publishes about 545 MB/s with CRC32 on its machine).`,
+  '',
+  '`@holdfast/chunk-pool/otel` installed (`bench/otel.ts`: each mode in its own process, taking turns,',
+  'best of 3; everything but drops is read from `stats()` at collection, so `tryAppend` does no metric work):',
+  '',
+  otelRows,
 ].join('\n');
 
 mkdirSync(out, { recursive: true });

@@ -140,10 +140,12 @@ export function instrumentChunkPool(options: ChunkPoolMetricsOptions): Instrumen
       droppedBytes.record(event.bytes, a);
     }
   };
-  pool.on('dropped', onDropped);
+  // With the API's no-op meter nothing listens.
+  const listening = !meter.isNoop;
+  if (listening) pool.on('dropped', onDropped);
   return {
     stop() {
-      pool.off('dropped', onDropped);
+      if (listening) pool.off('dropped', onDropped);
       meter.stop();
     },
     stats: () => ({ meterErrors: meter.meterErrors }),

@@ -104,6 +104,14 @@ describe('instrumentChunkPool', () => {
     await pool.close();
   });
 
+  test("with the API's no-op meter (no MeterProvider registered) nothing listens", async () => {
+    const pool = await open();
+    const instrumentation = instrumentChunkPool({ pool });
+    expect(pool.listenerCount('dropped')).toBe(0);
+    instrumentation.stop();
+    await pool.close();
+  });
+
   test('bad options are TypeErrors naming the option and the value', () => {
     expect(() => instrumentChunkPool({ pool: {} } as never)).toThrow(
       /pool: expected a ChunkPool, got an object/,

@@ -88,10 +88,12 @@ export function instrumentCrashGuard(options: CrashGuardMetricsOptions): Instrum
       'holdfast.crash_flush.send.outcome': outcome,
     });
   };
-  subscribe(SEND_CHANNEL, onSend);
+  // With the API's no-op meter nothing is subscribed: a send then builds no message.
+  const listening = !meter.isNoop;
+  if (listening) subscribe(SEND_CHANNEL, onSend);
   return {
     stop() {
-      unsubscribe(SEND_CHANNEL, onSend);
+      if (listening) unsubscribe(SEND_CHANNEL, onSend);
       meter.stop();
     },
     stats: () => ({ meterErrors: meter.meterErrors }),

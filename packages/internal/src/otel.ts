@@ -11,6 +11,7 @@
  * @module
  */
 import {
+  createNoopMeter,
   metrics,
   type Attributes,
   type BatchObservableCallback,
@@ -87,6 +88,11 @@ type Kind = 'counter' | 'histogram' | 'observableCounter' | 'observableGauge' | 
  */
 export class GuardedMeter {
   meterErrors = 0;
+  /**
+   * The API's no-op meter (no MeterProvider registered when the meter was got: the API has no
+   * proxy for meters, so it stays a no-op). Then nothing needs to listen or subscribe at all.
+   */
+  readonly isNoop: boolean;
   readonly #meter: Meter | undefined;
   readonly #observables: Observable[] = [];
   readonly #callbacks: BatchObservableCallback[] = [];
@@ -97,6 +103,8 @@ export class GuardedMeter {
         options.meter ??
         (options.meterProvider ?? metrics.getMeterProvider()).getMeter(scope.name, scope.version),
     );
+    this.isNoop =
+      this.#meter === undefined || this.#guard(() => this.#meter === createNoopMeter()) === true;
   }
 
   /** Runs `f`; a throw is counted and gives `undefined`. */

@@ -124,12 +124,18 @@ export function instrumentReaper(options?: ReaperMetricsOptions): Instrumentatio
   };
   // Runs inside the reaper's guarded emit; the recorder is guarded too.
   const onReaped = (event: ReapedEvent) => reapLatency?.record(seconds(event.latencyMs));
-  subscribe(RUN_END_CHANNEL, onRunEnd);
-  reaper?.on('reaped', onReaped);
+  // With the API's no-op meter nothing is subscribed: run() then builds no message.
+  const listening = !meter.isNoop;
+  if (listening) {
+    subscribe(RUN_END_CHANNEL, onRunEnd);
+    reaper?.on('reaped', onReaped);
+  }
   return {
     stop() {
-      unsubscribe(RUN_END_CHANNEL, onRunEnd);
-      reaper?.off('reaped', onReaped);
+      if (listening) {
+        unsubscribe(RUN_END_CHANNEL, onRunEnd);
+        reaper?.off('reaped', onReaped);
+      }
       meter.stop();
     },
     stats: () => ({ meterErrors: meter.meterErrors }),
