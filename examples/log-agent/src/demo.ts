@@ -174,6 +174,13 @@ async function scenario(): Promise<void> {
 
   // The agent's Prometheus endpoint, scraped while it is still alive (the last step kills it),
   // between two of its own stats reports: its counters then bracket what the scrape says.
+  // Once nothing is pending, the outputs are idle (redeliveries after the crash included):
+  // the delivered counters stop moving.
+  await until(
+    () => Object.values(latest()!.pool.pendingRecords).every((n) => n === 0),
+    30_000,
+    'the outputs to be idle',
+  );
   const before = latest()!;
   const reportsBefore = control.received();
   const scraped = await scrapeAgent(before.telemetry.metricsUrl);
