@@ -4,4 +4,5 @@ export default packageBuild({
   index: 'src/index.ts',
   testing: 'src/testing.ts',
   'cli/chunks': 'src/cli/chunks.ts',
+  otel: 'src/otel.ts',
 });

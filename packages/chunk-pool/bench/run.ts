@@ -73,6 +73,14 @@ const perSecond = (r: Result) => r.records / (r.ms / 1000);
 const mbPerSecond = (r: Result) => r.bytes / 1e6 / (r.ms / 1000);
 const memoryRatio = perSecond(poolMemory) / perSecond(stream);
 const fileRatio = mbPerSecond(poolFile) / mbPerSecond(raw);
+// The otel entry's cost on the tryAppend path (bench/otel.ts prints its table).
+const otelRows = execFileSync(
+  process.execPath,
+  ['--import', 'tsx', fileURLToPath(new URL('./otel.ts', import.meta.url))],
+  {
+    encoding: 'utf8',
+  },
+).trim();
 const k = (n: number) => `${Math.round(n / 1000).toLocaleString('en-US')} k`;
 
 const md = [
@@ -117,6 +125,13 @@ const md = [
   ),
   '',
   `Goal — the heap within 1.1× \`maxBytesUp\` for any record size: **${maxFactor <= 1.1 ? 'met' : 'missed'}** (at most ${maxFactor.toFixed(2)}×).`,
+  '',
+  '### With the otel entry (issue #22)',
+  '',
+  '`@holdfast/chunk-pool/otel` installed (`bench/otel.ts`: each mode in its own process, taking turns,',
+  'best of 3; everything but drops is read from `stats()` at collection, so `tryAppend` does no metric work):',
+  '',
+  otelRows,
 ].join('\n');
 
 mkdirSync(out, { recursive: true });

@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { Readable, Writable } from 'node:stream';
 // The built package (self-reference through its exports map), as users run it.
 import { ChunkPool, fileStorage, type ChunkStorage } from '@holdfast/chunk-pool';
+import { benchMeterProvider } from '../../../scripts/bench-otel.js';
 import { factor, perRecord } from './heap.js';
 import { outageScenario } from './outage.js';
 
@@ -28,6 +29,15 @@ async function poolScenario(storage: ChunkStorage | undefined, outputs: string[]
     chunkBytes: 1 << 20,
     maxBytesUp: 64 << 20,
   });
+  // HOLDFAST_BENCH_OTEL (bench/otel.ts): the otel entry on a no-op or an SDK meter, or none.
+  const otel = benchMeterProvider();
+  const instrumentation =
+    otel.meterProvider === undefined
+      ? undefined
+      : (await import('@holdfast/chunk-pool/otel')).instrumentChunkPool({
+          pool,
+          meterProvider: otel.meterProvider,
+        });
   const consumers = outputs.map(async (output) => {
     for await (const lease of pool.consume(output)) await lease.ack();
   });
@@ -36,6 +46,8 @@ async function poolScenario(storage: ChunkStorage | undefined, outputs: string[]
     if (!pool.tryAppend('app', record(i))) await pool.append('app', record(i));
   await pool.flush();
   await pool.drain();
+  await otel.finish();
+  instrumentation?.stop();
   await pool.close();
   await Promise.all(consumers);
 }

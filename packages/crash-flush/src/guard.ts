@@ -23,6 +23,7 @@ import {
 } from './internal/node-flags.js';
 import { RateLimit } from './internal/rate-limit.js';
 import { reportProblem } from './internal/report-shape.js';
+import { publishSend } from './internal/send-channel.js';
 import { Spool } from './internal/spool.js';
 import { SyncSender } from './internal/sync-sender.js';
 import { callAsync } from './internal/user-code.js';
@@ -72,6 +73,11 @@ export interface CrashGuard extends AsyncDisposable {
   /** Resolves when every capture sent so far, and the spool sent at start, is delivered or spooled. */
   flush(): Promise<void>;
   stats(): CrashGuardStats;
+  /**
+   * What `spoolDir` holds now: reports waiting for the next send and their bytes (both 0 without
+   * a spool). Reads the folder (one `readdir`), so call it for a gauge, not on a hot path.
+   */
+  spoolSize(): { readonly reports: number; readonly bytes: number };
   /**
    * Reports a worker's uncaught error with the worker's name, and delivers the reports of a guard
    * installed inside that worker. Returns a function that stops watching.
@@ -286,14 +292,17 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
   /** Sends while the process runs (user code: bounded by sendTimeout); spools what fails. */
   const sendLater = (r: CrashReport) => {
     if (forwardToMain) return forward(r);
+    const startedAt = performance.now();
     track(
       callAsync(() => sink.send(r), o.sendTimeout).then(
         () => {
           counts.sent += 1;
+          publishSend(r.kind, 'sent', startedAt);
         },
         () => {
           counts.sinkErrors += 1;
           spoolOrLose(r);
+          publishSend(r.kind, 'failed', startedAt);
         },
       ),
     );
@@ -445,11 +454,17 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
     track(
       spool
         .resend(
-          (r) =>
-            callAsync(() => sink.send(r), o.sendTimeout).catch((error: unknown) => {
-              counts.sinkErrors += 1;
-              throw error;
-            }),
+          (r) => {
+            const startedAt = performance.now();
+            return callAsync(() => sink.send(r), o.sendTimeout).then(
+              () => publishSend('resend', 'sent', startedAt),
+              (error: unknown) => {
+                counts.sinkErrors += 1;
+                publishSend('resend', 'failed', startedAt);
+                throw error;
+              },
+            );
+          },
           {
             concurrency: RESEND_CONCURRENCY,
             maxEntryBytes: Math.max(4 * o.maxReportBytes, 1_048_576),
@@ -501,6 +516,7 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
     stats: () => ({ ...counts }),
+    spoolSize: () => spool?.sizeSync() ?? { reports: 0, bytes: 0 },
     uninstall,
     [Symbol.asyncDispose]: uninstall,
   };

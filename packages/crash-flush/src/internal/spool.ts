@@ -88,6 +88,29 @@ export class Spool {
     }
   }
 
+  /**
+   * What the folder holds now: reports waiting to be sent and their bytes (from the entry names;
+   * an old-style name is stat'ed). One `readdirSync` of a folder bounded by `maxSpooledReports`;
+   * a folder that cannot be read holds nothing.
+   */
+  sizeSync(): { reports: number; bytes: number } {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return { reports: 0, bytes: 0 };
+    }
+    let reports = 0;
+    let bytes = 0;
+    for (const name of names) {
+      const entry = parseName(name);
+      if (entry === undefined) continue;
+      reports += 1;
+      bytes += entry.bytes ?? sizeSync(join(this.dir, name));
+    }
+    return { reports, bytes };
+  }
+
   #makeRoomSync(bytes: number): void {
     const entries: Entry[] = [];
     for (const name of readdirSync(this.dir)) {
