@@ -3,7 +3,9 @@
 //   2. attw --pack: types resolve for import and require under Node's resolution modes and bundlers.
 //   3. no built file imports `@holdfast/internal`: the private package is inlined, never imported
 //      (a published package has no runtime dependency);
-//   4. the packed smoke test: each tarball installs into a fresh project and loads with both
+//   4. only the `otel` entries name `@opentelemetry/api` (an optional peer): no other built file
+//      loads it, so a user without it can use everything else;
+//   5. the packed smoke test: each tarball installs into a fresh project and loads with both
 //      `import` and `require`, every entry of its exports map; its README's links resolve from the
 //      registry; its types compile with the oldest supported `@types/node`.
 // Run after `pnpm build` (the script `check:packages` does both).
@@ -48,6 +50,18 @@ for (const { dir, manifest } of workspacePackages()) {
   process.stdout.write(
     `${manifest.name}: ${built.length} built files, ${naming.length} importing it\n`,
   );
+}
+
+process.stdout.write('\n== only the otel entries load @opentelemetry/api\n');
+const IMPORTS_OTEL_API = /(from|require\(|import\()\s*['"]@opentelemetry\/api['"]/;
+for (const { dir, manifest } of workspacePackages()) {
+  const dist = join(dir, 'dist');
+  const loading = readdirSync(dist, { recursive: true, encoding: 'utf8' })
+    .filter((file) => /\.c?js$/.test(file))
+    .filter((file) => IMPORTS_OTEL_API.test(readFileSync(join(dist, file), 'utf8')));
+  for (const file of loading.filter((f) => !/^otel\.c?js$/.test(f)))
+    failures.push(`${manifest.name}: dist/${file} loads @opentelemetry/api`);
+  process.stdout.write(`${manifest.name}: ${loading.join(', ') || 'none'}\n`);
 }
 
 process.stdout.write('\n== packed smoke test\n');

@@ -11,6 +11,7 @@ import type { Classification, Inventory, Outcome, BatchResult } from '@holdfast/
 import type { ChunkPool, ChunkStorage, PoolRecord } from '@holdfast/chunk-pool';
 import type { CrashGuard, Sink, SuperviseOptions } from '@holdfast/crash-flush';
 import type { TimerHandle } from '@holdfast/batch';
+import type { MeterProvider } from '@opentelemetry/api';
 
 export { expect, test } from 'vitest';
 export { default as fc } from 'fast-check';
@@ -82,6 +83,8 @@ export declare const error: unknown;
 // --- Crash reporting (@holdfast/crash-flush).
 
 export declare const guard: CrashGuard;
+/** The agent's OpenTelemetry MeterProvider (an SDK one, or the global). */
+export declare const meterProvider: MeterProvider;
 export declare const sink: Sink;
 export declare const options: SuperviseOptions;
 export declare const config: { readonly otlpUrl: string };

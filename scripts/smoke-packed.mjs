@@ -3,6 +3,8 @@
 // reader on the registry: every link of each packed README must be absolute or reach a file of the
 // tarball. And as a TypeScript user on the oldest supported `@types/node`: every entry type-checks
 // from an ES module and from a CommonJS one (module `node16`, declarations checked too).
+// Then without the optional peers: every main entry still loads, and an `otel` entry fails only
+// when it is loaded, with an error that names `@opentelemetry/api`.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,9 +34,13 @@ try {
   const project = join(work, 'project');
   execFileSync('mkdir', ['-p', project]);
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'smoke', private: true }));
-  // Optional peers (fast-check for the testing kits) are installed too, as a user of a kit would.
+  // Optional peers (fast-check for the testing kits) are installed too, as a user of a kit would;
+  // a peer that is one of our packages (crash-flush's @holdfast/reaper) comes from its tarball.
+  const ours = new Set(packages.map(({ manifest }) => manifest.name));
   const peers = packages.flatMap(({ manifest }) =>
-    Object.entries(manifest.peerDependencies ?? {}).map(([name, range]) => `${name}@${range}`),
+    Object.entries(manifest.peerDependencies ?? {})
+      .filter(([name]) => !ours.has(name))
+      .map(([name, range]) => `${name}@${range}`),
   );
   execFileSync(
     'npm',
@@ -66,6 +72,66 @@ try {
     }
   }
   process.stdout.write(`packed smoke test: ${checked} entry points loaded both ways\n`);
+
+  // With the optional peer present, an otel entry works against the API's global (no-op) meter.
+  const instrumentBoth = [
+    ['@holdfast/batch/otel', 'instrumentBatch'],
+    ['@holdfast/reaper/otel', 'instrumentReaper'],
+  ];
+  for (const [specifier, name] of instrumentBoth) {
+    const call = `const i = m.${name}(); if (i.stats().meterErrors !== 0) throw new Error('meter errors'); i.stop();`;
+    execFileSync(
+      process.execPath,
+      ['--input-type=module', '-e', `const m = await import('${specifier}'); ${call}`],
+      { cwd: project, stdio: 'inherit' },
+    );
+    execFileSync(
+      process.execPath,
+      ['--input-type=commonjs', '-e', `const m = require('${specifier}'); ${call}`],
+      { cwd: project, stdio: 'inherit' },
+    );
+    process.stdout.write(`ok  ${specifier}: ${name}() with @opentelemetry/api (import, require)\n`);
+  }
+
+  // Without the optional peers (no @opentelemetry/api, no fast-check).
+  const bare = join(work, 'bare');
+  execFileSync('mkdir', ['-p', bare]);
+  writeFileSync(join(bare, 'package.json'), JSON.stringify({ name: 'bare', private: true }));
+  execFileSync(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--loglevel=error', '--omit=optional', ...tarballs],
+    { cwd: bare, stdio: 'inherit' },
+  );
+  if (existsSync(join(bare, 'node_modules', '@opentelemetry', 'api')))
+    throw new Error('the bare project has @opentelemetry/api: the peer must be optional');
+  for (const { manifest } of packages) {
+    const main = JSON.stringify(manifest.name);
+    execFileSync(process.execPath, ['--input-type=module', '-e', `await import(${main});`], {
+      cwd: bare,
+      stdio: 'inherit',
+    });
+    execFileSync(process.execPath, ['--input-type=commonjs', '-e', `require(${main});`], {
+      cwd: bare,
+      stdio: 'inherit',
+    });
+    if (manifest.exports['./otel'] === undefined) continue;
+    const otel = JSON.stringify(`${manifest.name}/otel`);
+    for (const [type, load] of [
+      ['module', `await import(${otel})`],
+      ['commonjs', `require(${otel})`],
+    ]) {
+      const probe = `try { ${load}; console.log('loaded'); } catch (e) { console.log(String(e.message)); }`;
+      const out = execFileSync(process.execPath, [`--input-type=${type}`, '-e', probe], {
+        cwd: bare,
+        encoding: 'utf8',
+      });
+      if (!out.includes("'@opentelemetry/api'"))
+        throw new Error(`${manifest.name}/otel without the peer (${type}): ${out.trim()}`);
+    }
+    process.stdout.write(
+      `ok  ${manifest.name} loads without @opentelemetry/api; /otel says it is missing\n`,
+    );
+  }
 
   // The READMEs as the registry shows them: only the tarball's files exist.
   const broken = [];

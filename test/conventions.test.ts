@@ -19,7 +19,11 @@ const KNOWN_DEVIATIONS: readonly string[] = [];
 
 function violations(): string[] {
   const entries = packages
-    .flatMap((name) => [`../packages/${name}/src/index.ts`, `../packages/${name}/src/testing.ts`])
+    .flatMap((name) => [
+      `../packages/${name}/src/index.ts`,
+      `../packages/${name}/src/testing.ts`,
+      `../packages/${name}/src/otel.ts`,
+    ])
     .map(here)
     .filter((file) => existsSync(file));
   const clis = packages.flatMap((name) => {

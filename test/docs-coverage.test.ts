@@ -6,7 +6,11 @@ import { undocumentedExports } from '../scripts/undocumented-exports.js';
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const packages = ['batch', 'chunk-pool', 'crash-flush', 'reaper'];
 const entries = packages
-  .flatMap((name) => [`../packages/${name}/src/index.ts`, `../packages/${name}/src/testing.ts`])
+  .flatMap((name) => [
+    `../packages/${name}/src/index.ts`,
+    `../packages/${name}/src/testing.ts`,
+    `../packages/${name}/src/otel.ts`,
+  ])
   .map(here)
   .filter((file) => existsSync(file));
 

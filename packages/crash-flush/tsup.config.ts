@@ -4,6 +4,7 @@ export default packageBuild(
   {
     index: 'src/index.ts',
     testing: 'src/testing.ts',
+    otel: 'src/otel.ts',
     // The preload `runCrashScenarios` passes to `node --import`: loaded by path, never imported.
     'testing/crash-trigger': 'src/testing/crash-trigger.ts',
     'cli/supervise': 'src/cli/supervise.ts',

@@ -4,6 +4,7 @@ export default packageBuild(
   {
     index: 'src/index.ts',
     testing: 'src/testing.ts',
+    otel: 'src/otel.ts',
     'cli/probe': 'src/cli/probe.ts',
     'cli/init': 'src/cli/init.ts',
   },

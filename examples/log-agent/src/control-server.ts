@@ -18,6 +18,8 @@ export interface ControlServer {
   /** The latest counters of each agent process that reported, by pid, oldest first. */
   agents(): readonly AgentStats[];
   latest(): AgentStats | undefined;
+  /** Stats reports received so far (to wait for one made after a given moment). */
+  received(): number;
   /** Queues a command; the next agent that asks gets it, and nobody after. */
   send(command: AgentCommand): void;
   close(): Promise<void>;
@@ -26,6 +28,7 @@ export interface ControlServer {
 export async function startControlServer(): Promise<ControlServer> {
   const byPid = new Map<number, AgentStats>();
   let latest: AgentStats | undefined;
+  let received = 0;
   let pending: AgentCommand | undefined;
 
   const server = createServer((req, res) => {
@@ -34,6 +37,7 @@ export async function startControlServer(): Promise<ControlServer> {
     req.on('end', () => {
       if (req.method === 'POST' && req.url === '/agent/stats') {
         latest = JSON.parse(Buffer.concat(parts).toString('utf8')) as AgentStats;
+        received += 1;
         byPid.set(latest.pid, latest);
         res.writeHead(204).end();
       } else if (req.method === 'GET' && req.url === '/agent/command') {
@@ -51,6 +55,7 @@ export async function startControlServer(): Promise<ControlServer> {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     agents: () => [...byPid.values()],
     latest: () => latest,
+    received: () => received,
     send: (command) => {
       pending = command;
     },

@@ -29,6 +29,7 @@ import { createDisplay } from './display.js';
 import { startLogBackend } from './log-backend.js';
 import { buildReport, printReport, type ScenarioFacts } from './report.js';
 import { startRuntimeSimulator } from './runtime-simulator.js';
+import { scrapeAgent } from './scrape.js';
 
 const json = process.argv.includes('--json');
 const display = createDisplay(process.stdout, json);
@@ -119,6 +120,7 @@ const facts: ScenarioFacts = {
   agentExit: undefined,
   zombies: 0,
   processesLeft: 0,
+  telemetry: undefined,
   failure: undefined,
 };
 
@@ -169,6 +171,29 @@ async function scenario(): Promise<void> {
     'every line to reach both outputs',
   );
   display.event('every line read has reached both outputs');
+
+  // The agent's Prometheus endpoint, scraped while it is still alive (the last step kills it),
+  // between two of its own stats reports: its counters then bracket what the scrape says.
+  // Once nothing is pending, the outputs are idle (redeliveries after the crash included):
+  // the delivered counters stop moving.
+  await until(
+    () => Object.values(latest()!.pool.pendingRecords).every((n) => n === 0),
+    30_000,
+    'the outputs to be idle',
+  );
+  const before = latest()!;
+  const reportsBefore = control.received();
+  const scraped = await scrapeAgent(before.telemetry.metricsUrl);
+  // Two reports later, the latest was certainly made after the scrape.
+  await until(
+    () => control.received() >= reportsBefore + 2,
+    10_000,
+    'a stats report after the scrape',
+  );
+  facts.telemetry = { before, scraped, after: latest()! };
+  display.event(
+    `scraped the agent's OpenTelemetry metrics (${scraped.families} families): delivered search ${scraped.delivered.search.toLocaleString('en-US')}, archive ${scraped.delivered.archive.toLocaleString('en-US')}; ${scraped.zombiesReaped} zombies reaped`,
+  );
 
   control.send('exhaust-heap');
   display.event("crash: a leak exhausts the agent's heap — no in-process hook sees that one");

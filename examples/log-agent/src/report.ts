@@ -6,6 +6,7 @@
 import type { Writable } from 'node:stream';
 import type { AgentStats } from './agent/agent-stats.js';
 import type { CrashReportReceived } from './log-backend.js';
+import type { ScrapedFigures } from './scrape.js';
 
 export interface ScenarioFacts {
   readonly realDocker: boolean;
@@ -21,8 +22,53 @@ export interface ScenarioFacts {
   /** Zombies and live processes left in the demo's tree at the end. */
   zombies: number;
   processesLeft: number;
+  /**
+   * The scrape of the agent's Prometheus endpoint (its last run, before the heap exhaustion),
+   * and the agent's own stats reports just before and just after it.
+   */
+  telemetry: { before: AgentStats; scraped: ScrapedFigures; after: AgentStats } | undefined;
   /** The step that did not complete, if one did not. */
   failure: string | undefined;
+}
+
+/** A figure as the scrape, the agent (before and after the scrape) and the backends saw it. */
+export interface ScrapedFigure {
+  readonly scraped: number;
+  readonly agentBefore: number;
+  readonly agentAfter: number;
+}
+
+/** The agent's OpenTelemetry metrics as the demo scraped them, beside the other views. */
+export interface TelemetryReport {
+  /** Records each output delivered in the agent's last run (a counter since its pool opened). */
+  readonly delivered: { readonly search: ScrapedFigure; readonly archive: ScrapedFigure };
+  /** Zombies the agent's last run reaped. */
+  readonly zombiesReaped: ScrapedFigure;
+  /** Crash reports the last run's guard confirmed sent. */
+  readonly crashReportsSent: ScrapedFigure;
+  /** Every scraped figure lies between the agent's reports before and after the scrape. */
+  readonly agrees: boolean;
+}
+
+function telemetryReport(t: NonNullable<ScenarioFacts['telemetry']>): TelemetryReport {
+  const figure = (scraped: number, read: (s: AgentStats) => number): ScrapedFigure => ({
+    scraped,
+    agentBefore: read(t.before),
+    agentAfter: read(t.after),
+  });
+  const delivered = {
+    search: figure(t.scraped.delivered.search, (s) => s.pool.delivered.search ?? 0),
+    archive: figure(t.scraped.delivered.archive, (s) => s.pool.delivered.archive ?? 0),
+  };
+  const zombiesReaped = figure(t.scraped.zombiesReaped, (s) => s.health.reaped);
+  const crashReportsSent = figure(t.scraped.crashReportsSent, (s) => s.telemetry.crashReportsSent);
+  const all = [delivered.search, delivered.archive, zombiesReaped, crashReportsSent];
+  return {
+    delivered,
+    zombiesReaped,
+    crashReportsSent,
+    agrees: all.every((f) => f.agentBefore <= f.scraped && f.scraped <= f.agentAfter),
+  };
 }
 
 export interface KeptPromise {
@@ -66,28 +112,35 @@ export interface DemoReport {
   };
   readonly crashReports: readonly CrashReportSummary[];
   readonly agentExit: { readonly code: number | null; readonly signal: string | null } | undefined;
+  readonly telemetry: TelemetryReport | undefined;
   readonly durationMs: number;
 }
 
 const count = (n: number) => n.toLocaleString('en-US');
 
 function summarize(report: CrashReportReceived): CrashReportSummary {
-  const extra = JSON.parse(String(report.attributes['crash.extra'] ?? '{}')) as {
-    supervisor?: boolean;
-    diagnosis?: { exitCode: number | null; signal: string | null };
-  };
+  const fromSupervisor = report.attributes['holdfast.supervisor'] === true;
   return {
-    from: extra.supervisor === true ? 'supervisor' : 'guard',
+    from: fromSupervisor ? 'supervisor' : 'guard',
     type: String(report.attributes['exception.type'] ?? ''),
     message: String(report.attributes['exception.message'] ?? report.body),
     pod: String(report.resource['k8s.pod.name'] ?? ''),
     node: String(report.resource['k8s.node.name'] ?? ''),
-    lastRecords: (JSON.parse(String(report.attributes['log.last_records'] ?? '[]')) as unknown[])
-      .length,
-    exit:
-      extra.diagnosis === undefined
-        ? undefined
-        : { code: extra.diagnosis.exitCode, signal: extra.diagnosis.signal },
+    lastRecords: (
+      JSON.parse(String(report.attributes['holdfast.last_records'] ?? '[]')) as unknown[]
+    ).length,
+    exit: fromSupervisor
+      ? {
+          code:
+            report.attributes['process.exit.code'] === undefined
+              ? null
+              : Number(report.attributes['process.exit.code']),
+          signal:
+            report.attributes['holdfast.signal'] === undefined
+              ? null
+              : String(report.attributes['holdfast.signal']),
+        }
+      : undefined,
   };
 }
 
@@ -117,8 +170,18 @@ export function buildReport(facts: ScenarioFacts, durationMs: number): DemoRepor
         ? `exit code ${exit.code}`
         : `signal ${exit.signal}`;
   const metadataKept = reports.every((r) => r.pod !== '' && r.node !== '');
+  const telemetry = facts.telemetry === undefined ? undefined : telemetryReport(facts.telemetry);
+  const d = telemetry?.delivered;
 
   const promises: KeptPromise[] = [
+    {
+      promise: "the agent's OpenTelemetry metrics, scraped, agree with its own counters",
+      kept: telemetry?.agrees === true,
+      detail:
+        telemetry === undefined || d === undefined
+          ? 'the agent was not scraped'
+          : `Prometheus scrape of its last run: delivered search ${count(d.search.scraped)}, archive ${count(d.archive.scraped)} (the backends saw ${count(facts.delivered.search)} and ${count(facts.delivered.archive)} across both runs); ${telemetry.zombiesReaped.scraped} zombies reaped; ${telemetry.crashReportsSent.scraped} crash reports sent by its guard`,
+    },
     {
       promise: 'the scenario ran to its end',
       kept: facts.failure === undefined,
@@ -195,6 +258,7 @@ export function buildReport(facts: ScenarioFacts, durationMs: number): DemoRepor
     zombies: { reaped, left: facts.zombies, processesLeft: facts.processesLeft },
     crashReports: reports,
     agentExit: exit,
+    telemetry,
     durationMs: Math.round(durationMs),
   };
 }

@@ -45,4 +45,27 @@ test('the demo keeps every promise', () => {
   }
   const heap = report.crashReports.find((r) => r.type === 'heap-out-of-memory');
   expect(report.agentExit).toEqual(heap?.exit);
+
+  // The Prometheus scrape of the agent's last run agrees with the report: every line had been
+  // delivered then, so each output's counter is what the agent said before and after the
+  // scrape, and no more than the backends received over both runs; the counters that still
+  // move (zombies reaped by the sidecar check) lie between the agent's two reports.
+  const telemetry = report.telemetry!;
+  expect(telemetry.agrees).toBe(true);
+  for (const output of ['search', 'archive'] as const) {
+    const figure = telemetry.delivered[output];
+    expect(figure.scraped).toBe(figure.agentBefore);
+    expect(figure.scraped).toBe(figure.agentAfter);
+    expect(figure.scraped).toBeGreaterThan(0);
+    expect(figure.scraped).toBeLessThanOrEqual(
+      report.records.delivered[output] + report.records.duplicates[output],
+    );
+  }
+  expect(telemetry.zombiesReaped.scraped).toBeGreaterThan(0);
+  expect(telemetry.zombiesReaped.scraped).toBeGreaterThanOrEqual(
+    telemetry.zombiesReaped.agentBefore,
+  );
+  expect(telemetry.zombiesReaped.scraped).toBeLessThanOrEqual(telemetry.zombiesReaped.agentAfter);
+  expect(telemetry.zombiesReaped.scraped).toBeLessThanOrEqual(report.zombies.reaped);
+  expect(telemetry.crashReportsSent.scraped).toBe(telemetry.crashReportsSent.agentAfter);
 }, 180_000);

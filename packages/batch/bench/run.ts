@@ -95,6 +95,8 @@ const goals = lines.map(({ label, rows }) => {
   return { label, met: withTimeouts <= 1.5, withTimeouts, signalRead };
 });
 const memoryMet = memory.every((m) => m.maxGrowthMb < 2);
+// The otel entry's cost on this Node (bench/otel.ts prints its table).
+const otelRows = run(process.execPath, [here('otel.ts')]).trim();
 const md = [
   '## @holdfast/batch',
   '',
@@ -136,6 +138,11 @@ const md = [
   ),
   '',
   `Goal — under 2 MB above the start at every sample, at 100,000 and at 1,000,000 items: **${memoryMet ? 'met' : 'missed'}**.`,
+  '',
+  '`@holdfast/batch/otel` installed (`bench/otel.ts`: each mode in its own process, taking turns, best',
+  'of 3; the no-op meter subscribes nothing, so `fetchAll` builds no message):',
+  '',
+  otelRows,
 ].join('\n');
 
 mkdirSync(out, { recursive: true });

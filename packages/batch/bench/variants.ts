@@ -8,6 +8,7 @@ import pMap from 'p-map';
 import pTimeout from 'p-timeout';
 // The built package (self-reference through its exports map), as users run it.
 import { fetchAll } from '@holdfast/batch';
+import { benchMeterProvider } from '../../../scripts/bench-otel.js';
 
 const ITEMS = Array.from({ length: 100_000 }, (_, i) => i);
 const CONCURRENCY = 16;
@@ -41,6 +42,13 @@ if (run === undefined)
     `Expected a variant name, one of ${Object.keys(variants).join(', ')}; got \`${name}\``,
   );
 
+// HOLDFAST_BENCH_OTEL (bench/otel.ts): the otel entry on a no-op or an SDK meter, or none.
+const otel = benchMeterProvider();
+const instrumentation =
+  otel.meterProvider === undefined
+    ? undefined
+    : (await import('@holdfast/batch/otel')).instrumentBatch({ meterProvider: otel.meterProvider });
+
 const rounds: number[] = [];
 await run(); // warm-up
 for (let round = 0; round < 5; round += 1) {
@@ -48,6 +56,8 @@ for (let round = 0; round < 5; round += 1) {
   await run();
   rounds.push(Number(process.hrtime.bigint() - start) / 1e3 / ITEMS.length);
 }
+await otel.finish();
+instrumentation?.stop();
 rounds.sort((a, b) => a - b);
 process.stdout.write(
   JSON.stringify({ name, usPerItem: rounds[2], maxRssMb: process.resourceUsage().maxRSS / 1024 }) +

@@ -9,6 +9,9 @@ import { performance } from 'node:perf_hooks';
 import { Readable, Writable } from 'node:stream';
 // The built package (self-reference through its exports map), as users run it.
 import { ChunkPool, fileStorage, type ChunkStorage } from '@holdfast/chunk-pool';
+import { benchMeterProvider } from '../../../scripts/bench-otel.js';
+import { factor, perRecord } from './heap.js';
+import { outageScenario } from './outage.js';
 
 const RECORDS = 1_000_000;
 const RECORD_BYTES = 200;
@@ -26,6 +29,15 @@ async function poolScenario(storage: ChunkStorage | undefined, outputs: string[]
     chunkBytes: 1 << 20,
     maxBytesUp: 64 << 20,
   });
+  // HOLDFAST_BENCH_OTEL (bench/otel.ts): the otel entry on a no-op or an SDK meter, or none.
+  const otel = benchMeterProvider();
+  const instrumentation =
+    otel.meterProvider === undefined
+      ? undefined
+      : (await import('@holdfast/chunk-pool/otel')).instrumentChunkPool({
+          pool,
+          meterProvider: otel.meterProvider,
+        });
   const consumers = outputs.map(async (output) => {
     for await (const lease of pool.consume(output)) await lease.ack();
   });
@@ -34,6 +46,8 @@ async function poolScenario(storage: ChunkStorage | undefined, outputs: string[]
     if (!pool.tryAppend('app', record(i))) await pool.append('app', record(i));
   await pool.flush();
   await pool.drain();
+  await otel.finish();
+  instrumentation?.stop();
   await pool.close();
   await Promise.all(consumers);
 }
@@ -109,6 +123,15 @@ if (name === 'pool-memory') await poolScenario(undefined, ['a', 'b']);
 else if (name === 'stream') await streamScenario();
 else if (name === 'pool-file') extra = await fileScenario(dir);
 else if (name === 'raw-write') rawWriteScenario(dir);
+// `outage [seconds] [downSeconds]`, `no-outage [seconds]`: see bench/outage.ts.
+else if (name === 'outage' || name === 'no-outage') {
+  const seconds = Number(process.argv[3] ?? 30);
+  const downSeconds = name === 'outage' ? Number(process.argv[4] ?? seconds) : 0;
+  extra = await outageScenario(dir, record, { seconds, downSeconds });
+}
+// `heap-per-record <bytes>`, `heap-factor <bytes>` (with --expose-gc): see bench/heap.ts.
+else if (name === 'heap-per-record') extra = await perRecord(Number(process.argv[3]));
+else if (name === 'heap-factor') extra = await factor(Number(process.argv[3]));
 else throw new Error(`unknown scenario ${String(name)}`);
 const ms = ingestMs ?? performance.now() - started;
 rmSync(dir, { recursive: true, force: true });

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Account } from './budget.js';
+import { memoryCost } from './record-cost.js';
 import type { ChunkHeader } from './storage/storage.js';
 
 /** What outputs and events see of a chunk. */
@@ -12,15 +13,23 @@ export interface ChunkInfo {
   /** Unique across restarts; `[A-Za-z0-9_-]+`. */
   readonly id: string;
   readonly tag: string;
-  /** Clock time when the chunk got its first record. */
+  /**
+   * Wall-clock time (ms since the epoch, `Date.now()`) when the chunk got its first record; kept
+   * in storage, so recovered chunks are delivered oldest first across restarts.
+   */
   readonly createdAt: number;
   readonly recordCount: number;
   /** Payload bytes (the sum of the records' lengths). */
   readonly bytes: number;
 }
 
+// Creation order of chunks in this process (see `Chunk.sequence`).
+let created = 0;
+
 /** A chunk as the pool tracks it. */
 export class Chunk implements ChunkInfo, ChunkHeader {
+  /** Grows with each chunk created: a larger one is newer. */
+  readonly sequence = created++;
   readonly id: string;
   readonly tag: string;
   readonly createdAt: number;
@@ -85,6 +94,11 @@ export class Chunk implements ChunkInfo, ChunkHeader {
     this.createdAt = createdAt;
     this.routes = routes;
     this.pendingRoutes = new Set(pending);
+  }
+
+  /** What the records cost the memory budget while up: payload plus per-record overhead. */
+  get memoryBytes(): number {
+    return memoryCost(this.bytes, this.recordCount);
   }
 
   get up(): boolean {

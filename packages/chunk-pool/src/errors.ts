@@ -25,6 +25,7 @@ const BRAND = Symbol.for('holdfast.chunk-pool.error');
  * - `STORAGE_ERROR`: storage failed for another reason; `cause` has the system error.
  * - `STORAGE_LOCKED`: another live pool (this process or another, named in the message) holds
  *   the storage folder; one pool per folder.
+ * - `UNKNOWN_DEAD_LETTER`: a dead letter asked for by id is not in the storage folder.
  */
 export type ChunkPoolErrorCode =
   | 'POOL_CLOSED'
@@ -37,7 +38,8 @@ export type ChunkPoolErrorCode =
   | 'LEASE_SETTLED'
   | 'ABORTED'
   | 'STORAGE_ERROR'
-  | 'STORAGE_LOCKED';
+  | 'STORAGE_LOCKED'
+  | 'UNKNOWN_DEAD_LETTER';
 
 /**
  * Every error `@holdfast/chunk-pool` throws or rejects with.

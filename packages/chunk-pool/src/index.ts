@@ -25,3 +25,13 @@ export type {
 } from './storage/storage.js';
 export { memoryStorage } from './storage/memory-storage.js';
 export { fileStorage, type FileStorageOptions, type FsyncPolicy } from './storage/file-storage.js';
+export {
+  dropDeadLetters,
+  listDeadLetters,
+  readDeadLetter,
+  replayDeadLetters,
+  type DeadLetter,
+  type DeadLetterSelection,
+  type DeadLetterTotals,
+  type ReplayOptions,
+} from './dead-letters.js';

@@ -9,6 +9,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import { wallClock } from '@holdfast/internal';
 import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
 import { MemoryBudget, type Account } from './budget.js';
@@ -21,8 +22,10 @@ import { OutputState, VolumeCounter, type Taker } from './output-state.js';
 import { describeThrown } from './describe-value.js';
 import { callGuarded, emitGuarded } from './guarded-emit.js';
 import { encodeRecord, type PoolRecord } from './record.js';
+import { memoryCost, RECORD_OVERHEAD_BYTES } from './record-cost.js';
 import { backoffDelay } from './retry-schedule.js';
 import { splitRecords } from './recovery-split.js';
+import { SpillQueue } from './spill-queue.js';
 import type { ChunkPoolStats, OutputStats, Volume } from './stats.js';
 import type { RecoveredChunk } from './storage/storage.js';
 import { poolWritable } from './writable.js';
@@ -78,6 +81,22 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   /** Every chunk not yet done, in creation order. */
   readonly #chunks = new Set<Chunk>();
   readonly #openChunks = new Map<string, Chunk>();
+  /**
+   * Invariant: exactly the chunks {@link #spillable} says may go down to relieve the inputs'
+   * share; every transition that changes one of its conditions calls {@link #checkSpillable}.
+   */
+  readonly #spillQueue = new SpillQueue();
+  /**
+   * The chunks charged to the inputs' share, in creation order (a chunk is charged to it only
+   * when opened or recovered, and leaves when its charge is released): what `drop-oldest` under
+   * memory pressure chooses from, without a walk past the backlog that is down.
+   */
+  readonly #inputChunks = new Set<Chunk>();
+  /**
+   * Seal-time writes to storage still running. While one is, a blocked append does not seal the
+   * open chunks: that write, once done, lets a chunk go down, which makes room (see #whenFull).
+   */
+  #sealWrites = 0;
   readonly #appendWaiters: AppendWaiter[] = [];
   readonly #drainWaiters: (() => void)[] = [];
   readonly #runId = randomBytes(3).toString('hex');
@@ -188,10 +207,11 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       throw new ChunkPoolError('INVALID_RECORD', `tag must be a string, got ${typeof tag}`);
     }
     const bytes = encodeRecord(record);
-    if (bytes.length > this.#options.chunkBytes) {
+    if (memoryCost(bytes.length, 1) > this.#options.chunkBytes) {
       throw new ChunkPoolError(
         'RECORD_TOO_LARGE',
-        `record of ${bytes.length} bytes is larger than chunkBytes (${this.#options.chunkBytes})`,
+        `record of ${bytes.length} bytes is larger than chunkBytes (${this.#options.chunkBytes}) ` +
+          `less the ${RECORD_OVERHEAD_BYTES} bytes a record costs in memory beyond its payload`,
       );
     }
     if (this.#storageFull !== undefined) throw this.#storageFull;
@@ -418,29 +438,50 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   // ---------------------------------------------------------------------------------------------
 
   /**
-   * Charges `bytes` to the inputs' share and the storage budget if both have room. With file
-   * storage, memory pressure first moves stored chunks down. Never waits: an input never holds
-   * one resource while waiting for another.
+   * Charges a record of `bytes` bytes to the inputs' share (its memory cost, see record-cost.ts)
+   * and to the storage budget (its payload) if both have room. With file storage, memory
+   * pressure first moves stored chunks down. Never waits: an input never holds one resource
+   * while waiting for another.
    */
   #admit(bytes: number): boolean {
     if (this.#storedBytes + bytes > this.#options.maxBytesStored) return false;
     const input = this.#budget.input;
-    if (input.tryCharge(bytes)) return true;
+    const cost = memoryCost(bytes, 1);
+    if (input.tryCharge(cost)) return true;
     if (!this.#options.storage.persistent) return false;
-    this.#spill(bytes);
-    return input.tryCharge(bytes);
+    this.#spill(cost);
+    return input.tryCharge(cost);
   }
 
-  /** Moves stored, unleased chunks on the inputs' account down until `bytes` fit (newest first). */
+  /**
+   * Moves stored, unleased chunks on the inputs' account down until `bytes` fit, newest first
+   * (the oldest are the next ones outputs take). O(log n) per chunk moved down.
+   */
   #spill(bytes: number): void {
     const input = this.#budget.input;
-    const candidates = [...this.#chunks].reverse();
-    for (const chunk of candidates) {
-      if (input.fits(bytes)) return;
-      if (chunk.charge === input && chunk.persisted && chunk.leases === 0 && !chunk.loading) {
-        this.#putDown(chunk);
-      }
+    while (!input.fits(bytes)) {
+      const chunk = this.#spillQueue.newest();
+      if (chunk === undefined) return;
+      this.#putDown(chunk); // which takes it out of the queue
     }
+  }
+
+  /** Whether `chunk` may go down to make room for inputs: stored, up on their account, unleased. */
+  #spillable(chunk: Chunk): boolean {
+    return (
+      !chunk.done &&
+      chunk.up &&
+      chunk.charge === this.#budget.input &&
+      chunk.persisted &&
+      chunk.leases === 0 &&
+      !chunk.loading
+    );
+  }
+
+  /** Keeps {@link #spillQueue} up to date after a transition of `chunk`. */
+  #checkSpillable(chunk: Chunk): void {
+    if (this.#spillable(chunk)) this.#spillQueue.add(chunk);
+    else this.#spillQueue.delete(chunk);
   }
 
   /** Places an admitted record; rejects (and returns the charge) when `route()` fails. */
@@ -457,18 +498,18 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   }
 
   #sealIfFull(chunk: Chunk): void {
-    if (chunk.bytes >= this.#options.chunkBytes) this.#seal(chunk);
+    if (chunk.memoryBytes >= this.#options.chunkBytes) this.#seal(chunk);
   }
 
   /**
-   * Puts an admitted record (its bytes already charged) into its tag's open chunk, opening one if
+   * Puts an admitted record (its cost already charged) into its tag's open chunk, opening one if
    * needed. Throws a `ChunkPoolError` (and returns the charge) when `route()` fails, before the
    * record counts as accepted.
    */
   #place(tag: string, record: Buffer): Chunk {
     const { chunkBytes } = this.#options;
     let chunk = this.#openChunks.get(tag);
-    if (chunk !== undefined && chunk.bytes + record.length > chunkBytes) {
+    if (chunk !== undefined && chunk.memoryBytes + memoryCost(record.length, 1) > chunkBytes) {
       this.#seal(chunk);
       chunk = undefined;
     }
@@ -476,7 +517,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       try {
         chunk = this.#openChunk(tag);
       } catch (error) {
-        this.#budget.input.release(record.length);
+        this.#budget.input.release(memoryCost(record.length, 1));
         throw error;
       }
     }
@@ -492,10 +533,13 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   #openChunk(tag: string): Chunk {
     const routes = this.#routesFor(tag);
     const clock = this.#options.clock;
-    const chunk = new Chunk(this.#newChunkId(), tag, clock.now(), routes);
+    // Wall-clock time, not the pool's monotonic clock: it is stored, and a later run orders
+    // recovered chunks by it (a monotonic reading means nothing in another process).
+    const chunk = new Chunk(this.#newChunkId(), tag, wallClock.now(), routes);
     chunk.records = new Array<Buffer>(this.#recordSlots);
     chunk.charge = this.#budget.input;
     this.#budget.input.addChunk();
+    this.#inputChunks.add(chunk);
     chunk.ageTimer = clock.setTimeout(() => this.#seal(chunk), this.#options.chunkAge);
     this.#chunks.add(chunk);
     this.#openChunks.set(tag, chunk);
@@ -565,7 +609,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     for (const record of removed) bytes += record.length;
     chunk.bytes -= bytes;
     chunk.recordCount -= removed.length;
-    chunk.charge?.release(bytes);
+    chunk.charge?.release(memoryCost(bytes, removed.length));
     this.#storedBytes -= bytes;
     this.#accepted.add(-removed.length, -bytes);
   }
@@ -589,8 +633,10 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     if (whenFull === 'drop-oldest' && this.#appendWaiters.length === 0) {
       if (this.#dropOldestUntilFits(record.length)) return this.#accept(tag, record);
     }
-    // Blocked (or nothing can be dropped now): seal open chunks so outputs can take them, wait.
-    for (const chunk of [...this.#openChunks.values()]) this.#seal(chunk);
+    // Blocked (or nothing can be dropped now): wait. Unless a write under way will let a chunk
+    // go down, seal the open chunks so that they can be taken or go down. Sealing them at every
+    // blocked append instead shrank chunks to a few records under an outage (issue #18).
+    if (!this.#options.storage.persistent || this.#sealWrites === 0) this.#sealOpenChunks();
     if (signal?.aborted === true) return Promise.reject(abortedError(signal));
     return new Promise<AppendOutcome>((resolve, reject) => {
       const onAbort = (): void => {
@@ -625,10 +671,11 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
 
   #oldestDroppable(bytes: number): Chunk | undefined {
     const storageBound = this.#storedBytes + bytes > this.#options.maxBytesStored;
-    for (const chunk of this.#chunks) {
+    // Under memory pressure only a chunk on the inputs' account frees what inputs need: looking
+    // among those alone skips the backlog that is down, which an outage makes long (#18).
+    for (const chunk of storageBound ? this.#chunks : this.#inputChunks) {
       if (!chunk.handedOut || chunk.leases > 0 || chunk.loading) continue;
-      // Under memory pressure only a chunk on the inputs' account frees what inputs need.
-      if (storageBound || chunk.charge === this.#budget.input) return chunk;
+      return chunk;
     }
     return undefined;
   }
@@ -670,6 +717,19 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   // Sealing and storage
   // ---------------------------------------------------------------------------------------------
 
+  #sealOpenChunks(): void {
+    for (const chunk of [...this.#openChunks.values()]) this.#seal(chunk);
+  }
+
+  /**
+   * A seal-time write ended: when it was the last one and appends still wait, nothing under way
+   * will make room for them, so the open chunks are sealed (the liveness #whenFull relies on).
+   */
+  #sealWriteEnded(): void {
+    this.#sealWrites -= 1;
+    if (this.#sealWrites === 0 && this.#appendWaiters.length > 0) this.#sealOpenChunks();
+  }
+
   #seal(chunk: Chunk): void {
     if (chunk.sealed) return;
     chunk.sealed = true;
@@ -684,22 +744,26 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     }
     if (storage.syncEachAppend) {
       // Hand out only once every append is on disk, so no output sees a record whose append failed.
+      this.#sealWrites += 1;
       chunk
         .chain(() => storage.seal(chunk.id))
         .then(
           () => {
             this.#persisted(chunk);
             this.#handOut(chunk);
+            this.#sealWriteEnded();
           },
           (error: unknown) => {
             this.#storageError(chunk, error);
             this.#handOut(chunk);
+            this.#sealWriteEnded();
           },
         );
       return;
     }
     this.#handOut(chunk);
     const records = chunk.records as Buffer[];
+    this.#sealWrites += 1;
     chunk
       .chain(async () => {
         if (chunk.done) return;
@@ -707,10 +771,14 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
         await storage.seal(chunk.id);
       })
       .then(
-        () => this.#persisted(chunk),
+        () => {
+          this.#persisted(chunk);
+          this.#sealWriteEnded();
+        },
         // The chunk stays up and is delivered from memory; `flush()` reports that it is not durable.
         (error: unknown) => {
           this.#storageError(chunk, error);
+          this.#sealWriteEnded();
         },
       );
   }
@@ -736,6 +804,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   #persisted(chunk: Chunk): void {
     if (chunk.done) return;
     chunk.persisted = true;
+    this.#checkSpillable(chunk);
     // Memory this chunk holds can now be released by moving it down.
     this.#relieve();
   }
@@ -779,9 +848,11 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
 
   #release(chunk: Chunk): void {
     if (chunk.charge === undefined || !chunk.up) return;
-    chunk.charge.release(chunk.bytes);
+    chunk.charge.release(chunk.memoryBytes);
     chunk.charge.removeChunk();
     chunk.charge = undefined;
+    this.#spillQueue.delete(chunk);
+    this.#inputChunks.delete(chunk);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -824,7 +895,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       if (chunk.up) return chunk;
       if (chunk.loading || state.loading >= state.takers.length) continue;
       const reserve = this.#budget.reserve(state.name);
-      if (reserve.tryCharge(chunk.bytes)) this.#bringUp(chunk, reserve, state);
+      if (reserve.tryCharge(chunk.memoryBytes)) this.#bringUp(chunk, reserve, state);
     }
     if (earliest !== Number.POSITIVE_INFINITY) this.#wakeAt(state, earliest);
     return undefined;
@@ -852,7 +923,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
           loaded();
         },
         (error: unknown) => {
-          account.release(chunk.bytes);
+          account.release(chunk.memoryBytes);
           account.removeChunk();
           if (chunk.done) {
             // Nothing left to deliver.
@@ -886,6 +957,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   #lease(state: OutputState, chunk: Chunk): ChunkLease {
     state.queue.delete(chunk);
     chunk.leases += 1;
+    this.#spillQueue.delete(chunk);
     const attempt = (chunk.attempts.get(state.name) ?? 0) + 1;
     chunk.attempts.set(state.name, attempt);
     const view = { ...chunk.info(), records: chunk.records as Buffer[] };
@@ -905,6 +977,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     if (entry !== undefined) this.#options.clock.clearTimeout(entry.timer);
     state.leases.delete(lease);
     chunk.leases -= 1;
+    this.#checkSpillable(chunk);
   }
 
   #settle(
@@ -1086,6 +1159,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   #forget(chunk: Chunk, { keepStored = false } = {}): void {
     if (chunk.done) return;
     chunk.done = true;
+    this.#spillQueue.delete(chunk);
     this.#options.clock.clearTimeout(chunk.ageTimer);
     if (this.#openChunks.get(chunk.tag) === chunk) this.#openChunks.delete(chunk.tag);
     for (const state of this.#outputs.values()) state.queue.delete(chunk);
@@ -1211,7 +1285,8 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
    */
   async #fitToReserve(found: RecoveredChunk): Promise<RecoveredChunk[]> {
     const { storage, chunkBytes, reservePerOutput } = this.#options;
-    if (found.bytes <= reservePerOutput || found.recordCount === 0) return [found];
+    const cost = memoryCost(found.bytes, found.recordCount);
+    if (cost <= reservePerOutput || found.recordCount === 0) return [found];
     const routes = found.routes.filter((route) => !found.doneRoutes.includes(route));
     if (routes.length === 0) return [found];
     const records = found.records ?? (await storage.read(found.id));
@@ -1269,12 +1344,15 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       return;
     }
     const { recoveryBytesUp } = this.#options;
-    if (found.records !== undefined && recoveryBytes.used + found.bytes <= recoveryBytesUp) {
-      recoveryBytes.used += found.bytes;
+    const cost = memoryCost(found.bytes, found.recordCount);
+    if (found.records !== undefined && recoveryBytes.used + cost <= recoveryBytesUp) {
+      recoveryBytes.used += cost;
       chunk.records = [...found.records];
       chunk.charge = this.#budget.input;
-      this.#budget.input.tryCharge(found.bytes);
+      this.#budget.input.tryCharge(cost);
       this.#budget.input.addChunk();
+      this.#inputChunks.add(chunk);
+      this.#checkSpillable(chunk);
     }
     this.#chunks.add(chunk);
     for (const route of routes) (this.#outputs.get(route) as OutputState).queue.add(chunk);
@@ -1397,6 +1475,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     for (const state of this.#outputs.values()) state.queue.delete(chunk);
     if (chunk.leases === 0) this.#putDown(chunk);
     this.#chunks.delete(chunk);
+    this.#inputChunks.delete(chunk); // no longer pending, so never dropped for room
     this.#unrouted.set(chunk.id, chunk);
     if (this.#chunks.size === 0) for (const done of this.#drainWaiters.splice(0)) done();
   }

@@ -7,10 +7,11 @@
  * @module
  */
 import { ChunkPoolError } from './errors.js';
+import { memoryCost } from './record-cost.js';
 
 /**
- * Groups `records` into pieces of at most `chunkBytes` bytes, in order; a record larger than
- * `chunkBytes` gets a piece of its own.
+ * Groups `records` into pieces costing at most `chunkBytes` bytes of memory (payload and
+ * per-record overhead, see record-cost.ts), in order; a larger record gets a piece of its own.
  *
  * @throws {ChunkPoolError} `INVALID_OPTION` for a record larger than `reservePerOutput`, which no
  *   output could ever bring up: reopen with `reservePerOutput` (and `maxBytesUp`) at least that.
@@ -25,21 +26,22 @@ export function splitRecords(
   let piece: Buffer[] = [];
   let bytes = 0;
   for (const record of records) {
-    if (record.length > reservePerOutput) {
+    const cost = memoryCost(record.length, 1);
+    if (cost > reservePerOutput) {
       throw new ChunkPoolError(
         'INVALID_OPTION',
-        `recovered chunk ${chunkId} holds a record of ${record.length} bytes, more than ` +
-          `reservePerOutput (${reservePerOutput}); reopen with reservePerOutput of at least ` +
-          `${record.length} to deliver it`,
+        `recovered chunk ${chunkId} holds a record of ${record.length} bytes, costing ${cost} ` +
+          `bytes of memory, more than reservePerOutput (${reservePerOutput}); reopen with ` +
+          `reservePerOutput of at least ${cost} to deliver it`,
       );
     }
-    if (piece.length > 0 && bytes + record.length > chunkBytes) {
+    if (piece.length > 0 && bytes + cost > chunkBytes) {
       pieces.push(piece);
       piece = [];
       bytes = 0;
     }
     piece.push(record);
-    bytes += record.length;
+    bytes += cost;
   }
   if (piece.length > 0) pieces.push(piece);
   return pieces;

@@ -15,7 +15,12 @@ test('the liveness property catches the deadlock of a pool without reserves', as
       async (scheduler, commands) => {
         await runPoolModel(
           {
-            open: ({ clock }) => Promise.resolve(new NaivePool({ ...MODEL_POOL_OPTIONS, clock })),
+            // The naive pool counts payload bytes only: the model's budgets in those terms
+            // (three 100-byte records a chunk, twelve in memory, thirty stored).
+            open: ({ clock }) =>
+              Promise.resolve(
+                new NaivePool({ ...MODEL_POOL_OPTIONS, chunkBytes: 300, maxBytesUp: 1_200, clock }),
+              ),
             persistent: false,
             longestWaitMs: 2_500,
           },

@@ -9,14 +9,15 @@ import {
   parseRecords,
   type Frame,
 } from '../src/storage/segment-format.js';
-import { names, records, tempDir } from './support.js';
+import { R, names, records, tempDir } from './support.js';
 
 function openFile(dir: string, options: Partial<ChunkPoolOptions> = {}) {
   return ChunkPool.open({
     outputs: ['a', 'b'],
-    chunkBytes: 1000,
-    maxBytesUp: 6000,
-    reservePerOutput: 1000,
+    // Ten records of 100 bytes a chunk (each costs R bytes of memory: payload and overhead).
+    chunkBytes: 10 * R,
+    maxBytesUp: 60 * R,
+    reservePerOutput: 10 * R,
     storage: fileStorage({ dir, fsync: 'batch' }),
     ...options,
   });
@@ -78,8 +79,8 @@ describe('file storage', () => {
     for (const record of records(30)) await first.append('app', record);
     await first.close();
 
-    const second = await openFile(dir, { outputs: ['a'], recoveryBytesUp: 2500 });
-    expect(second.stats().input.bytesUp).toBe(2000); // two chunks of 1,000 bytes fit, not three
+    const second = await openFile(dir, { outputs: ['a'], recoveryBytesUp: 25 * R });
+    expect(second.stats().input.bytesUp).toBe(20 * R); // two chunks of ten records fit, not three
     expect(second.stats().down).toEqual({ bytes: 1000, chunks: 1 });
     expect(await takeAll(second, 'a')).toEqual(records(30).map((_, i) => `r-${i}`));
     await second.close();
@@ -289,7 +290,7 @@ describe('file storage', () => {
     expect(pool.stats().down).toEqual({ bytes: 1000, chunks: 1 });
     expect(pool.stats().bytesUp).toBe(0);
     const again = await pool.take('a');
-    expect(pool.stats().outputs.a?.reserve).toMatchObject({ bytesUp: 1000, chunksUp: 1 });
+    expect(pool.stats().outputs.a?.reserve).toMatchObject({ bytesUp: 10 * R, chunksUp: 1 });
     expect(pool.stats().input.bytesUp).toBe(0);
     await again.ack();
     expect(pool.stats().bytesUp).toBe(0);
@@ -298,10 +299,10 @@ describe('file storage', () => {
 
   test('memory pressure moves stored chunks down instead of blocking inputs', async () => {
     const dir = tempDir();
-    const pool = await openFile(dir, { outputs: ['a'], maxBytesUp: 4000 }); // inputs: 3000
+    const pool = await openFile(dir, { outputs: ['a'], maxBytesUp: 40 * R }); // inputs: 30 records
     for (const record of records(100)) await pool.append('app', record);
     const stats = pool.stats();
-    expect(stats.input.bytesUp).toBeLessThanOrEqual(3000);
+    expect(stats.input.bytesUp).toBeLessThanOrEqual(30 * R);
     expect(stats.down.chunks).toBeGreaterThanOrEqual(7);
     expect(await takeAll(pool, 'a')).toHaveLength(100);
     await pool.close();

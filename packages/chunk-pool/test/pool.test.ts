@@ -1,9 +1,11 @@
 import { describe, expect, test, vi } from 'vitest';
 import { ChunkPool, type ChunkPoolOptions } from '../src/index.js';
+import { RECORD_OVERHEAD_BYTES } from '../src/record-cost.js';
 import { VirtualClock } from '../src/testing.js';
-import { names, records } from './support.js';
+import { R, names, records } from './support.js';
 
-const small = { chunkBytes: 1000, maxBytesUp: 6000, reservePerOutput: 1000 } as const;
+// Ten records of 100 bytes a chunk (each costs R bytes of memory: payload and overhead).
+const small = { chunkBytes: 10 * R, maxBytesUp: 60 * R, reservePerOutput: 10 * R } as const;
 
 async function open(options: Partial<ChunkPoolOptions> = {}) {
   const clock = new VirtualClock();
@@ -62,7 +64,7 @@ describe('append and take', () => {
   });
 
   test('one dead output never stops another from delivering', async () => {
-    const { pool } = await open({ outputs: ['dead', 'alive'], maxBytesUp: 10_000 });
+    const { pool } = await open({ outputs: ['dead', 'alive'], maxBytesUp: 100 * R });
     let delivered = 0;
     const alive = (async () => {
       for await (const lease of pool.consume('alive')) {
@@ -81,9 +83,55 @@ describe('append and take', () => {
   });
 });
 
+describe('the memory budget counts what records cost, not only their payload (#18)', () => {
+  test('stats() bytes up include the per-record overhead', async () => {
+    const { pool } = await open();
+    for (let i = 0; i < 5; i++) await pool.append('app', '');
+    await pool.append('app', 'x');
+    const overhead = RECORD_OVERHEAD_BYTES;
+    expect(pool.stats().input.bytesUp).toBe(6 * overhead + 1);
+    expect(pool.stats().bytesUp).toBe(6 * overhead + 1);
+    expect(pool.stats().accepted).toEqual({ records: 6, bytes: 1 }); // payload, as delivered
+    await pool.flush();
+    const lease = await pool.take('a');
+    expect(lease.chunk.bytes).toBe(1);
+    await lease.ack();
+    expect(pool.stats().bytesUp).toBe(0);
+  });
+
+  test('zero-byte records fill the inputs share at its size over the overhead, then wait', async () => {
+    const { pool } = await open({
+      chunkBytes: 10 * RECORD_OVERHEAD_BYTES,
+      reservePerOutput: 10 * RECORD_OVERHEAD_BYTES,
+      maxBytesUp: 40 * RECORD_OVERHEAD_BYTES, // inputs: thirty zero-byte records
+    });
+    let accepted = 0;
+    while (accepted < 1_000 && pool.tryAppend('app', '')) accepted += 1;
+    expect(accepted).toBe(30);
+    let waited = false;
+    const blocked = pool.append('app', '').then(() => (waited = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(waited).toBe(false);
+    expect(pool.stats().appendsWaiting).toBe(1);
+    await (await pool.take('a')).ack(); // ten records' worth freed
+    await blocked;
+    expect(pool.stats().input.bytesUp).toBe(21 * RECORD_OVERHEAD_BYTES);
+  });
+
+  test('an 8 MiB budget no longer takes 3,000,000 zero-byte records', async () => {
+    const maxBytesUp = 8 << 20;
+    const { pool } = await open({ chunkBytes: 1 << 20, reservePerOutput: 1 << 20, maxBytesUp });
+    let accepted = 0;
+    while (accepted < 3_000_000 && pool.tryAppend('app', '')) accepted += 1;
+    // The inputs' share is 7 MiB (one reserve of 1 MiB): about 35,000 records, each charged.
+    expect(accepted).toBe(Math.floor((7 << 20) / RECORD_OVERHEAD_BYTES));
+    expect(pool.stats().input.bytesUp).toBe(accepted * RECORD_OVERHEAD_BYTES);
+  });
+});
+
 describe('whenFull', () => {
   test("'block' holds appends until outputs free memory (the backpressure)", async () => {
-    const { pool } = await open({ maxBytesUp: 4000 }); // inputs: 3000 bytes
+    const { pool } = await open({ maxBytesUp: 40 * R }); // inputs: 30 records
     for (const record of records(30)) await pool.append('app', record);
     let accepted = false;
     const blocked = pool.append('app', 'r-30-'.padEnd(100, '.')).then(() => (accepted = true));
@@ -93,19 +141,19 @@ describe('whenFull', () => {
     await (await pool.take('a')).ack();
     await blocked;
     expect(accepted).toBe(true);
-    expect(pool.stats().input.bytesUp).toBeLessThanOrEqual(3000);
+    expect(pool.stats().input.bytesUp).toBeLessThanOrEqual(30 * R);
   });
 
   test('tryAppend accepts without a promise while there is room, and says false when full', async () => {
-    const { pool } = await open({ maxBytesUp: 4000 }); // inputs: 3000 bytes
+    const { pool } = await open({ maxBytesUp: 40 * R }); // inputs: 30 records
     for (const record of records(30)) expect(pool.tryAppend('app', record)).toBe(true);
     expect(pool.tryAppend('app', 'x')).toBe(false);
     expect(pool.stats().accepted.records).toBe(30);
-    expect(() => pool.tryAppend('app', 'x'.repeat(1001))).toThrow(/larger than chunkBytes/);
+    expect(() => pool.tryAppend('app', 'x'.repeat(10 * R))).toThrow(/larger than chunkBytes/);
   });
 
   test("'drop-newest' refuses the record, counted and emitted", async () => {
-    const { pool } = await open({ maxBytesUp: 4000, whenFull: 'drop-newest' });
+    const { pool } = await open({ maxBytesUp: 40 * R, whenFull: 'drop-newest' });
     const dropped: number[] = [];
     pool.on('dropped', (event) => dropped.push(event.records));
     for (const record of records(30)) await pool.append('app', record);
@@ -115,7 +163,7 @@ describe('whenFull', () => {
   });
 
   test("'drop-oldest' drops the oldest chunk no output is holding", async () => {
-    const { pool } = await open({ maxBytesUp: 4000, whenFull: 'drop-oldest' });
+    const { pool } = await open({ maxBytesUp: 40 * R, whenFull: 'drop-oldest' });
     for (const record of records(30)) await pool.append('app', record);
     const held = await pool.take('a'); // r-0..r-9: leased, so not droppable
     expect(await pool.append('app', 'r-30-'.padEnd(100, '.'))).toBe('accepted');
@@ -130,9 +178,9 @@ describe('whenFull', () => {
     const { pool } = await open({
       outputs: ['a', 'b'],
       route: (tag) => (tag === 'both' ? ['a', 'b'] : [tag]),
-      chunkBytes: 300,
-      reservePerOutput: 300,
-      maxBytesUp: 1_200,
+      chunkBytes: 3 * R,
+      reservePerOutput: 3 * R,
+      maxBytesUp: 12 * R,
       whenFull: 'drop-oldest',
     });
     const appends = [
@@ -146,7 +194,7 @@ describe('whenFull', () => {
   });
 
   test('an aborted blocked append rejects with ABORTED and is not accepted', async () => {
-    const { pool } = await open({ maxBytesUp: 4000 });
+    const { pool } = await open({ maxBytesUp: 40 * R });
     for (const record of records(30)) await pool.append('app', record);
     const controller = new AbortController();
     const blocked = pool.append('app', 'x', { signal: controller.signal });
@@ -282,7 +330,7 @@ describe('bad input', () => {
 
   test('a record larger than chunkBytes, or not a string or bytes, is refused', async () => {
     const { pool } = await open();
-    await expect(pool.append('app', 'x'.repeat(1001))).rejects.toMatchObject({
+    await expect(pool.append('app', 'x'.repeat(10 * R))).rejects.toMatchObject({
       code: 'RECORD_TOO_LARGE',
     });
     await expect(pool.append('app', { a: 1 } as never)).rejects.toMatchObject({
@@ -312,7 +360,7 @@ describe('writable', () => {
   test('pipeline into pool.writable() respects the budget and delivers everything', async () => {
     const { Readable } = await import('node:stream');
     const { pipeline } = await import('node:stream/promises');
-    const { pool } = await open({ maxBytesUp: 4000 });
+    const { pool } = await open({ maxBytesUp: 40 * R });
     let delivered = 0;
     let peak = 0;
     const output = (async () => {
@@ -325,7 +373,7 @@ describe('writable', () => {
     await pipeline(Readable.from(records(500)), pool.writable('app'));
     await pool.drain();
     expect(delivered).toBe(500);
-    expect(peak).toBeLessThanOrEqual(3000);
+    expect(peak).toBeLessThanOrEqual(30 * R);
     await pool.close();
     await output;
   });

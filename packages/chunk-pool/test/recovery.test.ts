@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import {
   ChunkPool,
   fileStorage,
@@ -6,14 +6,17 @@ import {
   type DroppedEvent,
   type RecoveryReport,
 } from '../src/index.js';
-import { names, records, tempDir } from './support.js';
+import { RECORD_OVERHEAD_BYTES } from '../src/record-cost.js';
+import { VirtualClock } from '../src/testing.js';
+import { R, names, records, tempDir } from './support.js';
 
 function openFile(dir: string, options: Partial<ChunkPoolOptions> = {}) {
   return ChunkPool.open({
     outputs: ['otlp'],
-    chunkBytes: 1000,
-    maxBytesUp: 6000,
-    reservePerOutput: 1000,
+    // Ten records of 100 bytes a chunk (each costs R bytes of memory: payload and overhead).
+    chunkBytes: 10 * R,
+    maxBytesUp: 60 * R,
+    reservePerOutput: 10 * R,
     storage: fileStorage({ dir, fsync: 'batch' }),
     ...options,
   });
@@ -121,12 +124,16 @@ describe('a changed configuration never deletes what was accepted', () => {
 describe('recovered chunks larger than a reserve', () => {
   test('reopening with a smaller chunkBytes and reservePerOutput splits them, and all is delivered', async () => {
     const dir = tempDir();
-    await storeUnder(dir, { chunkBytes: 4000, reservePerOutput: 4000, maxBytesUp: 16_000 }, 100);
+    await storeUnder(
+      dir,
+      { chunkBytes: 40 * R, reservePerOutput: 40 * R, maxBytesUp: 160 * R },
+      100,
+    );
 
     const pool = await openFile(dir, {
-      chunkBytes: 1000,
-      reservePerOutput: 1000,
-      maxBytesUp: 3000,
+      chunkBytes: 10 * R,
+      reservePerOutput: 10 * R,
+      maxBytesUp: 30 * R,
     });
     expect(pool.stats().recovered).toEqual({ chunks: 10, records: 100 });
     expect(await takeAll(pool, 'otlp')).toEqual(all(100));
@@ -147,18 +154,53 @@ describe('recovered chunks larger than a reserve', () => {
     await expect(openFile(dir, { chunkBytes: 1000, reservePerOutput: 1000 })).rejects.toMatchObject(
       {
         code: 'INVALID_OPTION',
-        message: expect.stringMatching(/record of 3000 bytes.*reservePerOutput of at least 3000/),
+        message: expect.stringMatching(
+          new RegExp(
+            `record of 3000 bytes.*reservePerOutput of at least ${3000 + RECORD_OVERHEAD_BYTES}`,
+          ),
+        ),
       },
     );
     // The refused open released the folder, and the record is still there.
     const fits = await openFile(dir, {
       chunkBytes: 1000,
-      reservePerOutput: 3000,
+      reservePerOutput: 3000 + RECORD_OVERHEAD_BYTES, // the record's memory cost
       maxBytesUp: 7000,
     });
     const lease = await fits.take('otlp');
     expect(lease.chunk.bytes).toBe(3000);
     await lease.ack();
     await fits.close();
+  });
+});
+
+describe('what a run stores carries wall-clock time, which orders it across restarts', () => {
+  // The pool's clock is monotonic (performance.now(): milliseconds since this process started),
+  // so it cannot date what another run reads back. A run that started recently stores small
+  // readings; one that ran for days stores large ones.
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  test('chunks of an earlier run are delivered before those of a later run whose process had a younger clock', async () => {
+    const dir = tempDir();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.parse('2026-11-30T10:00:00Z'));
+    const longRunning = new VirtualClock();
+    await longRunning.advanceTo(5 * 86_400_000); // the earlier process had been up for five days
+    await storeUnder(dir, { clock: longRunning }, 10);
+
+    vi.setSystemTime(Date.parse('2026-11-30T10:05:00Z'));
+    const restarted = await openFile(dir, { clock: new VirtualClock() }); // up for 0 ms
+    for (const record of records(10, 100, 'n')) await restarted.append('app', record);
+    await restarted.close();
+
+    const reader = await openFile(dir);
+    const first = await reader.take('otlp');
+    expect(first.chunk.createdAt).toBe(Date.parse('2026-11-30T10:00:00Z'));
+    expect(names(first.chunk.records)[0]).toBe('r-0');
+    await first.ack();
+    expect(await takeAll(reader, 'otlp')).toEqual(records(10, 100, 'n').map((_, i) => `n-${i}`));
+    await reader.close();
   });
 });

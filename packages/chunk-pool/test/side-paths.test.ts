@@ -1,9 +1,10 @@
 import { describe, expect, test } from 'vitest';
 import { ChunkPool, fileStorage, isChunkPoolError, type ChunkStorage } from '../src/index.js';
 import { VirtualClock } from '../src/testing.js';
-import { osError, tempDir } from './support.js';
+import { R, osError, tempDir } from './support.js';
 
-const small = { chunkBytes: 1000, maxBytesUp: 6000, reservePerOutput: 1000 } as const;
+// Ten records of 100 bytes a chunk (each costs R bytes of memory: payload and overhead).
+const small = { chunkBytes: 10 * R, maxBytesUp: 60 * R, reservePerOutput: 10 * R } as const;
 
 /** File storage in a fresh folder, with some of its methods replaced. */
 function fileStorageWith(overrides: (real: ChunkStorage) => Partial<ChunkStorage>): ChunkStorage {
@@ -86,8 +87,8 @@ describe("listeners are the user's code", () => {
     async (_, value) => {
       const pool = await ChunkPool.open({
         outputs: ['a'],
-        chunkBytes: 1000,
-        maxBytesUp: 2000,
+        chunkBytes: 10 * R,
+        maxBytesUp: 20 * R,
         whenFull: 'drop-newest',
       });
       let calls = 0;

@@ -2,6 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
+import { RECORD_OVERHEAD_BYTES } from '../src/record-cost.js';
+
+/**
+ * What a 100-byte record (the tests' usual size, see {@link records}) costs the memory budget:
+ * its payload and the per-record overhead. Budgets in tests are multiples of it.
+ */
+export const R = 100 + RECORD_OVERHEAD_BYTES;
 
 const made: string[] = [];
 afterEach(() => {

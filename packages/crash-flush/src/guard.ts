@@ -15,9 +15,15 @@ import { CrashFlushError } from './errors.js';
 import { applyHook } from './internal/apply-hook.js';
 import { resolveGuardOptions } from './internal/guard-options.js';
 import { setLongTimeout } from '@holdfast/internal';
-import { exitStatus, unhandledRejectionsMode } from './internal/node-flags.js';
+import {
+  calledFromRejectionProcessing,
+  exitStatus,
+  GOES_ON_AFTER_REJECTION,
+  unhandledRejectionsMode,
+} from './internal/node-flags.js';
 import { RateLimit } from './internal/rate-limit.js';
 import { reportProblem } from './internal/report-shape.js';
+import { publishSend } from './internal/send-channel.js';
 import { Spool } from './internal/spool.js';
 import { SyncSender } from './internal/sync-sender.js';
 import { callAsync } from './internal/user-code.js';
@@ -67,6 +73,11 @@ export interface CrashGuard extends AsyncDisposable {
   /** Resolves when every capture sent so far, and the spool sent at start, is delivered or spooled. */
   flush(): Promise<void>;
   stats(): CrashGuardStats;
+  /**
+   * What `spoolDir` holds now: reports waiting for the next send and their bytes (both 0 without
+   * a spool). Reads the folder (one `readdir`), so call it for a gauge, not on a hot path.
+   */
+  spoolSize(): { readonly reports: number; readonly bytes: number };
   /**
    * Reports a worker's uncaught error with the worker's name, and delivers the reports of a guard
    * installed inside that worker. Returns a function that stops watching.
@@ -281,14 +292,17 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
   /** Sends while the process runs (user code: bounded by sendTimeout); spools what fails. */
   const sendLater = (r: CrashReport) => {
     if (forwardToMain) return forward(r);
+    const startedAt = performance.now();
     track(
       callAsync(() => sink.send(r), o.sendTimeout).then(
         () => {
           counts.sent += 1;
+          publishSend(r.kind, 'sent', startedAt);
         },
         () => {
           counts.sinkErrors += 1;
           spoolOrLose(r);
+          publishSend(r.kind, 'failed', startedAt);
         },
       ),
     );
@@ -348,33 +362,33 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
     onCrash(isRejection(error, origin) ? 'unhandledRejection' : 'uncaughtException', { error });
   };
 
-  // Node reports a throw at the top level of an ES module with origin 'unhandledRejection' (the
-  // module's evaluation promise rejected), yet it is an uncaught exception: a real unhandled
-  // rejection went through `process.emit('unhandledRejection')` first ('throw' mode), or is
-  // wrapped in ERR_UNHANDLED_REJECTION; in 'strict' mode (emit comes after) the module loader's
-  // frame in the stack tells.
+  // Node reports a throw (or a rejected top-level await) at the top level of an ES module with
+  // origin 'unhandledRejection' (the module's evaluation promise rejected), yet it is an uncaught
+  // exception: a real unhandled rejection went through `process.emit('unhandledRejection')`
+  // first ('throw' mode), or is wrapped in ERR_UNHANDLED_REJECTION; in 'strict' mode (emit comes
+  // after) the monitor is called from Node's rejection processing, which the call stack shows.
   const isRejection = (error: unknown, origin: string) => {
     if (origin !== 'unhandledRejection') return false;
     if (lastRejection !== undefined && lastRejection.reason === error) return true;
     if ((error as { code?: unknown } | null)?.code === 'ERR_UNHANDLED_REJECTION') return true;
-    if (rejectionsMode === 'strict') {
-      const stack = (error as { stack?: unknown } | null)?.stack;
-      return !(typeof stack === 'string' && /\bModuleJob\.run\b/.test(stack));
-    }
-    return false;
+    return rejectionsMode === 'strict' && calledFromRejectionProcessing();
   };
 
   // Watching `process.emit` sees every 'unhandledRejection' without adding a listener, which
   // would change what Node does in every mode (no crash in 'throw', no warning in 'warn', no exit
-  // code in 'warn-with-error-code'). In 'warn' and 'none' the process goes on: a capture.
+  // code in 'warn-with-error-code'). In 'warn', 'none' and 'warn-with-error-code' the process
+  // goes on: a capture (and with an error code, the exit that follows carries the rejection).
   const originalEmit = process.emit;
   let watchingEmit = true;
   const watchedEmit = function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) {
     if (watchingEmit && event === 'unhandledRejection') {
       lastRejection = { reason: args[0] };
       const handledByAgent = process.listenerCount('unhandledRejection') > 0;
-      if (!handledByAgent && (rejectionsMode === 'warn' || rejectionsMode === 'none'))
+      if (!handledByAgent && GOES_ON_AFTER_REJECTION.includes(rejectionsMode)) {
         capture(args[0], { unhandledRejection: true });
+        // 'warn-with-error-code': the process goes on, and ends with status 1 because of it.
+        if (rejectionsMode === 'warn-with-error-code') handledError ??= args[0];
+      }
     }
     return (originalEmit as (...a: unknown[]) => boolean).apply(this, [event, ...args]);
   } as typeof process.emit;
@@ -440,11 +454,17 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
     track(
       spool
         .resend(
-          (r) =>
-            callAsync(() => sink.send(r), o.sendTimeout).catch((error: unknown) => {
-              counts.sinkErrors += 1;
-              throw error;
-            }),
+          (r) => {
+            const startedAt = performance.now();
+            return callAsync(() => sink.send(r), o.sendTimeout).then(
+              () => publishSend('resend', 'sent', startedAt),
+              (error: unknown) => {
+                counts.sinkErrors += 1;
+                publishSend('resend', 'failed', startedAt);
+                throw error;
+              },
+            );
+          },
           {
             concurrency: RESEND_CONCURRENCY,
             maxEntryBytes: Math.max(4 * o.maxReportBytes, 1_048_576),
@@ -496,6 +516,7 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
     stats: () => ({ ...counts }),
+    spoolSize: () => spool?.sizeSync() ?? { reports: 0, bytes: 0 },
     uninstall,
     [Symbol.asyncDispose]: uninstall,
   };

@@ -68,6 +68,11 @@ export interface CrashReport {
   readonly truncated: boolean;
   /** Extra fields given to `guard.capture(error, extra)`. */
   readonly extra?: Readonly<Record<string, unknown>>;
+  /**
+   * The runtime of the process the report is about (OTLP: `process.runtime.name` and
+   * `.version`); absent when unknown (a supervised command that is not this Node).
+   */
+  readonly runtime?: { readonly name: string; readonly version: string };
 }
 
 /**
@@ -106,6 +111,9 @@ export function fingerprintOf(
   return createHash('sha256').update(basis).digest('hex').slice(0, 16);
 }
 
+/** This process's runtime, as OpenTelemetry's Node SDK names it. */
+const THIS_RUNTIME = { name: 'nodejs', version: process.versions.node };
+
 /** What {@link buildReport} needs: the facts of one death, before redaction and size capping. */
 export interface ReportInput {
   readonly service: string;
@@ -122,6 +130,8 @@ export interface ReportInput {
   /** The process's uptime, when not this process's (the supervisor's child). */
   readonly uptimeMs?: number;
   readonly pid?: number;
+  /** The runtime of the process the report is about; this Node by default, `null` for unknown. */
+  readonly runtime?: CrashReport['runtime'] | null;
 }
 
 /**
@@ -162,6 +172,7 @@ export function buildReport(input: ReportInput): CrashReport {
     uptimeMs: input.uptimeMs ?? Math.round(process.uptime() * 1_000),
     truncated: false,
     ...(input.extra === undefined ? {} : { extra: input.extra }),
+    ...(input.runtime === null ? {} : { runtime: input.runtime ?? THIS_RUNTIME }),
   };
   // The newest records first, each serialised once, until the room left is used up: building
   // costs O(maxReportBytes), not O(ring size).

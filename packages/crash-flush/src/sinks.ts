@@ -158,16 +158,17 @@ function severityOf(kind: CrashReport['kind']): [number, string] {
 }
 
 /**
- * The OTLP/HTTP JSON body (`ExportLogsServiceRequest`) for one report: one FATAL log record (ERROR
- * for a capture, INFO for a shutdown, `log.record.uid` the report's id) with OpenTelemetry's exception semantic conventions, the metadata as resource
- * attributes, and the last records as one JSON attribute. `otlpLogsSink` sends it; use it for a
- * transport of your own (a queue, a file a collector tails).
+ * The OTLP/HTTP JSON body (`ExportLogsServiceRequest`) for one report: one log record (FATAL for
+ * a death, ERROR for a capture, INFO for a shutdown) with OpenTelemetry's semantic conventions
+ * where they exist — `service.name`, `process.pid`, `process.runtime.*` and the metadata
+ * (`k8s.*`) on the resource; `exception.type`, `exception.message`, `exception.stacktrace`,
+ * `process.exit.code` and `log.record.uid` (the report's id) on the record — and one flat
+ * `holdfast.*` attribute per field of our own (docs/crash-flush.md lists them). `otlpLogsSink`
+ * sends it; use it for a transport of your own (a queue, a file a collector tails).
  *
  * @example
  * ```ts
  * import { appendFile } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
  *
  * const customSink: Sink = {
  *   name: 'otlp-file',
@@ -186,6 +187,8 @@ export function otlpLogsPayload(report: CrashReport): unknown {
           attributes: attributes({
             'service.name': report.service,
             'process.pid': report.pid,
+            'process.runtime.name': report.runtime?.name,
+            'process.runtime.version': report.runtime?.version,
             ...report.metadata,
           }),
         },
@@ -206,19 +209,12 @@ export function otlpLogsPayload(report: CrashReport): unknown {
                 },
                 attributes: attributes({
                   'log.record.uid': report.id,
-                  'crash.kind': report.kind,
-                  'crash.fingerprint': report.fingerprint,
-                  'crash.signal': report.signal,
-                  'crash.exit_code': report.exitCode,
-                  'crash.truncated': report.truncated,
-                  'process.uptime_ms': report.uptimeMs,
                   'exception.type': report.error?.type,
                   'exception.message': report.error?.message,
-                  'exception.stacktrace': report.error?.stack,
-                  'log.last_records': JSON.stringify(report.lastRecords),
-                  ...(report.extra === undefined
-                    ? {}
-                    : { 'crash.extra': JSON.stringify(report.extra) }),
+                  'exception.stacktrace':
+                    report.error?.stack === '' ? undefined : report.error?.stack,
+                  'process.exit.code': report.exitCode,
+                  ...holdfastAttributes(report),
                 }),
               },
             ],
@@ -227,6 +223,60 @@ export function otlpLogsPayload(report: CrashReport): unknown {
       },
     ],
   };
+}
+
+/** `peakMemoryBytes` → `peak_memory_bytes`: attribute names are snake_case, as OTel's are. */
+const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** Diagnosis fields the record already carries elsewhere (exit code, signal, uptime, stderr). */
+const CARRIED_ELSEWHERE = new Set(['exitCode', 'signal', 'uptimeMs', 'lastStderr']);
+
+/** `extra` flattened: `{ crashLoop: { suppressed: 3 } }` → `holdfast.crash_loop.suppressed`. */
+function flatten(
+  into: Record<string, string | number | boolean | undefined>,
+  prefix: string,
+  value: unknown,
+  depth: number,
+): void {
+  if (value === null || value === undefined) return;
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+    into[prefix] = value;
+    return;
+  }
+  if (typeof value !== 'object' || Array.isArray(value) || depth === 0) {
+    into[prefix] = JSON.stringify(value);
+    return;
+  }
+  for (const [key, inner] of Object.entries(value))
+    flatten(into, `${prefix}.${snake(key)}`, inner, depth - 1);
+}
+
+/**
+ * Our own fields, one flat attribute each: `holdfast.kind`, `holdfast.fingerprint`,
+ * `holdfast.signal`, `holdfast.truncated`, `holdfast.uptime_ms`, `holdfast.last_records` (JSON),
+ * the supervisor's exit diagnosis as `holdfast.signature`, `holdfast.oom_killed`,
+ * `holdfast.peak_memory_bytes`, `holdfast.peak_memory_source`, `holdfast.restarts` (its stderr
+ * tail is `holdfast.last_records`, once), and every other `extra` field flattened under
+ * `holdfast.` (`holdfast.supervisor`, `holdfast.crash_loop.suppressed`, `holdfast.worker`, …).
+ */
+function holdfastAttributes(
+  report: CrashReport,
+): Record<string, string | number | boolean | undefined> {
+  const into: Record<string, string | number | boolean | undefined> = {
+    'holdfast.kind': report.kind,
+    'holdfast.fingerprint': report.fingerprint,
+    'holdfast.signal': report.signal,
+    'holdfast.truncated': report.truncated,
+    'holdfast.uptime_ms': report.uptimeMs,
+    'holdfast.last_records': JSON.stringify(report.lastRecords),
+  };
+  for (const [key, value] of Object.entries(report.extra ?? {})) {
+    if (key === 'diagnosis' && typeof value === 'object' && value !== null) {
+      for (const [field, inner] of Object.entries(value))
+        if (!CARRIED_ELSEWHERE.has(field)) flatten(into, `holdfast.${snake(field)}`, inner, 2);
+    } else flatten(into, `holdfast.${snake(key)}`, value, 3);
+  }
+  return into;
 }
 
 /**

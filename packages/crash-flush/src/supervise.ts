@@ -2,23 +2,33 @@
  * `supervise()`: runs the agent as a child and reports what no in-process hook can see — V8 heap
  * exhaustion, native aborts, SIGSEGV, SIGKILL, the OOM killer — with an exit diagnosis.
  *
+ * Longer than one concept per file should be (about 650 lines): the public API (`supervise`,
+ * `superviseSelf`, `exitAs`, `crashSignature` and their types) lives with the one child run and
+ * the restart loop it documents; the cgroup, spool, watch-marker and PID-1 parts are already in
+ * `internal/`. Moving `runChild` and its stream helpers out is the next split.
+ *
  * @module
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setLongTimeout } from '@holdfast/internal';
 import { RateLimit } from './internal/rate-limit.js';
+import { memoryCgroup, oomKills, peakBytes, type MemoryCgroup } from './internal/memory-cgroup.js';
+import { reapAsInit } from './internal/reap-as-init.js';
 import { checkSuperviseOptions, checkSuperviseSelfOptions } from './internal/supervise-options.js';
 import { Spool } from './internal/spool.js';
+import { takeLost, TOUCH_EVERY_MS, WatchMarker, type LostChild } from './internal/watch-marker.js';
 import { callAsync } from './internal/user-code.js';
 import type { Metadata } from './options.js';
 import { buildReport, type CrashReport } from './report.js';
 import type { Sink } from './sinks.js';
 
-/** What killed the child, as far as its exit and its stderr tell. */
+/**
+ * What killed the child, as far as its exit and its stderr tell; `'lost'`: the child and its
+ * supervisor died together, so no exit was seen (reported by the next supervisor of the spool).
+ */
 export type CrashSignature =
   | 'clean'
   | 'exit-code'
@@ -28,14 +38,18 @@ export type CrashSignature =
   | 'segfault'
   | 'killed'
   | 'oom-killed'
-  | 'signal';
+  | 'signal'
+  | 'lost';
 
 /** The facts of one exit: what the Apollo investigation had to gather by hand. */
 export interface ExitDiagnosis {
   readonly exitCode: number | null;
   readonly signal: NodeJS.Signals | null;
   readonly signature: CrashSignature;
-  /** The kernel OOM killer acted during the child's life (cgroup v2 `memory.events`); undefined when unknown. */
+  /**
+   * The kernel OOM killer acted during the child's life: the `oom_kill` counter of the memory
+   * cgroup (v2 `memory.events`, v1 `memory.oom_control`) grew; undefined when it cannot be read.
+   */
   readonly oomKilled: boolean | undefined;
   /**
    * The child's peak memory in bytes, from the source {@link ExitDiagnosis.peakMemorySource}
@@ -43,13 +57,15 @@ export interface ExitDiagnosis {
    */
   readonly peakMemoryBytes: number | undefined;
   /**
-   * Where `peakMemoryBytes` came from: `'cgroup-memory.peak'` when the child ran in a cgroup v2 of
-   * its own (not the supervisor's: a shared cgroup's peak would count the supervisor too) that
-   * still existed at its exit; otherwise `'proc-vmhwm'`, the resident high-water mark from
+   * Where `peakMemoryBytes` came from: `'cgroup-memory.peak'` (v2) or
+   * `'cgroup-memory.max_usage_in_bytes'` (v1) when the child ran in a memory cgroup of its own
+   * (not the supervisor's: a shared cgroup's peak would count the supervisor too) that still
+   * existed at its exit; otherwise `'proc-vmhwm'`, the resident high-water mark from
    * `/proc/<pid>/status`, sampled every 50 ms (a peak reached between two samples is missed);
    * undefined when neither could be read.
    */
-  readonly peakMemorySource: 'cgroup-memory.peak' | 'proc-vmhwm' | undefined;
+  readonly peakMemorySource:
+    'cgroup-memory.peak' | 'cgroup-memory.max_usage_in_bytes' | 'proc-vmhwm' | undefined;
   readonly uptimeMs: number;
   readonly restarts: number;
   /** The last lines the child wrote to stderr. */
@@ -117,38 +133,6 @@ export interface SupervisedExit {
   readonly delivered: boolean;
   /** Crashes that were only counted (a crash loop), over the whole supervision. */
   readonly suppressed: number;
-}
-
-/** The cgroup v2 directory of a process (this one by default), if there is one. */
-function cgroupDir(pid: number | 'self' = 'self'): string | undefined {
-  try {
-    const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('0::'));
-    return line === undefined ? undefined : join('/sys/fs/cgroup', line.slice(3).trim());
-  } catch {
-    return undefined;
-  }
-}
-
-function oomKills(dir: string | undefined): number | undefined {
-  if (dir === undefined) return undefined;
-  try {
-    const match = /^oom_kill (\d+)$/m.exec(readFileSync(join(dir, 'memory.events'), 'utf8'));
-    return match === null ? undefined : Number(match[1]);
-  } catch {
-    return undefined;
-  }
-}
-
-/** `memory.peak` of a cgroup v2 directory (Linux 5.19 and later). */
-function cgroupPeakBytes(dir: string): number | undefined {
-  try {
-    const value = Number(readFileSync(join(dir, 'memory.peak'), 'utf8').trim());
-    return Number.isSafeInteger(value) && value > 0 ? value : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function residentBytes(pid: number): number | undefined {
@@ -252,7 +236,7 @@ async function runChild(
   onSignal: (signal: NodeJS.Signals) => void,
 ) {
   const tailLines = options.tailLines ?? 50;
-  const cgroup = cgroupDir();
+  const cgroup = memoryCgroup();
   const oomBefore = oomKills(cgroup);
   const started = performance.now();
   const child = spawn(options.command, [...(options.args ?? [])], {
@@ -260,6 +244,23 @@ async function runChild(
     env: options.env,
     stdio: ['inherit', 'pipe', 'pipe'],
   });
+  // While it runs, the spool says which child is watched: if both die at once, the next
+  // supervisor of this spool reports it.
+  const marker =
+    options.spoolDir === undefined || child.pid === undefined
+      ? undefined
+      : new WatchMarker(options.spoolDir, {
+          service: options.service,
+          metadata: readMetadata(options),
+          supervisorPid: process.pid,
+          childPid: child.pid,
+          startedAt: Date.now(),
+          restarts,
+          command: [options.command, ...(options.args ?? [])].join(' ').slice(0, 1_024),
+        });
+  const touching =
+    marker === undefined ? undefined : setInterval(() => marker.touch(), TOUCH_EVERY_MS);
+  touching?.unref();
   // The tail keeps chunks, not strings: a child writing hundreds of MB costs no decoding and no
   // copying (a line-splitting tail decoded every chunk and, without newlines, grew without bound).
   const tail = new ByteTail(Math.max(tailLines, 1) * TAIL_BYTES_PER_LINE);
@@ -285,12 +286,12 @@ async function runChild(
   // Peak memory: the child's high-water mark, sampled from /proc while it runs — and the child's
   // cgroup, in case something (systemd-run --scope, a runtime) gave it one of its own.
   let peak = 0;
-  let ownCgroup: string | undefined;
+  let ownCgroup: MemoryCgroup | undefined;
   const sample = () => {
     if (child.pid === undefined) return;
     peak = Math.max(peak, residentBytes(child.pid) ?? 0);
-    const dir = cgroupDir(child.pid);
-    if (dir !== undefined && dir !== cgroup) ownCgroup = dir;
+    const own = memoryCgroup(child.pid);
+    if (own !== undefined && own.dir !== cgroup?.dir) ownCgroup = own;
   };
   sample();
   const sampler = setInterval(sample, 50);
@@ -303,9 +304,10 @@ async function runChild(
       [number | null, NodeJS.Signals | null, number]
     >((resolve, reject) => {
       child.once('error', reject);
-      child.once('exit', (code, sig) =>
-        resolve([code, sig, Math.round(performance.now() - started)]),
-      );
+      child.once('exit', (code, sig) => {
+        marker?.remove(); // the exit is seen: this supervisor reports it, whatever follows
+        resolve([code, sig, Math.round(performance.now() - started)]);
+      });
     });
     // What the child wrote before it died is drained for a bounded time, then the pipes are
     // let go (a grandchild still writing to them is not the child).
@@ -325,7 +327,7 @@ async function runChild(
     // exitAs() could cut them off.
     await Promise.all([flushed(copies.stdout), flushed(copies.stderr)]);
     const lastStderr = tail.lines(tailLines);
-    const cgroupPeak = ownCgroup === undefined ? undefined : cgroupPeakBytes(ownCgroup);
+    const cgroupPeak = ownCgroup === undefined ? undefined : peakBytes(ownCgroup);
     const oomAfter = oomKills(cgroup);
     const oomKilled =
       oomBefore === undefined || oomAfter === undefined ? undefined : oomAfter > oomBefore;
@@ -336,7 +338,13 @@ async function runChild(
       oomKilled,
       peakMemoryBytes: cgroupPeak ?? (peak > 0 ? peak : undefined),
       peakMemorySource:
-        cgroupPeak !== undefined ? 'cgroup-memory.peak' : peak > 0 ? 'proc-vmhwm' : undefined,
+        cgroupPeak !== undefined
+          ? ownCgroup?.version === 1
+            ? 'cgroup-memory.max_usage_in_bytes'
+            : 'cgroup-memory.peak'
+          : peak > 0
+            ? 'proc-vmhwm'
+            : undefined,
       uptimeMs,
       restarts,
       lastStderr,
@@ -344,6 +352,7 @@ async function runChild(
     return { diagnosis, pid: child.pid ?? 0 };
   } finally {
     clearInterval(sampler);
+    clearInterval(touching);
     options.signal?.removeEventListener('abort', abort);
     for (const s of signals) process.off(s, forward);
   }
@@ -371,6 +380,84 @@ const TERMINATION_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SI
 const PIPE_DRAIN_MS = 1_000;
 /** The supervisor's largest report (the guard's default). */
 const MAX_REPORT_BYTES = 65_536;
+
+/**
+ * The last stack trace in the child's stderr — the `Error: …` line and the `at …` lines under
+ * it, as Node prints an uncaught exception — or '' when it printed none (a signal, a V8 fatal
+ * error).
+ */
+function stackIn(lines: readonly string[]): string {
+  const last = lines.findLastIndex((line) => /^\s+at /.test(line));
+  if (last === -1) return '';
+  let first = last;
+  while (first > 0 && /^\s+at /.test(lines[first - 1]!)) first -= 1;
+  if (first > 0) first -= 1; // the `Error: message` line above the frames
+  return lines.slice(first, last + 1).join('\n');
+}
+
+/** The child's runtime, when it is this Node (same executable); unknown otherwise. */
+const childRuntime = (options: SuperviseOptions) =>
+  options.command === process.execPath ? undefined : null;
+
+/** The metadata, read now; a metadata function that throws (user code) costs only itself. */
+function readMetadata(options: SuperviseOptions): Metadata {
+  try {
+    return typeof options.metadata === 'function' ? options.metadata() : (options.metadata ?? {});
+  } catch {
+    return {};
+  }
+}
+
+/** The report of a child whose supervisor died with it, built from its watch marker. */
+function lostReport({ facts, lastSeenAt }: LostChild): CrashReport {
+  const diagnosis: ExitDiagnosis = {
+    exitCode: null,
+    signal: null,
+    signature: 'lost',
+    oomKilled: undefined,
+    peakMemoryBytes: undefined,
+    peakMemorySource: undefined,
+    // A lower bound: the marker was touched every second while the child ran.
+    uptimeMs: Math.max(0, lastSeenAt - facts.startedAt),
+    restarts: facts.restarts,
+    lastStderr: [],
+  };
+  const message =
+    `child ${facts.childPid} (${facts.command}) died with its supervisor (pid ${facts.supervisorPid}), ` +
+    `so no exit was seen: both were killed at once (a SIGKILL of the process group, a cgroup OOM ` +
+    `kill of the group, a lost node); last seen alive at ${new Date(lastSeenAt).toISOString()}`;
+  return buildReport({
+    service: facts.service,
+    kind: 'exit',
+    error: Object.assign(new Error(message), { name: 'lost', stack: '' }),
+    lastRecords: [],
+    metadata: facts.metadata,
+    extra: { diagnosis, supervisor: true },
+    maxReportBytes: MAX_REPORT_BYTES,
+    uptimeMs: diagnosis.uptimeMs,
+    pid: facts.childPid,
+    runtime: null,
+  });
+}
+
+/**
+ * At start, what earlier supervisors of this spool left: the children that died with their
+ * supervisor become reports in the spool, and the spool is sent, oldest first, four at a time,
+ * while the child runs (the start never waits for it). Never rejects.
+ */
+async function recoverSpool(
+  options: SuperviseOptions,
+  spool: Spool,
+  stopped: () => boolean,
+): Promise<void> {
+  for (const lost of await takeLost(spool.dir, (path, reason) => spool.reject(path, reason)))
+    spool.write(lostReport(lost));
+  await spool.resend((r) => callAsync(() => options.sink.send(r), options.flushTimeout ?? 5_000), {
+    concurrency: 4,
+    maxEntryBytes: 4 * MAX_REPORT_BYTES,
+    stopped,
+  });
+}
 
 /**
  * Sends a report within the budget; spools it when the sink does not take it in time. Never
@@ -406,39 +493,17 @@ function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
-/**
- * Runs `command` as a child, tees its stdout and stderr unchanged, forwards termination signals,
- * and when it dies of anything but a clean exit, sends a report with an {@link ExitDiagnosis};
- * with `restart`, starts it again, reporting a crash loop once in full and then as counts.
- *
- * **When to use:** around an agent, for the deaths no in-process hook sees: V8 heap exhaustion,
- * `process.abort()`, SIGSEGV, SIGKILL and the OOM killer. The CLI `holdfast-supervise` wraps it
- * and exits exactly as the child did.
- *
- * @example
- * ```ts
- * const { diagnosis } = await supervise({ command: 'node', args: ['agent.js'], service: 'log-agent', sink });
- * ```
- *
- * @since 0.1.0
- */
-export async function supervise(options: SuperviseOptions): Promise<SupervisedExit> {
-  checkSuperviseOptions(options);
+/** The restart loop: runs the child, reports each crash, until a clean exit or the last restart. */
+async function superviseChildren(
+  options: SuperviseOptions,
+  spool: Spool | undefined,
+): Promise<SupervisedExit> {
   const maxRestarts = options.restart?.maxRestarts ?? 0;
-  // One rate limit and one spool, the guard's: a crash loop's first report in full, then counts.
+  // The guard's rate limit: a crash loop's first report in full, then counts.
   const rateLimit = new RateLimit(options.rateLimit?.window ?? 60_000, 1);
-  const spool =
-    options.spoolDir === undefined
-      ? undefined
-      : new Spool(
-          options.spoolDir,
-          { maxReports: 1_000, maxBytes: 64 * 1_048_576 },
-          { spooled: 0, recovered: 0, evicted: 0, rejected: 0, lost: 0 },
-        );
   let suppressed = 0;
   let terminating = false;
   let lastSent: { report: CrashReport; delivered: boolean } | undefined;
-
   for (let restarts = 0; ; restarts += 1) {
     options.signal?.throwIfAborted();
     const { diagnosis, pid } = await runChild(options, restarts, () => (terminating = true));
@@ -446,8 +511,7 @@ export async function supervise(options: SuperviseOptions): Promise<SupervisedEx
     if (diagnosis.signature === 'clean')
       return { diagnosis, report: undefined, delivered: true, suppressed };
 
-    const metadata =
-      typeof options.metadata === 'function' ? options.metadata() : (options.metadata ?? {});
+    const metadata = readMetadata(options);
     const report = buildReport({
       service: options.service,
       kind: diagnosis.signal === null ? 'exit' : 'signal',
@@ -455,7 +519,8 @@ export async function supervise(options: SuperviseOptions): Promise<SupervisedEx
         new Error(
           `child ${diagnosis.signal === null ? `exited with code ${diagnosis.exitCode}` : `died of ${diagnosis.signal}`} (${diagnosis.signature})`,
         ),
-        { name: diagnosis.signature, stack: diagnosis.lastStderr.join('\n') },
+        // The stack the child printed, if it printed one; its stderr is the report's records.
+        { name: diagnosis.signature, stack: stackIn(diagnosis.lastStderr) },
       ),
       ...(diagnosis.signal === null ? {} : { signal: diagnosis.signal }),
       ...(diagnosis.exitCode === null ? {} : { exitCode: diagnosis.exitCode }),
@@ -465,6 +530,7 @@ export async function supervise(options: SuperviseOptions): Promise<SupervisedEx
       maxReportBytes: MAX_REPORT_BYTES,
       uptimeMs: diagnosis.uptimeMs,
       pid,
+      runtime: childRuntime(options),
     });
     if (rateLimit.admit(report.fingerprint).pass)
       lastSent = { report, delivered: await deliver(options, report, spool) };
@@ -487,6 +553,7 @@ export async function supervise(options: SuperviseOptions): Promise<SupervisedEx
             supervisor: true,
           },
           maxReportBytes: MAX_REPORT_BYTES,
+          runtime: childRuntime(options),
         });
         await deliver(options, summary, spool);
       }
@@ -498,6 +565,48 @@ export async function supervise(options: SuperviseOptions): Promise<SupervisedEx
       };
     }
     await delay(options.restart?.delay ?? 1_000, options.signal);
+  }
+}
+
+/**
+ * Runs `command` as a child, tees its stdout and stderr unchanged, forwards termination signals,
+ * and when it dies of anything but a clean exit, sends a report with an {@link ExitDiagnosis};
+ * with `restart`, starts it again, reporting a crash loop once in full and then as counts.
+ *
+ * **When to use:** around an agent, for the deaths no in-process hook sees: V8 heap exhaustion,
+ * `process.abort()`, SIGSEGV, SIGKILL and the OOM killer. The CLI `holdfast-supervise` wraps it
+ * and exits exactly as the child did.
+ *
+ * @example
+ * ```ts
+ * const { diagnosis } = await supervise({ command: 'node', args: ['agent.js'], service: 'log-agent', sink });
+ * ```
+ *
+ * @since 0.1.0
+ */
+export async function supervise(options: SuperviseOptions): Promise<SupervisedExit> {
+  checkSuperviseOptions(options);
+  // As PID 1, orphans of the agent are ours to reap; started before the first child is spawned,
+  // so the reaper knows that child as one libuv owns.
+  await reapAsInit();
+  // One spool, the guard's.
+  const spool =
+    options.spoolDir === undefined
+      ? undefined
+      : new Spool(
+          options.spoolDir,
+          { maxReports: 1_000, maxBytes: 64 * 1_048_576 },
+          { spooled: 0, recovered: 0, evicted: 0, rejected: 0, lost: 0 },
+        );
+  let over = false;
+  const recovering =
+    spool === undefined ? Promise.resolve() : recoverSpool(options, spool, () => over);
+  try {
+    return await superviseChildren(options, spool);
+  } finally {
+    // What was being resent finishes (each send within flushTimeout); nothing new starts.
+    over = true;
+    await recovering;
   }
 }
 

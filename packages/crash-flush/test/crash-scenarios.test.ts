@@ -70,7 +70,7 @@ describe('runCrashScenarios', () => {
       const report = attributesOf(result);
       expect(report.resource('service.name')).toBe('kit-agent');
       expect(report.resource('k8s.pod.name')).toBe('kit-0');
-      expect(String(report.attr('log.last_records'))).toContain('agent started');
+      expect(String(report.attr('holdfast.last_records'))).toContain('agent started');
       if (result.kind.startsWith('uncaught') || result.kind === 'unhandled-rejection')
         expect(report.body).toContain(`holdfast crash scenario: ${result.kind}`);
     }

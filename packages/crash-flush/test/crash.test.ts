@@ -71,44 +71,8 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-describe('in-process crash kinds: report delivered, exit status unchanged', () => {
-  test.each([
-    ['uncaught-sync', 'uncaughtException', /boom: sync/],
-    ['uncaught-timer', 'uncaughtException', /boom: in a timer/],
-    ['unhandled-rejection', 'unhandledRejection', /boom: rejected/],
-    ['exit-deep', 'exit', /^exit$/],
-    // Termination is not a crash: a shutdown report (INFO), then the signal re-raised.
-    ['SIGTERM', 'shutdown', /^shutdown$/],
-    ['SIGINT', 'shutdown', /^shutdown$/],
-    ['SIGHUP', 'shutdown', /^shutdown$/],
-    ['second-throw', 'uncaughtException', /boom: sync/],
-    // Node surfaces a throw at the top level of an ES module as a rejected module evaluation,
-    // yet it dies of it as of an uncaught exception: so is it reported.
-    ['top-level-throw', 'uncaughtException', /boom: top level/],
-  ])(
-    '%s',
-    async (kind, reportKind, body) => {
-      const without = await crash(kind, { WITH_GUARD: '0' });
-      const before = server.requests.length;
-      const withGuard = await crash(kind, { WITH_GUARD: '1', SINK_URL: `${server.url}/v1/logs` });
-      expect({ code: withGuard.code, signal: withGuard.signal }).toEqual({
-        code: without.code,
-        signal: without.signal,
-      });
-      expect(server.requests.length).toBe(before + 1); // exactly one report per death
-      const record = recordOf(server.requests.at(-1)!.body);
-      expect(record.attr('crash.kind')).toBe(reportKind);
-      expect(record.body).toMatch(body);
-      expect(record.resource('service.name')).toBe('fixture-agent');
-      expect(record.resource('k8s.pod.name')).toBe('agent-0');
-      const last = JSON.parse(String(record.attr('log.last_records'))) as { msg: string }[];
-      expect(last.map((r) => r.msg)).toEqual(['starting', 'last line before the crash']);
-      if (kind === 'exit-deep') expect(record.attr('crash.exit_code')).toBe('3');
-      if (kind.startsWith('SIG')) expect(record.attr('crash.signal')).toBe(kind);
-    },
-    30_000,
-  );
-});
+// Each crash kind without and with the guard: test/crash-matrix.test.ts (it writes the table of
+// docs/crash-flush.md).
 
 describe('when the sink cannot take the report', () => {
   test('a sink that hangs: bounded by the budget, then spooled (mode 0600); exit status unchanged', async () => {
@@ -166,9 +130,7 @@ describe('crash loops without a supervisor', () => {
     // The window has passed (0 ms): a full report again, carrying the three crashes only counted.
     expect((await crash('uncaught-timer', { ...env, RATE_WINDOW_MS: '0' })).code).toBe(1);
     expect(server.requests.length).toBe(before + 2);
-    expect(String(recordOf(server.requests.at(-1)!.body).attr('crash.extra'))).toContain(
-      '"suppressedSinceLast":3',
-    );
+    expect(recordOf(server.requests.at(-1)!.body).attr('holdfast.suppressed_since_last')).toBe('3');
   }, 60_000);
 });
 
@@ -180,9 +142,9 @@ describe('worker threads', () => {
     const ended = await run({ SINK_URL: `${server.url}/v1/logs` });
     expect(ended.code).toBe(0);
     const reports = server.requests.slice(before).map((r) => recordOf(r.body));
-    expect(reports.map((r) => r.attr('crash.kind'))).toEqual(['worker']);
+    expect(reports.map((r) => r.attr('holdfast.kind'))).toEqual(['worker']);
     expect(reports[0]!.body).toMatch(/boom in the worker/);
-    expect(String(reports[0]!.attr('crash.extra'))).toContain('"worker":"parser"');
+    expect(reports[0]!.attr('holdfast.worker')).toBe('parser');
   }, 30_000);
 
   test("a guard inside a worker forwards its report, with the worker's last records, to the main guard", async () => {
@@ -190,9 +152,9 @@ describe('worker threads', () => {
     const ended = await run({ SINK_URL: `${server.url}/v1/logs`, GUARD_IN_WORKER: '1' });
     expect(ended.code).toBe(0);
     const reports = server.requests.slice(before).map((r) => recordOf(r.body));
-    const forwarded = reports.find((r) => r.attr('crash.kind') === 'uncaughtException');
+    const forwarded = reports.find((r) => r.attr('holdfast.kind') === 'uncaughtException');
     expect(forwarded?.body).toMatch(/boom in the worker/);
-    expect(String(forwarded?.attr('log.last_records'))).toContain('parsing in the worker');
-    expect(String(forwarded?.attr('crash.extra'))).toContain('"worker":"parser"');
+    expect(String(forwarded?.attr('holdfast.last_records'))).toContain('parsing in the worker');
+    expect(forwarded?.attr('holdfast.worker')).toBe('parser');
   }, 30_000);
 });

@@ -52,14 +52,14 @@ describe('termination is not a crash', () => {
     const { ended, reports } = await reportsOf('sigterm-agent-exits-0');
     expect(exitOf(ended)).toEqual({ code: 0, signal: null });
     expect(
-      reports.map((r) => [r.attr('crash.kind'), r.severityText, r.attr('crash.signal')]),
+      reports.map((r) => [r.attr('holdfast.kind'), r.severityText, r.attr('holdfast.signal')]),
     ).toEqual([['shutdown', 'INFO', 'SIGTERM']]);
   }, 30_000);
 
   test('SIGTERM, then a non-zero exit: the shutdown, then the exit as the crash it is', async () => {
     const { reports } = await reportsOf('sigterm-agent-exits-3');
     expect(
-      reports.map((r) => [r.attr('crash.kind'), r.severityText, r.attr('crash.exit_code')]),
+      reports.map((r) => [r.attr('holdfast.kind'), r.severityText, r.attr('process.exit.code')]),
     ).toEqual([
       ['shutdown', 'INFO', undefined],
       ['exit', 'FATAL', '3'],
@@ -83,7 +83,7 @@ describe('termination is not a crash', () => {
     child!.kill('SIGKILL');
     await ended;
     const reports = requests.slice(before).map((r) => recordOf(r.body));
-    expect(reports.map((r) => [r.attr('crash.kind'), r.severityText])).toEqual([
+    expect(reports.map((r) => [r.attr('holdfast.kind'), r.severityText])).toEqual([
       ['shutdown', 'INFO'],
       ['shutdownTimeout', 'FATAL'],
     ]);
@@ -94,7 +94,7 @@ describe('termination is not a crash', () => {
 describe('reports no longer lost', () => {
   test('an agent with its own uncaughtException handler: the handled error is a capture (ERROR), and its real death is still reported', async () => {
     const { reports } = await reportsOf('own-uncaught-handler');
-    expect(reports.map((r) => [r.attr('crash.kind'), r.severityText, r.body])).toEqual([
+    expect(reports.map((r) => [r.attr('holdfast.kind'), r.severityText, r.body])).toEqual([
       ['capture', 'ERROR', 'Error: handled by the agent'],
       ['uncaughtException', 'FATAL', 'Error: the real death'],
     ]);
@@ -110,7 +110,7 @@ describe('reports no longer lost', () => {
     async (scenario, body) => {
       const { reports } = await reportsOf(scenario);
       expect(reports).toHaveLength(1);
-      expect(reports[0]!.attr('crash.kind')).toBe('uncaughtException');
+      expect(reports[0]!.attr('holdfast.kind')).toBe('uncaughtException');
       expect(reports[0]!.body).toMatch(body);
     },
     30_000,
@@ -157,7 +157,7 @@ describe('reports no longer lost', () => {
   test('process.exit(5) inside an exit listener is reported as exit 5', async () => {
     const { ended, reports } = await reportsOf('exit-in-exit-listener');
     expect(ended.code).toBe(5);
-    expect(reports.map((r) => [r.attr('crash.kind'), r.attr('crash.exit_code')])).toEqual([
+    expect(reports.map((r) => [r.attr('holdfast.kind'), r.attr('process.exit.code')])).toEqual([
       ['exit', '5'],
     ]);
   }, 30_000);
@@ -171,16 +171,58 @@ describe('reports no longer lost', () => {
     async (flags) => {
       const { ended, reports } = await reportsOf('rejection', {}, flags);
       expect(ended.code).toBe(0);
-      expect(reports.map((r) => [r.attr('crash.kind'), r.body])).toEqual([
+      expect(reports.map((r) => [r.attr('holdfast.kind'), r.body])).toEqual([
         ['capture', 'Error: rejected, and the process goes on'],
       ]);
     },
     30_000,
   );
 
+  test.each([[['--unhandled-rejections=strict']], [['--unhandled-rejections', 'strict']]])(
+    'node %j: the rejection is the FATAL unhandledRejection the process dies of; a top-level throw stays an uncaughtException',
+    async (flags) => {
+      const { ended, reports } = await reportsOf('rejection', {}, flags);
+      expect(ended.code).toBe(1);
+      expect(reports.map((r) => [r.attr('holdfast.kind'), r.severityText, r.body])).toEqual([
+        ['unhandledRejection', 'FATAL', 'Error: rejected, and the process goes on'],
+      ]);
+      const before = server.requests.length;
+      const thrown = await runFixture(
+        'crash.ts',
+        { CRASH_KIND: 'top-level-throw', WITH_GUARD: '1', SINK_URL: `${server.url}/v1/logs` },
+        { nodeArgs: flags },
+      );
+      expect(thrown.code).toBe(1);
+      const [topLevel] = server.requests.slice(before).map((r) => recordOf(r.body));
+      expect([topLevel?.attr('holdfast.kind'), topLevel?.severityText]).toEqual([
+        'uncaughtException',
+        'FATAL',
+      ]);
+    },
+    30_000,
+  );
+
+  test('node --unhandled-rejections=warn-with-error-code: a capture (ERROR) as the process goes on, then its exit 1 (FATAL) with the rejection', async () => {
+    const { ended, reports } = await reportsOf('rejection', {}, [
+      '--unhandled-rejections=warn-with-error-code',
+    ]);
+    expect(ended.code).toBe(1);
+    expect(
+      reports.map((r) => [
+        r.attr('holdfast.kind'),
+        r.severityText,
+        r.attr('process.exit.code'),
+        r.attr('exception.message'),
+      ]),
+    ).toEqual([
+      ['capture', 'ERROR', undefined, 'rejected, and the process goes on'],
+      ['exit', 'FATAL', '1', 'rejected, and the process goes on'],
+    ]);
+  }, 30_000);
+
   test('flushTimeout: Infinity waits for the sink: the crash-time request arrives', async () => {
     const { reports } = await reportsOf('uncaught', { FLUSH_MS: 'Infinity' });
-    expect(reports.map((r) => r.attr('crash.kind'))).toEqual(['uncaughtException']);
+    expect(reports.map((r) => r.attr('holdfast.kind'))).toEqual(['uncaughtException']);
   }, 30_000);
 
   test('a sink answering 302 has not taken the report: it stays spooled, not counted recovered', async () => {
@@ -217,7 +259,7 @@ describe('reports no longer lost', () => {
       ).toBe(Number(code));
     const codes = server.requests
       .slice(before)
-      .map((r) => recordOf(r.body).attr('crash.exit_code'));
+      .map((r) => recordOf(r.body).attr('process.exit.code'));
     expect(codes).toEqual(['3', '42', '137']); // the second 42 is the same crash: counted
   }, 60_000);
 });

@@ -155,6 +155,23 @@ describe('supervise()', () => {
     ).rejects.toBe(reason);
   }, 30_000);
 
+  test('a metadata function that throws costs only itself: the crash is reported without it', async () => {
+    const { sink, got } = memory();
+    const result = await supervise({
+      command: process.execPath,
+      args: [child, 'exit3'],
+      service: 'agent',
+      sink,
+      tee: false,
+      metadata: () => {
+        throw Object.create(null);
+      },
+    });
+    expect(result.diagnosis.exitCode).toBe(3);
+    expect(got).toHaveLength(1);
+    expect(got[0]!.metadata).toEqual({});
+  }, 30_000);
+
   test('a clean exit sends nothing', async () => {
     const { sink, got } = memory();
     const result = await supervise({

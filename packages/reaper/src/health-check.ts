@@ -79,6 +79,8 @@ export interface HealthStatus {
   readonly consecutiveSuccesses: number;
   /** Probe runs completed. */
   readonly runs: number;
+  /** State changes since the start (the first `unknown` → `healthy` included). */
+  readonly transitions: number;
   /** Times `onChange` threw (each was caught; the state change stood). */
   readonly callbackErrors: number;
   readonly lastResult: ProbeResult | undefined;
@@ -137,6 +139,7 @@ export function startHealthCheck(options: HealthCheckOptions): HealthCheck {
   let failures = 0;
   let successes = 0;
   let runs = 0;
+  let transitions = 0;
   let callbackErrors = 0;
   let lastResult: ProbeResult | undefined;
   let stopped = false;
@@ -163,6 +166,7 @@ export function startHealthCheck(options: HealthCheckOptions): HealthCheck {
     if (next !== state) {
       const previous = state;
       state = next;
+      transitions += 1;
       try {
         onChange?.(next, previous, result);
       } catch {
@@ -253,6 +257,7 @@ export function startHealthCheck(options: HealthCheckOptions): HealthCheck {
       consecutiveFailures: failures,
       consecutiveSuccesses: successes,
       runs,
+      transitions,
       callbackErrors,
       lastResult,
     }),

@@ -16,6 +16,7 @@ import {
   trackGroup,
   untrackGroup,
 } from './internal/process-groups.js';
+import { publishRunEnd } from './internal/run-channel.js';
 import { spawnError } from './internal/spawn-error.js';
 import { type LongTimer, setLongTimeout } from '@holdfast/internal';
 import { bytes, duration, fail, optionalSignal, optionsObject } from './internal/validate.js';
@@ -304,7 +305,7 @@ function start(command: string, args: readonly string[], o: ParsedRunOptions): P
       child.stderr?.destroy();
       child.stdin?.destroy();
       if (graceTimer === undefined) untrackGroup(pid);
-      resolve({
+      const result: RunResult = {
         exitCode: exit.code,
         signal: exit.signal,
         timedOut,
@@ -315,7 +316,9 @@ function start(command: string, args: readonly string[], o: ParsedRunOptions): P
         truncated,
         durationMs: performance.now() - started,
         pid,
-      });
+      };
+      publishRunEnd(result);
+      resolve(result);
     };
 
     const onAbort = () => {

@@ -38,6 +38,14 @@ export interface AgentStats {
     readonly pendingRecords: Readonly<Record<string, number>>;
     readonly retries: Readonly<Record<string, number>>;
     readonly dropped: number;
+    /** Records each output acked in this run (`stats().outputs[name].delivered.records`). */
+    readonly delivered: Readonly<Record<string, number>>;
+  };
+  /** The agent's OpenTelemetry metrics (Prometheus text format), and what it says it sent. */
+  readonly telemetry: {
+    readonly metricsUrl: string;
+    /** Crash reports this run's guard had confirmed sent (`guard.stats().sent`). */
+    readonly crashReportsSent: number;
   };
   /** Health checks (`@holdfast/reaper`) and the reaper's counters. */
   readonly health: {

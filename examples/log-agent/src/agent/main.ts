@@ -23,6 +23,7 @@ import { startControlClient } from './control-client.js';
 import { createDiscovery, type DiscoveryRound } from './discovery.js';
 import { startAgentHealth } from './health.js';
 import { runHttpOutput } from './http-output.js';
+import { startAgentMetrics } from './metrics.js';
 import { startLogSource } from './log-source.js';
 
 const config = readConfig(process.env);
@@ -88,6 +89,9 @@ const pool = await ChunkPool.open({
     }),
 });
 
+// Every package's figures as OpenTelemetry metrics, on a Prometheus endpoint (loopback, port 0).
+const metricsUrl = await startAgentMetrics({ pool, guard, health });
+
 // The pool's memory in use, sampled often enough to see its peak.
 let peakBytesUp = 0;
 setInterval(() => {
@@ -151,7 +155,11 @@ const stats = (): AgentStats => {
       dropped:
         p.droppedWhenFull.records +
         Object.values(p.outputs).reduce((sum, o) => sum + o.dropped.records, 0),
+      delivered: Object.fromEntries(
+        Object.entries(p.outputs).map(([name, o]) => [name, o.delivered.records]),
+      ),
     },
+    telemetry: { metricsUrl, crashReportsSent: guard.stats().sent },
     health: {
       backend: backend.state,
       sidecar: sidecar.state,

@@ -32,6 +32,14 @@ import { callHook } from './hooks.js';
 import { itemSource, readUntilStopped, STOPPED_READING, type ItemSource } from './item-source.js';
 import type { ResolvedOptions } from './resolve-options.js';
 import { Verdict } from './verdict.js';
+import {
+  attemptEnd,
+  batchEnd,
+  outcomeSettled,
+  type AttemptEndMessage,
+  type BatchEndMessage,
+  type OutcomeMessage,
+} from './channels.js';
 
 export type { FetchOne } from './attempt.js';
 
@@ -136,6 +144,11 @@ export function startEngine<T, R>(
       if (code === 'CANCELLED' || code === 'DEADLINE') counts.cancelled += 1;
     }
     verdict.settled(outcome, importance);
+    if (outcomeSettled.hasSubscribers)
+      outcomeSettled.publish({
+        status: outcome.status,
+        code: outcome.status === 'rejected' ? outcome.error.code : undefined,
+      } satisfies OutcomeMessage);
     sink.emit(outcome);
     if (o.onOutcome !== undefined) callHook(counts, o.onOutcome, outcome);
   };
@@ -251,6 +264,11 @@ export function startEngine<T, R>(
 
       const attempt = new Attempt(host, worker, item, index, attempts, attemptStart, lastError);
       const result = (await attempt.done).ending!;
+      if (attemptEnd.hasSubscribers)
+        attemptEnd.publish({
+          result: result.kind,
+          durationMs: clock.now() - attemptStart,
+        } satisfies AttemptEndMessage);
       if (result.kind === 'value') {
         const durationMs = clock.now() - itemStart;
         return settle(
@@ -275,6 +293,7 @@ export function startEngine<T, R>(
               attempts,
               cause: error,
             }),
+            'required-item',
           );
         }
         const message = `item ${index}: ${describeThrown(error)}`;
@@ -333,6 +352,7 @@ export function startEngine<T, R>(
       } catch (error) {
         verdict.declare(
           new FatalError('reading the items failed', { index: -1, attempts: 0, cause: error }),
+          'item-source',
         );
         return;
       }
@@ -361,6 +381,11 @@ export function startEngine<T, R>(
       counts.hookErrors += 1;
     });
     verdict.finish(stopReason?.kind === 'cancelled' ? stopReason.by : undefined);
+    if (batchEnd.hasSubscribers)
+      batchEnd.publish({
+        stats: { ...counts, durationMs: endedAt - startedAt },
+        fatal: verdict.reason,
+      } satisfies BatchEndMessage);
     if (internalFailure !== undefined) throw internalFailure.error;
   });
 

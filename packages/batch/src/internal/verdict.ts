@@ -1,6 +1,7 @@
 import { FatalError } from '../errors.js';
 import type { Importance } from '../options.js';
 import type { Outcome } from '../outcome.js';
+import type { FatalReason } from './channels.js';
 import type { ResolvedOptions } from './resolve-options.js';
 
 /**
@@ -11,6 +12,8 @@ import type { ResolvedOptions } from './resolve-options.js';
  */
 export class Verdict {
   fatal: FatalError | undefined = undefined;
+  /** What made the batch fatal (for the diagnostics channel), once `fatal` is set. */
+  reason: FatalReason | undefined = undefined;
   readonly #breaker: ResolvedOptions<unknown, unknown>['breaker'];
   readonly #allFailedMinItems: number | undefined;
   readonly #onFatal: (error: FatalError) => void;
@@ -30,9 +33,10 @@ export class Verdict {
     this.#onFatal = onFatal;
   }
 
-  declare(error: FatalError): void {
+  declare(error: FatalError, reason: FatalReason): void {
     if (this.fatal !== undefined) return;
     this.fatal = error;
+    this.reason = reason;
     this.#onFatal(error);
   }
 
@@ -63,6 +67,7 @@ export class Verdict {
           `breaker opened: ${this.#sampledFailed} of ${this.#sampled} required items failed (ratio ${breaker.failureRatio})`,
           { index: -1, attempts: 0, cause: failed ? error : undefined },
         ),
+        'breaker',
       );
     }
   }
@@ -74,6 +79,7 @@ export class Verdict {
     if (cancelledBy === 'caller' || cancelledBy === 'consumer') return;
     if (this.#required < min || this.#requiredRejected < this.#required) return;
     // Set, not declared: the batch is over, there is nothing left to stop.
+    this.reason = 'all-failed';
     this.fatal = new FatalError(
       `every required item failed (${this.#requiredRejected} of ${this.#required})`,
       { index: -1, attempts: 0, cause: this.#lastRequiredError },

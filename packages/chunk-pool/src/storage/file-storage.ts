@@ -133,9 +133,10 @@ class FileStorage implements ChunkStorage {
 
   constructor(dir: string, fsync: FsyncPolicy, segmentBytes: number) {
     this.#dir = dir;
-    this.#segmentsDir = join(dir, 'segments');
-    this.#rejectedDir = join(dir, 'rejected');
-    this.#quarantineDir = join(dir, 'quarantine');
+    const folders = storageFolders(dir);
+    this.#segmentsDir = folders.segments;
+    this.#rejectedDir = folders.rejected;
+    this.#quarantineDir = folders.quarantine;
     this.#fsync = fsync;
     this.syncEachAppend = fsync === 'always';
     this.#log = new SegmentLog(this.#segmentsDir, {
@@ -290,11 +291,15 @@ class FileStorage implements ChunkStorage {
       const recordsFrame = Buffer.allocUnsafe(recordsFrameLength(header.id, headerBytes, records));
       writeRecordsFrame(recordsFrame, 0, header.id, headerBytes, records);
       fillChecksums(recordsFrame, 0);
+      // Written aside and renamed: a crash mid-write leaves a `.tmp` (the chunk is still in its
+      // segment, delivered again after the restart), never a torn dead letter to replay.
+      const path = join(folder, `${safeName(header.id, 'chunk id')}${SEGMENT_SUFFIX}`);
       await writeWholeFile(
-        join(folder, `${safeName(header.id, 'chunk id')}${SEGMENT_SUFFIX}`),
+        `${path}.tmp`,
         [PREAMBLE, recordsFrame, markerFrame(FrameKind.DeadLetter, header.id, reason)],
         this.#fsync !== 'never',
       );
+      await rename(`${path}.tmp`, path);
     });
   }
 
@@ -450,7 +455,21 @@ function storageError(error: unknown, what: string): ChunkPoolError {
   return new ChunkPoolError('STORAGE_ERROR', `${what} failed: ${message}`, { cause: error });
 }
 
-function safeName(name: string, what: string): string {
+/** The folders of a storage folder: the pool's segments, dead letters, damaged segments. */
+export function storageFolders(dir: string): {
+  segments: string;
+  rejected: string;
+  quarantine: string;
+} {
+  return {
+    segments: join(dir, 'segments'),
+    rejected: join(dir, 'rejected'),
+    quarantine: join(dir, 'quarantine'),
+  };
+}
+
+/** `name` if it is safe as a file name (it names a chunk's or an output's file or folder). */
+export function safeName(name: string, what: string): string {
   if (!SAFE_NAME.test(name)) {
     throw new ChunkPoolError(
       'INVALID_OPTION',

@@ -12,7 +12,7 @@ export interface ChunkHeader {
   readonly id: string;
   /** The tag the records were appended under (any string; storages must not trust it as a path). */
   readonly tag: string;
-  /** Clock time when the chunk was opened. */
+  /** Wall-clock time (ms since the epoch) when the chunk was opened: a later run orders by it. */
   readonly createdAt: number;
   /** The outputs this chunk is routed to. */
   readonly routes: readonly string[];

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { countOption, rejectUnknownKeys } from '@holdfast/internal';
 import { ChunkPool } from '../pool.js';
+import { RECORD_OVERHEAD_BYTES } from '../record-cost.js';
 import type { ChunkStorage } from '../storage/storage.js';
 import {
   modelRoute,
@@ -39,13 +40,16 @@ const RETRY = { maxAttempts: 4, minDelay: 100, maxDelay: 1_000, random: () => 0.
 const LEASE_TIMEOUT = 1_000;
 const CHUNK_AGE = 500;
 
-/** The pool options of the model runs: small budgets, so that they fill up. */
+// What a model record (100 bytes) costs in memory, payload and overhead (see record-cost.ts).
+const RECORD_COST = 100 + RECORD_OVERHEAD_BYTES;
+
+/** The pool options of the model runs: small budgets (three records a chunk), so they fill up. */
 export const MODEL_POOL_OPTIONS = {
   outputs: MODEL_OUTPUTS,
   route: modelRoute,
-  chunkBytes: 300,
-  reservePerOutput: 300,
-  maxBytesUp: 1_200,
+  chunkBytes: 3 * RECORD_COST,
+  reservePerOutput: 3 * RECORD_COST,
+  maxBytesUp: 12 * RECORD_COST,
   maxBytesStored: 3_000,
   leaseTimeout: LEASE_TIMEOUT,
   chunkAge: CHUNK_AGE,

@@ -26,3 +26,32 @@ export function unhandledRejectionsMode(
   }
   return mode;
 }
+
+/** The `--unhandled-rejections` modes in which the process goes on after an unhandled rejection. */
+export const GOES_ON_AFTER_REJECTION: readonly string[] = ['warn', 'none', 'warn-with-error-code'];
+
+/**
+ * Whether the caller runs inside Node's processing of unhandled rejections (its
+ * `processPromiseRejections`, on the stack of an 'uncaughtExceptionMonitor' listener in 'strict'
+ * mode), rather than the ES module loader's report of a failed top-level evaluation. Reads the
+ * call stack with Node's own formatting, whatever the agent did to `Error.stackTraceLimit` or
+ * `Error.prepareStackTrace` (both restored).
+ */
+export function calledFromRejectionProcessing(): boolean {
+  // Typed as always set, yet undefined unless someone set it: Node's formatting is the default.
+  const errorClass = Error as { prepareStackTrace?: ErrorConstructor['prepareStackTrace'] };
+  const { stackTraceLimit } = Error;
+  const { prepareStackTrace } = errorClass;
+  try {
+    Error.stackTraceLimit = 32;
+    delete errorClass.prepareStackTrace;
+    const holder: { stack?: string } = {};
+    Error.captureStackTrace(holder);
+    return /\bprocessPromiseRejections\b/.test(holder.stack ?? '');
+  } catch {
+    return false;
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+    if (prepareStackTrace !== undefined) errorClass.prepareStackTrace = prepareStackTrace;
+  }
+}

@@ -36,6 +36,15 @@ export function reportProblem(value: unknown): string | undefined {
     return '`exitCode` is not an integer';
   if (r.extra !== undefined && !isObject(r.extra)) return '`extra` is not an object';
   if (r.id !== undefined && typeof r.id !== 'string') return '`id` is not a string';
+  if (
+    r.runtime !== undefined &&
+    !(
+      isObject(r.runtime) &&
+      typeof r.runtime.name === 'string' &&
+      typeof r.runtime.version === 'string'
+    )
+  )
+    return '`runtime` is not `{ name, version }` of strings';
   return undefined;
 }
 

@@ -11,7 +11,7 @@
  */
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { CrashReport } from '../report.js';
 import { asReport } from './report-shape.js';
 
@@ -86,6 +86,29 @@ export class Spool {
       this.counts.lost += 1;
       return false;
     }
+  }
+
+  /**
+   * What the folder holds now: reports waiting to be sent and their bytes (from the entry names;
+   * an old-style name is stat'ed). One `readdirSync` of a folder bounded by `maxSpooledReports`;
+   * a folder that cannot be read holds nothing.
+   */
+  sizeSync(): { reports: number; bytes: number } {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return { reports: 0, bytes: 0 };
+    }
+    let reports = 0;
+    let bytes = 0;
+    for (const name of names) {
+      const entry = parseName(name);
+      if (entry === undefined) continue;
+      reports += 1;
+      bytes += entry.bytes ?? sizeSync(join(this.dir, name));
+    }
+    return { reports, bytes };
   }
 
   #makeRoomSync(bytes: number): void {
@@ -238,12 +261,21 @@ export class Spool {
   }
 
   /** Moves an entry aside to `rejected/`, with a `.reason` file; the folder keeps the newest. */
-  async #reject(name: string, reason: string): Promise<void> {
+  #reject(name: string, reason: string): Promise<void> {
+    return this.reject(join(this.dir, name), reason);
+  }
+
+  /**
+   * Moves a file of this folder (or of a folder inside it: a watch marker) to `rejected/`, with a
+   * `.reason` file, and counts it; the folder keeps the newest. Never rejects.
+   */
+  async reject(path: string, reason: string): Promise<void> {
     this.counts.rejected += 1;
     const folder = join(this.dir, REJECTED_FOLDER);
+    const name = basename(path);
     try {
       await mkdir(folder, { recursive: true, mode: 0o700 });
-      await rename(join(this.dir, name), join(folder, name));
+      await rename(path, join(folder, name));
       await writeFile(join(folder, `${name}.reason`), `${reason}\n`, { mode: 0o600 });
       const kept = (await readdir(folder)).filter((n) => !n.endsWith('.reason')).sort();
       for (const old of kept.slice(0, Math.max(0, kept.length - MAX_REJECTED))) {
@@ -252,7 +284,7 @@ export class Spool {
       }
     } catch {
       // Cannot move it aside (read-only folder): remove it, so it costs no later start either.
-      await rm(join(this.dir, name), { force: true }).catch(() => undefined);
+      await rm(path, { force: true }).catch(() => undefined);
     }
   }
 }
