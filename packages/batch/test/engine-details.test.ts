@@ -7,6 +7,7 @@
 import { describe, expect, test, vi } from 'vitest';
 import {
   fetchAll,
+  fetchEach,
   isCancelledError,
   isDeadlineError,
   isTransientError,
@@ -303,5 +304,71 @@ describe('counters and durations', () => {
       index: 1,
       attempts: 1,
     });
+  });
+});
+
+describe('workers and the source', () => {
+  test('stats() during a run tells the time so far; after the end it stays', async () => {
+    const clock = new VirtualClock();
+    const stream = fetchEach([100, 300], (ms) => clock.sleep(ms).then(() => ms), { clock });
+    const first = stream.next();
+    await clock.advanceTo(50);
+    expect(stream.stats().durationMs).toBe(50);
+    await clock.advanceTo(100);
+    await first;
+    expect(stream.stats()).toMatchObject({ durationMs: 100, total: 1 });
+    await clock.advanceTo(300);
+    expect((await stream.next()).done).toBe(false);
+    expect((await stream.next()).done).toBe(true);
+    await clock.advanceTo(1_000);
+    expect(stream.stats()).toMatchObject({ durationMs: 300, total: 2 });
+  });
+
+  test('exactly concurrency items run at once, started in input order', async () => {
+    const clock = new VirtualClock();
+    const started: number[] = [];
+    let running = 0;
+    let most = 0;
+    await clock.runUntilSettled(
+      fetchAll(
+        [50, 10, 30, 20, 40, 10, 10],
+        async (ms, { index }) => {
+          started.push(index);
+          running += 1;
+          most = Math.max(most, running);
+          await clock.sleep(ms);
+          running -= 1;
+          return ms;
+        },
+        { clock, concurrency: 3 },
+      ),
+    );
+    expect(most).toBe(3);
+    expect(started).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
+  test('after a stop, an async source is not read further: every item read has its outcome', async () => {
+    let reads = 0;
+    const source: AsyncIterable<number> = {
+      // five items
+      [Symbol.asyncIterator]: () => ({
+        next: () => {
+          reads += 1;
+          return Promise.resolve(
+            reads <= 5 ? { done: false, value: reads - 1 } : { done: true, value: undefined },
+          );
+        },
+      }),
+    };
+    const result = await fetchAll(
+      source,
+      () => {
+        throw new Error('permission denied'); // fatal for a required item: the batch stops
+      },
+      { concurrency: 1 },
+    );
+    expect(result.fatal?.message).toBe('required item 0 failed fatally');
+    expect(reads).toBe(1);
+    expect(result.outcomes).toHaveLength(1);
   });
 });
