@@ -90,7 +90,8 @@ export function createInventory<T, R, K = unknown>(
     fail('ttl', 'a number of milliseconds >= 0 or Infinity', undefined);
   const ttl = duration('ttl', options.ttl, 0);
   const clock = options.clock ?? systemClock;
-  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function')
+  // `??` above: never null here.
+  if (typeof clock !== 'object' || typeof clock.now !== 'function')
     fail('clock', 'an object with now()', options.clock);
   let known = new Map<K, InventoryEntry<T, R>>();
 

@@ -138,4 +138,37 @@ describe('every required item failed', () => {
     }
     expect(stream.fatal()).toBeUndefined();
   });
+
+  test('a verdict no single item caused has index -1', async () => {
+    const breaker = await fetchAll(ids(3), work([0, 1, 2]), {
+      ...sequential,
+      breaker: { failureRatio: 1, minSamples: 2 },
+    });
+    expect(breaker.fatal).toMatchObject({ index: -1, attempts: 0 });
+    const all = await fetchAll(ids(3), work([0, 1, 2]));
+    expect(all.fatal).toMatchObject({ index: -1, attempts: 0 });
+  });
+});
+
+describe('items the caller cancelled', () => {
+  test('are not breaker samples: a caller abort never opens it', async () => {
+    const controller = new AbortController();
+    const promise = fetchAll(
+      ids(4),
+      (_i, { signal }) =>
+        new Promise<never>((_resolve, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason as Error)),
+        ),
+      {
+        concurrency: 4,
+        signal: controller.signal,
+        breaker: { failureRatio: 1, minSamples: 1 },
+        allFailedIsFatal: false,
+      },
+    );
+    controller.abort();
+    const result = await promise;
+    expect(result.stats.cancelled).toBe(4);
+    expect(result.fatal).toBeUndefined();
+  });
 });

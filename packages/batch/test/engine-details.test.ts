@@ -371,4 +371,21 @@ describe('workers and the source', () => {
     expect(reads).toBe(1);
     expect(result.outcomes).toHaveLength(1);
   });
+
+  test('no deadline, no timeout: no timer is set while the batch runs', async () => {
+    const clock = new VirtualClock();
+    let release!: () => void;
+    const promise = fetchAll(
+      ['x'],
+      () => new Promise<string>((resolve) => (release = () => resolve('ok'))),
+      {
+        clock,
+        timeout: Infinity,
+      },
+    );
+    await settle();
+    expect(clock.pendingTimers()).toBe(0);
+    release();
+    expect((await promise).values).toEqual(['ok']);
+  });
 });

@@ -103,6 +103,17 @@ describe('createInventory rules', () => {
     expect(diff).toEqual({ added: [], updated: ['b'], keptStale: [], removed: ['a'], missing: [] });
   });
 
+  test('a skipped item never fetched before is in no list of the diff', () => {
+    const { inventory } = inventoryOf(1_000);
+    expect(inventory.apply({ outcomes: [skipped(c('a'))] })).toEqual({
+      added: [],
+      updated: [],
+      keptStale: [],
+      removed: [],
+      missing: [],
+    });
+  });
+
   test('size and entries() follow the last round', () => {
     const { inventory } = inventoryOf(1_000);
     expect(inventory.size).toBe(0);
@@ -148,7 +159,7 @@ describe('createInventory rules', () => {
     expect(() => createInventory({ ttl: 1 } as never)).toThrow(
       /Expected `key` to be a function, got `undefined`/,
     );
-    for (const clock of ['now', {}, { now: 5 }]) {
+    for (const clock of ['now', {}, { now: 5 }, Object.assign(() => 0, { now: () => 0 })]) {
       expect(() => createInventory({ key, ttl: 1, clock: clock as never })).toThrow(
         /Expected `clock` to be an object with now\(\)/,
       );
