@@ -102,4 +102,20 @@ describe('stats.abandoned', () => {
     expect(result.values).toEqual(['ok']);
     expect(result.stats).toMatchObject({ abandoned: 1, retried: 1 });
   });
+
+  test('work that never reads its signal is counted, even if it ends in the turn right after its timeout', async () => {
+    const clock = new VirtualClock();
+    const result = await clock.runUntilSettled(
+      fetchAll(['x', 'next'], (item) => clock.sleep(item === 'x' ? 100 : 50).then(() => item), {
+        clock,
+        timeout: 100,
+        concurrency: 1,
+        maxAbandoned: Infinity,
+      }),
+    );
+    // Its timer is due at 100 too, but was set after the timeout's: the timeout fires first, and
+    // the work ends before the next turn, while the batch goes on with the next item.
+    expect(result.stats).toMatchObject({ timedOut: 1, abandoned: 1 });
+    expect(result.values).toEqual(['next']);
+  });
 });

@@ -143,7 +143,7 @@ describe('hedging, call by call', () => {
     expect(result.stats).toMatchObject({ hedged: 1, abandoned: 0 });
   });
 
-  test('no twin starts once the batch deadline has passed, even if its hedge timer runs late', async () => {
+  test('no twin starts once the batch deadline is reached, even if its hedge timer runs late', async () => {
     const clock = new VirtualClock();
     let calls = 0;
     const result = await clock.runUntilSettled(
@@ -151,7 +151,7 @@ describe('hedging, call by call', () => {
         ['x'],
         (_item, ctx) => {
           calls += 1;
-          clock.spend(60); // the first call burns the CPU past the deadline: every timer runs late
+          clock.spend(50); // the first call burns the CPU up to the deadline: every timer runs late
           return after(clock, 1_000, () => 'late', ctx);
         },
         { clock, deadline: 50, hedge: { delay: 20 } },
@@ -176,5 +176,24 @@ describe('hedging, call by call', () => {
       ),
     );
     expect(started).toEqual([0, 50, 70]);
+  });
+
+  test('a hedge delay of Infinity starts no twin and sets no timer', async () => {
+    const clock = new VirtualClock();
+    let release!: () => void;
+    let calls = 0;
+    const promise = fetchAll(
+      ['x'],
+      () => {
+        calls += 1;
+        return new Promise<string>((resolve) => (release = () => resolve('ok')));
+      },
+      { clock, timeout: Infinity, hedge: { delay: Infinity } },
+    );
+    await clock.advanceBy(0);
+    expect(clock.pendingTimers()).toBe(0);
+    release();
+    expect((await promise).values).toEqual(['ok']);
+    expect(calls).toBe(1);
   });
 });
