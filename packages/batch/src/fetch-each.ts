@@ -36,10 +36,11 @@ export interface OutcomeStream<T, R> extends AsyncIterableIterator<Outcome<T, R>
  * listing) and results can be processed one by one: memory stays O(concurrency) whatever the
  * number of items.
  *
- * **Details:** backpressure: at most `concurrency` outcomes wait for the consumer; while they
- * wait, no new item is started. Breaking out of `for await` stops the batch: in-flight attempts
- * are aborted and the iterator returns once the workers have stopped. Work starts on the first
- * `next()`, not at the call.
+ * **Details:** backpressure: once `concurrency` outcomes wait for the consumer (1,024 at
+ * concurrency `Infinity`), no new item starts until it takes one; items already running still add
+ * theirs. Breaking out of `for await` stops the batch: in-flight attempts are aborted and the
+ * iterator returns once the workers have stopped. Work starts on the first `next()`, not at the
+ * call; a stream closed by `return()` before it never starts.
  *
  * @example
  * ```ts
@@ -62,8 +63,10 @@ export function fetchEach<T, R>(
   assertItems(items);
   assertFetchOne(fetchOne);
   const limit = resolved.concurrency === Infinity ? 1024 : resolved.concurrency;
-  // Invariant: `buffer` holds at most `limit` outcomes; a worker that would add more first
-  // waits on `spaceWaiters`, and the consumer wakes one each time it takes an outcome.
+  // Invariant: a worker starts an item only while `buffer` holds fewer than `limit` outcomes;
+  // otherwise it waits on `spaceWaiters`, and the consumer wakes one each time it takes an
+  // outcome. So the buffer holds at most `limit` outcomes plus those of the items already running
+  // when it filled: O(concurrency).
   const buffer: (Outcome<T, R> | undefined)[] = [];
   let bufferHead = 0;
   const spaceWaiters: (() => void)[] = [];
@@ -123,7 +126,8 @@ export function fetchEach<T, R>(
 
   const stream: OutcomeStream<T, R> = {
     async next() {
-      if (run === undefined) start();
+      // A stream closed by `return()` before its first `next()` never starts.
+      if (run === undefined && !closing) start();
       while (buffered() === 0 && !finished)
         await new Promise<void>((resolve) => (consumer = resolve));
       if (buffered() > 0) return { done: false, value: take() };

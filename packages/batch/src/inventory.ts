@@ -85,8 +85,8 @@ export interface Inventory<T, K, R> {
  * value (marked `stale`) until `ttl` after its last success, then is removed; an item absent
  * from the round's listing, or skipped by the classifier, is removed at once. `apply` is atomic:
  * if `key()` throws for any outcome, it throws and the inventory is unchanged. A key listed more
- * than once in a round counts once, by its best outcome (fulfilled, else skipped, else failed),
- * so it is in exactly one list of the diff.
+ * than once in a round counts once, by its best outcome (fulfilled, else skipped, else failed;
+ * among equals, the last), so it is in exactly one list of the diff.
  *
  * @example
  * ```ts
@@ -111,7 +111,8 @@ export function createInventory<T, K, R = unknown>(
     fail('ttl', 'a number of milliseconds >= 0 or Infinity', undefined);
   const ttl = duration('ttl', options.ttl, 0);
   const clock = options.clock ?? systemClock;
-  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function')
+  // `??` above: never null here.
+  if (typeof clock !== 'object' || typeof clock.now !== 'function')
     fail('clock', 'an object with now()', options.clock);
   let known = new Map<K, InventoryEntry<T, R>>();
 

@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { fetchAll, isCancelledError, isDeadlineError, type FetchContext } from '../src/index.js';
+import { VirtualClock } from '../src/testing.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -117,5 +118,34 @@ describe("the abort reason is the outcome's error", () => {
       expect(stopBy === 'caller' ? isCancelledError(error) : isDeadlineError(error)).toBe(true);
       expect(error).toBe(reason);
     }
+  });
+});
+
+describe('several workers queued behind the cap', () => {
+  test('all go on once it frees (waking one left the other waiting forever: the batch hung)', async () => {
+    vi.useRealTimers();
+    const clock = new VirtualClock();
+    const calledAt: number[] = [];
+    const result = await clock.runUntilSettled(
+      fetchAll(
+        [100, 200, 1, 1],
+        async (ms, { index }) => {
+          calledAt[index] = clock.now();
+          await clock.sleep(ms); // never reads its signal
+          return ms;
+        },
+        { clock, concurrency: 2, timeout: 10, maxAbandoned: 1 },
+      ),
+    );
+    // Items 0 and 1 time out at 10 and hold two abandoned slots (the cap is 1) until 100 and 200:
+    // items 2 and 3 wait until both are gone, then start together.
+    expect(calledAt).toEqual([0, 0, 200, 200]);
+    expect(result.outcomes.map((o) => o.status)).toEqual([
+      'rejected',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    expect(result.stats.abandoned).toBe(2);
   });
 });

@@ -1,35 +1,17 @@
-import { afterAll, afterEach, describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { fetchAll, fetchEach, type FetchContext } from '../src/index.js';
 
-// Real timers on purpose: this checks what the batch leaves in Node's event loop once it settles.
-// Nothing here measures time; the timeouts are only there to make timers exist.
-
-/**
- * Timers set by this package's code (found by the creation stack) that neither fired nor were
- * cleared. Counting every `Timeout` of the process would count the test runner's too, which come
- * and go on their own under load.
- */
-const pendingBatchTimers = new Set<unknown>();
-const realSetTimeout = globalThis.setTimeout;
-const realClearTimeout = globalThis.clearTimeout;
-globalThis.setTimeout = ((fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-  const ours = new Error().stack?.includes('/packages/batch/src/') === true;
-  const handle: unknown = realSetTimeout(() => {
-    pendingBatchTimers.delete(handle);
-    fn(...args);
-  }, ms);
-  if (ours) pendingBatchTimers.add(handle);
-  return handle;
-}) as typeof setTimeout;
-globalThis.clearTimeout = ((handle: Parameters<typeof clearTimeout>[0]) => {
-  pendingBatchTimers.delete(handle);
-  realClearTimeout(handle);
-}) as typeof clearTimeout;
-afterAll(() => {
-  globalThis.setTimeout = realSetTimeout;
-  globalThis.clearTimeout = realClearTimeout;
+// Fake timers, through the default clock: what the batch leaves in the event loop once it
+// settles is every timer it set and neither fired nor cleared, and `vi.getTimerCount()` counts
+// exactly those (the test runner's own timers are real). With real timers the run took a
+// different path under load (a 5 ms timeout against the machine's stalls), one run in five.
+beforeEach(() => {
+  vi.useFakeTimers();
 });
-const activeTimers = () => pendingBatchTimers.size;
+afterEach(() => {
+  vi.useRealTimers();
+});
+const activeTimers = () => vi.getTimerCount();
 const untilAborted = (_: unknown, { signal }: FetchContext) =>
   new Promise<never>((_resolve, reject) =>
     signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
@@ -47,7 +29,7 @@ describe('no handle is left behind', () => {
     const before = activeTimers();
     const controller = new AbortController();
     const listeners: number[] = [];
-    const result = await fetchAll(
+    const promise = fetchAll(
       Array.from({ length: 40 }, (_, i) => i),
       (i, ctx) => {
         if (i % 4 === 0) return untilAborted(i, ctx);
@@ -67,16 +49,24 @@ describe('no handle is left behind', () => {
         onOutcome: () => listeners.push(1),
       },
     );
+    await vi.advanceTimersByTimeAsync(1_000);
+    const result = await promise;
     expect(result.outcomes).toHaveLength(40);
+    // Every kind of timer was set on the way: attempt timeouts, retry sleeps, hedges.
+    expect(result.stats.timedOut).toBeGreaterThan(0);
+    expect(result.stats.retried).toBeGreaterThan(0);
+    expect(result.stats.hedged).toBeGreaterThan(0);
     expect(activeTimers()).toBe(before);
   });
 
   test('after a deadline with stragglers that never end', async () => {
     const before = activeTimers();
-    const result = await fetchAll([1, 2, 3], () => new Promise<never>(() => {}), {
+    const promise = fetchAll([1, 2, 3], () => new Promise<never>(() => {}), {
       deadline: 10,
       timeout: Infinity,
     });
+    await vi.advanceTimersByTimeAsync(10);
+    const result = await promise;
     expect(result.stats.cancelled).toBe(3);
     expect(activeTimers()).toBe(before);
   });

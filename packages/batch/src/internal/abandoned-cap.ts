@@ -23,7 +23,7 @@ export class AbandonedCap {
   readonly #clock: Clock;
   readonly #counts: Counts;
   #held = 0;
-  /** Wake-ups of waiting workers, in arrival order. */
+  /** Wake-ups of waiting workers, in arrival order; each removes itself when called. */
   readonly #waiters = new Set<() => void>();
   /** Abandoned calls that read their signal, not yet counted, and their pending check. */
   readonly #unjudged = new Map<AbandonableCall, QueueEntry>();
@@ -83,8 +83,10 @@ export class AbandonedCap {
       this.#unjudged.delete(call);
       this.#checks.cancel(check);
     }
-    const [first] = this.#waiters;
-    first?.();
+    // The cap counts abandoned calls, not attempts: once it is not full, every waiter may go on.
+    // (Waking only the first left the others waiting for a slot that was already free: with two
+    // workers queued, one was never woken and the batch hung without a timer.)
+    if (!this.full) for (const wake of [...this.#waiters]) wake();
   }
 
   /** The batch ended: calls still running count as abandoned; no check timer is left. */

@@ -18,12 +18,15 @@ export interface QueueEntry {
  * the clock never goes back. So the head is always the earliest live expiry, and a batch of
  * 100,000 attempts costs one armed timer at a time instead of 100,000 timers.
  *
- * Cancelled entries are dropped lazily, when they reach the head.
+ * Cancelled entries are dropped lazily, when they reach the head. An `expire()` may add to the
+ * queue it fires from: the timer is armed once the firing is over, for the head, not for the
+ * entry just added (a later one, which would make the head late).
  */
 export class DeadlineQueue {
   #entries: QueueEntry[] = [];
   #head = 0;
   #timer: TimerHandle | undefined;
+  #firing = false;
   readonly #clock: Clock;
 
   constructor(clock: Clock) {
@@ -35,7 +38,7 @@ export class DeadlineQueue {
     entry.at = at;
     entry.live = true;
     this.#entries.push(entry);
-    if (this.#timer === undefined) this.#arm(at);
+    if (this.#timer === undefined && !this.#firing) this.#arm(at);
   }
 
   cancel(entry: QueueEntry): void {
@@ -58,6 +61,9 @@ export class DeadlineQueue {
   #fire = (): void => {
     this.#timer = undefined;
     const now = this.#clock.now();
+    // No `finally`: `expire()` is package code and never throws (an abort listener that throws
+    // does not unwind into `abort()`).
+    this.#firing = true;
     while (this.#head < this.#entries.length) {
       const entry = this.#entries[this.#head]!;
       if (entry.live && entry.at > now) break;
@@ -67,9 +73,10 @@ export class DeadlineQueue {
         entry.expire();
       }
     }
+    this.#firing = false;
     this.#compact();
     const next = this.#entries[this.#head];
-    if (next !== undefined && this.#timer === undefined) this.#arm(next.at);
+    if (next !== undefined) this.#arm(next.at);
   };
 
   #dropDeadHead(): void {
