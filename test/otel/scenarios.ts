@@ -49,7 +49,8 @@ export async function batchScenario(): Promise<Collected> {
 }
 
 export async function chunkPoolScenario(): Promise<Collected> {
-  const pool = await ChunkPool.open({ outputs: ['a', 'b'], chunkBytes: 100 });
+  // A record costs its payload plus 224 bytes in a chunk: two of these fit in one.
+  const pool = await ChunkPool.open({ outputs: ['a', 'b'], chunkBytes: 600 });
   const { meterProvider, collect } = testMeterProvider();
   const instrumentation = instrumentChunkPool({ pool, meterProvider });
   for (let i = 0; i < 5; i++) await pool.append('app', 'x'.repeat(40));
