@@ -203,6 +203,8 @@ export const NOT_ENTRY_OPTIONS: Readonly<Record<string, string>> = {
   GeneratedOptions: 'what checkBatchInvariants generates and hands to the user, not an input',
   RecoveryOptions: 'what the pool passes to a ChunkStorage, not an option a user sets',
   CallOptions: 'only `signal`: no duration, and one key (checked by chunk-pool tests)',
+  ReplayOptions:
+    'replayDeadLetters: output, ids and into, no number; its unknown keys and bad values are checked in chunk-pool test/dead-letters.test.ts',
 };
 
 /** A storage for checkChunkStorage that is never reached: the options are checked first. */

@@ -24,7 +24,7 @@ const untilAborted = (_: unknown, { signal }: FetchContext) =>
 describe('fetchEach, the stream', () => {
   test('a fetchOne that is not a function throws at the call, before any next()', () => {
     expect(() => fetchEach([1], 'inspect' as never)).toThrow(
-      /Expected `fetchOne` to be a function, got `"inspect"` \(string\)/,
+      /fetchOne: expected a function, got "inspect" \(string\)/,
     );
   });
 

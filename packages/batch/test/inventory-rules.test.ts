@@ -149,22 +149,22 @@ describe('createInventory rules', () => {
 
   test('every bad option is a TypeError naming it', () => {
     const key = (x: Container) => x.Id;
-    expect(() => createInventory(null as never)).toThrow(
-      /Expected `options` to be an object, got `null`/,
-    );
-    expect(() => createInventory('x' as never)).toThrow(/Expected `options` to be an object/);
+    expect(() => createInventory(null as never)).toThrow(/options: expected an object, got null/);
+    expect(() => createInventory('x' as never)).toThrow(/options: expected an object/);
     expect(() => createInventory({ key } as never)).toThrow(
-      /Expected `ttl` to be a number of milliseconds >= 0 or Infinity, got `undefined`/,
+      /ttl: expected a number of milliseconds >= 0 or Infinity, got undefined/,
     );
     expect(() => createInventory({ ttl: 1 } as never)).toThrow(
-      /Expected `key` to be a function, got `undefined`/,
+      /key: expected a function, got undefined/,
     );
     for (const clock of ['now', {}, { now: 5 }, Object.assign(() => 0, { now: () => 0 })]) {
       expect(() => createInventory({ key, ttl: 1, clock: clock as never })).toThrow(
-        /Expected `clock` to be an object with now\(\)/,
+        /clock: expected an object with now\(\)/,
       );
     }
-    expect(() => createInventory({ key, ttl: 1, keys: 2 } as never)).toThrow(TypeError);
+    expect(() => createInventory({ key, ttl: 1, keys: 2 } as never)).toThrow(
+      /unknown option `keys` \(did you mean `key`\?\)/,
+    );
     expect(createInventory({ key, ttl: Infinity, clock: { now: () => 0 } as Clock }).size).toBe(0);
   });
 });

@@ -289,9 +289,15 @@ async function runChild(
   let ownCgroup: MemoryCgroup | undefined;
   const sample = () => {
     if (child.pid === undefined) return;
-    peak = Math.max(peak, residentBytes(child.pid) ?? 0);
+    const resident = residentBytes(child.pid);
+    // A child that has exited (a zombie: no VmHWM) reads as the root cgroup: never take that, nor
+    // any ancestor of the supervisor's own, for a cgroup of the child's own.
+    if (resident === undefined) return;
+    peak = Math.max(peak, resident);
     const own = memoryCgroup(child.pid);
-    if (own !== undefined && own.dir !== cgroup?.dir) ownCgroup = own;
+    const ancestor =
+      cgroup !== undefined && own !== undefined && cgroup.dir.startsWith(`${own.dir}/`);
+    if (own !== undefined && own.dir !== cgroup?.dir && !ancestor) ownCgroup = own;
   };
   sample();
   const sampler = setInterval(sample, 50);

@@ -198,9 +198,9 @@ describe('what a run records', () => {
 describe('bad options name the option', () => {
   const probe = async () => ok;
   test.each([
-    [undefined, /`options`[^]*an object/],
-    [null, /`options`[^]*an object/],
-    [{ probe, intervall: 5 }, /`intervall`[^]*`options`[^]*did you mean `interval`/],
+    [undefined, /^options: expected an object, got undefined/],
+    [null, /^options: expected an object, got null/],
+    [{ probe, intervall: 5 }, /^options: unknown option `intervall` \(did you mean `interval`\?\)/],
     ['http://x', /options/],
     [{}, /probe[^]*a function \(httpProbe\(url\), commandProbe\(cmd\)\)/],
     [{ probe, successThreshold: 0 }, /successThreshold/],
