@@ -10,6 +10,7 @@ import type { ScrapedFigures } from './scrape.js';
 
 export interface ScenarioFacts {
   readonly realDocker: boolean;
+  /** The lines the agent reads in its last run (the containers its discovery knows then). */
   linesTotal: number;
   readonly outage: { ms: number; deliveredToArchive: number; deliveredToSearch: number };
   /** The last counters of each agent process, in start order. */
