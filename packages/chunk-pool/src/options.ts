@@ -15,6 +15,7 @@ import {
   type RetryOptions,
   type RetryPolicy,
 } from '@holdfast/internal';
+import { RECORD_OVERHEAD_BYTES } from './record-cost.js';
 import { memoryStorage } from './storage/memory-storage.js';
 import type { RecoveryReport } from './events.js';
 import type { ChunkStorage } from './storage/storage.js';
@@ -177,7 +178,13 @@ export function resolveOptions(options: ChunkPoolOptions): ResolvedOptions {
   }
   const outputs = [...retryByOutput.keys()];
 
-  const chunkBytes = bytes(options.chunkBytes, 'chunkBytes', 1024 * 1024, 1);
+  // A chunk must hold at least one record, and a record costs its payload plus the overhead.
+  const chunkBytes = bytes(
+    options.chunkBytes,
+    'chunkBytes',
+    1024 * 1024,
+    RECORD_OVERHEAD_BYTES + 1,
+  );
   const maxBytesUp = bytes(options.maxBytesUp, 'maxBytesUp', 64 * 1024 * 1024, 1);
   const reservePerOutput = bytes(options.reservePerOutput, 'reservePerOutput', chunkBytes, 1);
   if (reservePerOutput < chunkBytes) {

@@ -286,6 +286,8 @@ describe('bad input', () => {
     [{ outputs: ['../etc'] }, /output name/],
     [{ outputs: ['a', 'a'] }, /twice/],
     [{ outputs: ['a'], chunkBytes: 0 }, /chunkBytes/],
+    // A chunk that cannot hold one record (a record costs 224 bytes beyond its payload).
+    [{ outputs: ['a'], chunkBytes: 224 }, /chunkBytes: expected an integer number of bytes ≥ 225/],
     [{ outputs: ['a'], chunkBytes: 2000, reservePerOutput: 1000 }, /reservePerOutput/],
     [{ outputs: ['a', 'b'], maxBytesUp: 2500, chunkBytes: 1000 }, /maxBytesUp/],
     [{ outputs: ['a'], whenFull: 'spill' }, /whenFull/],
