@@ -14,7 +14,7 @@ import {
 } from '../src/index.js';
 import { FrameKind, markerFrame } from '../src/storage/segment-format.js';
 import { parseArgs, UsageError } from '../src/cli/chunks-args.js';
-import { R, names, records, tempDir } from './support.js';
+import { R, names, records, tempDir, takeAll } from './support.js';
 
 const OUTPUTS = ['archive', 'debug'];
 
@@ -43,16 +43,6 @@ async function deadLetters(dir: string, count: number, prefix = 'r'): Promise<vo
   }
   expect(pool.stats().outputs.archive?.deadLettered.records).toBe(count);
   await pool.close();
-}
-
-async function takeAll(pool: ChunkPool, output: string): Promise<string[]> {
-  const seen: string[] = [];
-  while ((pool.stats().outputs[output]?.pendingChunks ?? 0) > 0) {
-    const lease = await pool.take(output);
-    seen.push(...names(lease.chunk.records));
-    await lease.ack();
-  }
-  return seen;
 }
 
 const named = (count: number, prefix = 'r') =>

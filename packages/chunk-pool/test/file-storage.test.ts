@@ -9,7 +9,7 @@ import {
   parseRecords,
   type Frame,
 } from '../src/storage/segment-format.js';
-import { R, names, records, tempDir } from './support.js';
+import { R, records, tempDir, takeAll } from './support.js';
 
 function openFile(dir: string, options: Partial<ChunkPoolOptions> = {}) {
   return ChunkPool.open({
@@ -21,16 +21,6 @@ function openFile(dir: string, options: Partial<ChunkPoolOptions> = {}) {
     storage: fileStorage({ dir, fsync: 'batch' }),
     ...options,
   });
-}
-
-async function takeAll(pool: ChunkPool, output: string): Promise<string[]> {
-  const seen: string[] = [];
-  while ((pool.stats().outputs[output]?.pendingChunks ?? 0) > 0) {
-    const lease = await pool.take(output);
-    seen.push(...names(lease.chunk.records));
-    await lease.ack();
-  }
-  return seen;
 }
 
 const segmentFiles = (dir: string) =>

@@ -8,7 +8,7 @@ import {
 } from '../src/index.js';
 import { RECORD_OVERHEAD_BYTES } from '../src/record-cost.js';
 import { VirtualClock } from '../src/testing.js';
-import { R, names, records, tempDir } from './support.js';
+import { R, names, records, tempDir, takeAll } from './support.js';
 
 function openFile(dir: string, options: Partial<ChunkPoolOptions> = {}) {
   return ChunkPool.open({
@@ -20,16 +20,6 @@ function openFile(dir: string, options: Partial<ChunkPoolOptions> = {}) {
     storage: fileStorage({ dir, fsync: 'batch' }),
     ...options,
   });
-}
-
-async function takeAll(pool: ChunkPool, output: string): Promise<string[]> {
-  const seen: string[] = [];
-  while ((pool.stats().outputs[output]?.pendingChunks ?? 0) > 0) {
-    const lease = await pool.take(output);
-    seen.push(...names(lease.chunk.records));
-    await lease.ack();
-  }
-  return seen;
 }
 
 async function storeUnder(dir: string, options: Partial<ChunkPoolOptions>, count: number) {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
+import type { ChunkPool } from '../src/index.js';
 import { RECORD_OVERHEAD_BYTES } from '../src/record-cost.js';
 
 /**
@@ -35,4 +36,15 @@ export function names(data: readonly Buffer[]): string[] {
 /** An error as Node's fs reports it. */
 export function osError(code: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`${code}: injected`), { code, errno: -28, syscall: 'write' });
+}
+
+/** Takes and acks every pending chunk of `output`; the names of the records, in delivery order. */
+export async function takeAll(pool: ChunkPool, output: string): Promise<string[]> {
+  const seen: string[] = [];
+  while ((pool.stats().outputs[output]?.pendingChunks ?? 0) > 0) {
+    const lease = await pool.take(output);
+    seen.push(...names(lease.chunk.records));
+    await lease.ack();
+  }
+  return seen;
 }
