@@ -77,7 +77,8 @@ export interface BreakerOptions {
 /** Options of `fetchAll` and `fetchEach`. */
 export interface FetchOptions<T, R = unknown> {
   /**
-   * Attempts in flight at once (abandoned work excluded, see `maxAbandoned`).
+   * Attempts in flight at once (abandoned work excluded, see `maxAbandoned`). With `hedge`, an
+   * attempt slower than the hedge delay runs two calls: up to twice this many calls at once.
    * @default 8
    */
   readonly concurrency?: number;

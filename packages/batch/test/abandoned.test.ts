@@ -148,4 +148,45 @@ describe('several workers queued behind the cap', () => {
     ]);
     expect(result.stats.abandoned).toBe(2);
   });
+
+  test('a woken waiter times out from when it runs, not from when the cap freed (the first to run spent 10 ms of CPU)', async () => {
+    vi.useRealTimers();
+    const clock = new VirtualClock();
+    const calls: [index: number, startedAt: number][] = [];
+    const result = await clock.runUntilSettled(
+      fetchAll(
+        [0, 1, 2, 3],
+        async (_, { index, signal }) => {
+          calls.push([index, clock.now()]);
+          if (index === 0) return clock.sleep(50); // ignores its signal: holds the cap's one slot
+          if (index === 1)
+            // honours its signal: times out at 5 without holding a slot
+            return new Promise<never>((_resolve, reject) =>
+              signal.addEventListener('abort', () => reject(signal.reason as Error)),
+            );
+          if (index === 2) clock.spend(10); // microtask-fast, but blocks the loop for 10 ms
+          await clock.sleep(3);
+          return index;
+        },
+        { clock, concurrency: 2, timeout: 5, maxAbandoned: 1 },
+      ),
+    );
+    // Items 0 and 1 time out at 5; item 0 holds the slot until 50, so items 2 and 3 wait, both
+    // woken at 50.
+    // Item 2 runs first and spends until 60 (its own CPU counts: it times out). Item 3 starts at 60
+    // and needs 3 of its 5 ms. Timed from the wake-up (50), its timeout was already past when it
+    // started: it failed at 60 without its call having run.
+    expect(calls).toEqual([
+      [0, 0],
+      [1, 0],
+      [2, 50],
+      [3, 60],
+    ]);
+    expect(result.outcomes.map((o) => o.status)).toEqual([
+      'rejected',
+      'rejected',
+      'rejected',
+      'fulfilled',
+    ]);
+  });
 });

@@ -1,6 +1,13 @@
 import { test as propTest, fc } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
-import { fetchAll, type BatchResult, type FetchOne, type FetchOptions } from '../src/index.js';
+import {
+  fetchAll,
+  fetchEach,
+  type BatchResult,
+  type FetchOne,
+  type FetchOptions,
+  type Outcome,
+} from '../src/index.js';
 import { checkBatchInvariants } from '../src/testing.js';
 
 /** What the scheduled work of one item does. */
@@ -70,6 +77,65 @@ describe('the batch invariants kit (@holdfast/batch/testing)', () => {
           backend.call(i, signal),
       numRuns: 200,
     });
+  }, 60_000);
+
+  test('with hedging: at most one twin per attempt, timed from the attempt, not the twin', async () => {
+    await checkBatchInvariants({
+      fetchOne:
+        (backend) =>
+        (i, { signal }) =>
+          backend.call(i, signal),
+      options: { hedge: { delay: 20 } },
+      numRuns: 200,
+    });
+  }, 60_000);
+
+  test('fetchEach keeps the same invariants (its outcomes, sorted, are the batch)', async () => {
+    await checkBatchInvariants({
+      fetchOne:
+        (backend) =>
+        (i, { signal }) =>
+          backend.call(i, signal),
+      runner: async (items, fetchOne, options) => {
+        const stream = fetchEach(items, fetchOne, options);
+        const outcomes: Outcome<number, string>[] = [];
+        for await (const outcome of stream) outcomes.push(outcome);
+        outcomes.sort((a, b) => a.index - b.index);
+        const values = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+        const fatal = stream.fatal();
+        const complete = false; // not checked by the kit
+        return { outcomes, values, complete, fatal, stats: stream.stats(), summary: () => '' };
+      },
+      numRuns: 200,
+    });
+  }, 60_000);
+
+  test('a printed seed replays the same runs (the retry jitter is seeded too)', async () => {
+    // Every run's timeline: when each outcome settled after its item started, retries included.
+    const timelines = async () => {
+      const runs: string[] = [];
+      await checkBatchInvariants({
+        fetchOne:
+          (backend) =>
+          (i, { signal }) =>
+            backend.call(i, signal),
+        runner: async (items, fetchOne, options) => {
+          const result = await fetchAll(items, fetchOne, options);
+          runs.push(
+            result.outcomes
+              .map((o) => `${o.status} ${'durationMs' in o ? o.durationMs : ''}`)
+              .join(),
+          );
+          return result;
+        },
+        numRuns: 100,
+        seed: 1274890956,
+      });
+      return runs;
+    };
+    const first = await timelines();
+    expect(first.some((run) => run.includes('rejected'))).toBe(true);
+    expect(await timelines()).toEqual(first);
   }, 60_000);
 
   test('control: a Promise.allSettled batch (no timeouts, no deadline) breaks the invariants', async () => {

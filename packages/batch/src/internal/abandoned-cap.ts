@@ -41,15 +41,16 @@ export class AbandonedCap {
   }
 
   /**
-   * Waits until a slot may be free (or the batch stops, through the worker's waker). Resolves
-   * with the clock time of the wake-up: the attempt that waited starts its timeout from there.
+   * Waits until a slot may be free (or the batch stops, through the worker's waker). The attempt
+   * that waited reads the clock when it resumes, not here: every waiter is woken at once, and the
+   * first to resume may spend CPU before the next one runs.
    */
-  wait(worker: number, wakers: (Waker | undefined)[]): Promise<number | undefined> {
+  wait(worker: number, wakers: (Waker | undefined)[]): Promise<void> {
     return new Promise((resolve) => {
       const wake = () => {
         this.#waiters.delete(wake);
         wakers[worker] = undefined;
-        resolve(this.#clock.now());
+        resolve();
       };
       this.#waiters.add(wake);
       wakers[worker] = { wake };

@@ -244,16 +244,22 @@ export function startEngine<T, R>(
 
   /** Runs every attempt of one item and settles its single outcome. */
   const runItem = async (worker: number, item: T, index: number): Promise<void> => {
-    const itemStart = clock.now();
     const importance = importanceOf(item);
+    // Read after the user's hook ran: its CPU time is not the first attempt's.
+    const itemStart = clock.now();
     let attempts = 0;
     let lastError: unknown;
     for (;;) {
-      // An attempt that waited for the abandoned cap starts when it was let through: its
-      // timeout must not count the wait.
-      let grantedAt: number | undefined;
-      while (stopReason === undefined && cap.full) grantedAt = await cap.wait(worker, wakers);
-      const attemptStart = grantedAt ?? (attempts === 0 ? itemStart : clock.now());
+      let waited = false;
+      while (stopReason === undefined && cap.full) {
+        await cap.wait(worker, wakers);
+        waited = true;
+      }
+      // An attempt's timeout counts from the moment it really starts: not the cap wait, not the
+      // retry delay, and not the CPU that another worker spent between this one's wake-up and its
+      // turn to run (every waiter of the cap is woken at once). A stale start made a timeout fire
+      // before its call had run at all.
+      const attemptStart = attempts === 0 && !waited ? itemStart : clock.now();
       if (stopReason !== undefined || deadline.passed(attemptStart)) {
         const error = stoppedError(index, attempts, lastError);
         return reject(item, index, error, attempts, itemStart, importance);

@@ -18,6 +18,8 @@ export interface GeneratedOptions {
   /** Virtual time at which the caller aborts, if it does. */
   readonly abortAt: number | undefined;
   readonly optional: readonly boolean[];
+  /** Seeds the retry jitter (`retry.random`), so that a printed seed replays the same run. */
+  readonly jitterSeed: number;
 }
 
 /** What {@link checkBatchInvariants} needs. */
@@ -51,7 +53,8 @@ export interface InvariantCheck<R> {
  *
  * - the promise resolves (item failures never reject) with exactly one outcome per item read, in
  *   input order, and `onOutcome` saw each item exactly once;
- * - never more than `concurrency` calls run at once with a live signal;
+ * - never more than `concurrency` calls run at once with a live signal (twice that with `hedge`:
+ *   an attempt has at most one twin);
  * - it settles by the deadline (or the caller's abort), or as soon as the CPU-bound call running
  *   then returns — never later; no call starts at or after the deadline, none after the abort;
  * - a timed-out outcome's error is the reason its call's signal was aborted with, and the
@@ -87,6 +90,8 @@ export async function checkBatchInvariants<R>(check: InvariantCheck<R>): Promise
       retry: fc.integer({ min: 0, max: 3 }),
       abortAt: fc.option(fc.integer({ min: 0, max: 2_000 }), { nil: undefined }),
       optional: fc.array(fc.boolean(), { minLength: schedule.length, maxLength: schedule.length }),
+      // The retry jitter draws from this, not Math.random: a printed seed replays the same run.
+      jitterSeed: fc.integer(),
     }),
   );
   const runner = check.runner ?? fetchAll;
@@ -108,6 +113,16 @@ export async function checkBatchInvariants<R>(check: InvariantCheck<R>): Promise
               aborted = { at: clock.now(), calls: backend.log.length };
               controller.abort(new Error('caller stops'));
             }, s.abortAt);
+      // When each attempt's first call started (its hedged twin starts later): a timeout counts
+      // from there. Reads only `index` and `attempt`, never `signal` (reading it creates one).
+      const attemptStartedAt = new Map<string, number>();
+      const timed =
+        (inner: FetchOne<number, R>): FetchOne<number, R> =>
+        (item, context) => {
+          const key = `${context.index}:${context.attempt}`;
+          if (!attemptStartedAt.has(key)) attemptStartedAt.set(key, clock.now());
+          return inner(item, context);
+        };
       const unhandled: unknown[] = [];
       const onUnhandled = (reason: unknown) => unhandled.push(reason);
       process.on('unhandledRejection', onUnhandled);
@@ -115,13 +130,18 @@ export async function checkBatchInvariants<R>(check: InvariantCheck<R>): Promise
       try {
         const userHook = check.options?.onOutcome;
         result = await clock.runUntilSettled(
-          runner(source.items, check.fetchOne(backend), {
+          runner(source.items, timed(check.fetchOne(backend)), {
             ...(s.maxAbandoned === undefined ? {} : { maxAbandoned: s.maxAbandoned }),
             ...check.options,
             concurrency: s.concurrency,
             timeout: s.timeout,
             deadline: s.deadline,
-            retry: { maxAttempts: s.retry + 1, minDelay: 10, maxDelay: 100 },
+            retry: {
+              maxAttempts: s.retry + 1,
+              minDelay: 10,
+              maxDelay: 100,
+              random: seededRandom(s.jitterSeed),
+            },
             importance: (i): Importance => (s.optional[i] === true ? 'optional' : 'required'),
             signal: controller.signal,
             clock,
@@ -163,9 +183,12 @@ export async function checkBatchInvariants<R>(check: InvariantCheck<R>): Promise
       const notOnce = seenOutcomes.slice(0, result.outcomes.length).findIndex((n) => n !== 1);
       if (notOnce !== -1)
         throw new Error(`item ${notOnce} was settled ${seenOutcomes[notOnce]} times`);
-      if (backend.maxLiveCalls > s.concurrency)
+      // A hedged attempt runs at most two calls: its own and one twin.
+      const hedging = check.options?.hedge !== undefined && check.options.hedge.delay !== Infinity;
+      const maxCalls = s.concurrency * (hedging ? 2 : 1);
+      if (backend.maxLiveCalls > maxCalls)
         throw new Error(
-          `${backend.maxLiveCalls} calls ran at once; concurrency is ${s.concurrency}`,
+          `${backend.maxLiveCalls} calls ran at once; concurrency is ${s.concurrency}${hedging ? ' (twice that with hedging)' : ''}`,
         );
       const late = backend.log.find((call) => call.startedAt >= s.deadline);
       if (late !== undefined)
@@ -188,7 +211,8 @@ export async function checkBatchInvariants<R>(check: InvariantCheck<R>): Promise
           throw new Error(
             `item ${outcome.index} timed out, but no call's signal was aborted with its error`,
           );
-        const ran = settledAt[outcome.index]! - Math.min(...aborting.map((c) => c.startedAt));
+        const startedAt = attemptStartedAt.get(`${outcome.index}:${outcome.error.attempts}`)!;
+        const ran = settledAt[outcome.index]! - startedAt;
         if (ran < s.timeout - 1e-6)
           // float sums of jittered delays
           throw new Error(
@@ -225,4 +249,16 @@ export async function checkBatchInvariants<R>(check: InvariantCheck<R>): Promise
       ...(check.seed === undefined ? {} : { seed: check.seed }),
     },
   );
+}
+
+/** A small deterministic PRNG (mulberry32): uniform in [0, 1), the same sequence for a seed. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
 }
