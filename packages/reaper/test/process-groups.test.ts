@@ -88,7 +88,9 @@ describe('when the agent dies', () => {
     started.push(Number(group));
     expect(code).toBe(0);
     expect(watchdog).toBe('-');
-    expect(alive(Number(group))).toBe(false); // killed before the agent's exit was seen
+    // The hook's SIGKILL was sent before the agent exited; under load its delivery may trail the
+    // agent's exit by a moment. Without the hook the sleeper lives 60 s: the test times out.
+    await ended(Number(group));
   });
 
   test('SIGKILL: the watchdog kills only what is still tracked, not a group untracked before', async () => {
