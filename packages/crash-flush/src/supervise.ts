@@ -415,7 +415,7 @@ function readMetadata(options: SuperviseOptions): Metadata {
 }
 
 /** The report of a child whose supervisor died with it, built from its watch marker. */
-function lostReport({ facts, lastSeenAt }: LostChild): CrashReport {
+function lostReport({ facts, lastSeenAt, childRunning }: LostChild): CrashReport {
   const diagnosis: ExitDiagnosis = {
     exitCode: null,
     signal: null,
@@ -428,17 +428,20 @@ function lostReport({ facts, lastSeenAt }: LostChild): CrashReport {
     restarts: facts.restarts,
     lastStderr: [],
   };
-  const message =
-    `child ${facts.childPid} (${facts.command}) died with its supervisor (pid ${facts.supervisorPid}), ` +
-    `so no exit was seen: both were killed at once (a SIGKILL of the process group, a cgroup OOM ` +
-    `kill of the group, a lost node); last seen alive at ${new Date(lastSeenAt).toISOString()}`;
+  const message = childRunning
+    ? `the supervisor (pid ${facts.supervisorPid}) of child ${facts.childPid} (${facts.command}) ` +
+      `died without seeing an exit, and the child still runs, unsupervised: its exit will not be ` +
+      `reported (the supervisor alone was killed); marker last touched at ${new Date(lastSeenAt).toISOString()}`
+    : `child ${facts.childPid} (${facts.command}) died with its supervisor (pid ${facts.supervisorPid}), ` +
+      `so no exit was seen: both were killed at once (a SIGKILL of the process group, a cgroup OOM ` +
+      `kill of the group, a lost node); last seen alive at ${new Date(lastSeenAt).toISOString()}`;
   return buildReport({
     service: facts.service,
     kind: 'exit',
     error: Object.assign(new Error(message), { name: 'lost', stack: '' }),
     lastRecords: [],
     metadata: facts.metadata,
-    extra: { diagnosis, supervisor: true },
+    extra: { diagnosis, supervisor: true, childRunning },
     maxReportBytes: MAX_REPORT_BYTES,
     uptimeMs: diagnosis.uptimeMs,
     pid: facts.childPid,

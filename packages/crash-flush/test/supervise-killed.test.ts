@@ -79,6 +79,39 @@ test('killed with its agent: the next start sends the report (spooled first whil
   expect(report.error?.type).toBe('lost');
   expect(report.extra.diagnosis).toMatchObject({ signature: 'lost', exitCode: null, signal: null });
   expect(report.extra.diagnosis.uptimeMs).toBeGreaterThanOrEqual(0);
+  expect((report.extra as { childRunning?: boolean }).childRunning).toBe(false);
   expect(readdirSync(spool).filter((n) => n.endsWith('.json'))).toEqual([]);
   expect(server.requests).toHaveLength(1);
+}, 60_000);
+
+test('only the supervisor killed: the next start reports that its child still runs, unsupervised', async () => {
+  const spool = mkdtempSync(join(tmpdir(), 'holdfast-killed-'));
+  const server = await startCaptureServer();
+  onTestFinished(() => server.close());
+  const sink = `${server.url}/crashes`;
+
+  let agentPid = 0;
+  const first = supervisor(spool, sink, [child, 'hang'], (text) => {
+    const match = /child (\d+) starting/.exec(text);
+    if (match !== null && agentPid === 0) {
+      agentPid = Number(match[1]);
+      process.kill(first.p.pid!, 'SIGKILL'); // the supervisor alone, not its group
+    }
+  });
+  onTestFinished(() => {
+    if (agentPid !== 0) process.kill(agentPid, 'SIGKILL');
+  });
+  expect(await first.ended).toBe(null);
+  process.kill(agentPid, 0); // the agent outlived its supervisor (throws ESRCH otherwise)
+
+  const second = supervisor(spool, sink, ['-e', 'process.exit(0)']);
+  expect(await second.ended).toBe(0);
+  const [request] = await server.waitFor(1);
+  const report = request!.body as CrashReport & {
+    extra: { diagnosis: ExitDiagnosis; childRunning: boolean };
+  };
+  expect(report).toMatchObject({ service: 'agent', kind: 'exit', pid: agentPid });
+  expect(report.extra.childRunning).toBe(true);
+  expect(report.error?.message).toMatch(/the child still runs, unsupervised/);
+  expect(report.error?.message).not.toMatch(/died with its supervisor/);
 }, 60_000);

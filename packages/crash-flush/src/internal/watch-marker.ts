@@ -3,7 +3,8 @@
  * `spoolDir/running/` saying which child it watches. Its exit removes it. When the child and the
  * supervisor die together (a SIGKILL of the process group, a cgroup OOM kill of the whole group,
  * a lost node), nobody is left to report — but the marker is, and the next supervisor of the same
- * spool turns it into a report: the death is never silent.
+ * spool turns it into a report: the death is never silent. When only the supervisor died, the
+ * report says so: the child still runs, unsupervised (told by its pid and start time).
  *
  * Invariants: a marker is written whole (a `.tmp` renamed into place); its name carries the
  * supervisor's pid and start time (`/proc/<pid>/stat`), so a marker of a supervisor still running
@@ -30,6 +31,11 @@ export interface WatchFacts {
   readonly startedAt: number;
   readonly restarts: number;
   readonly command: string;
+  /**
+   * The child's start time in clock ticks (/proc), written by the marker: with the pid, it tells
+   * the child itself from a later process that reuses its pid. Absent in markers of older versions.
+   */
+  readonly childStartTicks?: string;
 }
 
 /** A marker whose supervisor is gone: the facts, and when the child was last seen alive. */
@@ -37,6 +43,11 @@ export interface LostChild {
   readonly facts: WatchFacts;
   /** Milliseconds since the epoch (the marker's last touch). */
   readonly lastSeenAt: number;
+  /**
+   * The child itself still runs (its pid and start time match): only the supervisor died, and the
+   * child is no longer supervised. `false`: it died with its supervisor (or cannot be told).
+   */
+  readonly childRunning: boolean;
 }
 
 /**
@@ -66,7 +77,10 @@ export class WatchMarker {
     );
     try {
       mkdirSync(folder, { recursive: true, mode: 0o700 });
-      writeFileSync(`${this.#path}.tmp`, JSON.stringify(facts), { mode: 0o600 });
+      const childStartTicks = startTicks(facts.childPid);
+      writeFileSync(`${this.#path}.tmp`, JSON.stringify({ ...facts, childStartTicks }), {
+        mode: 0o600,
+      });
       renameSync(`${this.#path}.tmp`, this.#path);
     } catch {
       // A spool that cannot be written costs this safety net, never the child or its exit status.
@@ -102,7 +116,8 @@ const isFacts = (v: unknown): v is WatchFacts => {
     f.metadata !== null &&
     Object.values(f.metadata).every((m) => ['string', 'number', 'boolean'].includes(typeof m)) &&
     [f.supervisorPid, f.childPid, f.startedAt, f.restarts].every(Number.isSafeInteger) &&
-    typeof f.command === 'string'
+    typeof f.command === 'string' &&
+    (f.childStartTicks === undefined || typeof f.childStartTicks === 'string')
   );
 };
 
@@ -136,7 +151,9 @@ export async function takeLost(
         await reject(path, 'not a watch marker (a field is missing or of the wrong type)');
         continue;
       }
-      lost.push({ facts, lastSeenAt: Math.round(info.mtimeMs) });
+      const childRunning =
+        facts.childStartTicks !== undefined && startTicks(facts.childPid) === facts.childStartTicks;
+      lost.push({ facts, lastSeenAt: Math.round(info.mtimeMs), childRunning });
       await rm(path, { force: true });
     } catch (error) {
       await reject(path, `not a watch marker: ${(error as Error).message}`);
