@@ -293,7 +293,10 @@ function start(command: string, args: readonly string[], o: ParsedRunOptions): P
         if (exit === undefined || signalGroup(pid, 0)) {
           escalated = signalGroup(pid, 'SIGKILL') || escalated;
         }
-        if (exit !== undefined) untrackGroup(pid);
+        // Nothing outlives SIGKILL: the group is done with, whether or not the leader's exit has
+        // been seen yet. (Untracking only after a seen exit kept a group escalated before its
+        // exit tracked forever: its id, once reused, would have been signalled at our exit.)
+        untrackGroup(pid);
       }, killGrace).unref();
     };
 
