@@ -7,6 +7,7 @@
 import type { ChunkInfo } from './chunk.js';
 import type { ChunkPoolError } from './errors.js';
 import type { BreakerState } from './retry-schedule.js';
+import type { SettledEvent } from './delivery-acks.js';
 
 /** Why records left the pool without being delivered. */
 export type DropReason =
@@ -49,6 +50,11 @@ export interface ChunkPoolEvents {
   breaker: [event: { readonly output: string; readonly state: BreakerState }];
   /** A lease was not settled within `leaseTimeout`; its chunk is handed out again. */
   'lease-expired': [event: { readonly output: string; readonly chunk: ChunkInfo }];
+  /**
+   * A chunk's records reached their final state on every route (see `pool.whenSettled()`): the
+   * delivery acknowledgement an input checkpoints on.
+   */
+  settled: [event: SettledEvent];
   /** Storage failed; the chunk stays in memory and is still delivered. */
   'storage-error': [event: { readonly chunk: ChunkInfo; readonly error: ChunkPoolError }];
 }

@@ -16,6 +16,7 @@ export type {
 export type { ChunkPoolStats, OutputStats, AccountStats, Volume } from './stats.js';
 export type { BreakerState } from './retry-schedule.js';
 export { ChunkPool, type AppendOutcome, type CallOptions } from './pool.js';
+export type { RouteOutcome, SettledEvent } from './delivery-acks.js';
 export type {
   ChunkStorage,
   ChunkHeader,

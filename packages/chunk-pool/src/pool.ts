@@ -20,6 +20,7 @@ import { ChunkLease, type Settlement } from './lease.js';
 import { resolveOptions, type ChunkPoolOptions, type ResolvedOptions } from './options.js';
 import { OutputState, VolumeCounter, type Taker } from './output-state.js';
 import { describeThrown } from './describe-value.js';
+import { DeliveryAcks, type RouteOutcome } from './delivery-acks.js';
 import { callGuarded, emitGuarded } from './guarded-emit.js';
 import { encodeRecord, type PoolRecord } from './record.js';
 import { memoryCost, RECORD_OVERHEAD_BYTES } from './record-cost.js';
@@ -108,6 +109,11 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   #closing: Promise<void> | undefined;
   #admittingWaiters = false;
   readonly #accepted = new VolumeCounter();
+  /** Delivery acknowledgements: per-tag settled watermarks (see delivery-acks.ts). */
+  readonly #acks = new DeliveryAcks(
+    () => this.#accepted.records,
+    (event) => this.#emit('settled', event),
+  );
   readonly #droppedWhenFull = new VolumeCounter();
   readonly #recovered = { chunks: 0, records: 0 };
   /** What damaged storage cost, as storage counted it at open. */
@@ -325,6 +331,39 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     });
   }
 
+  /**
+   * The sequence number the next accepted record gets. The pool numbers the records of one run
+   * 0, 1, 2, ...: first those recovered at open, then every accepted append, whatever its tag.
+   * Read it after appending to name "everything appended so far" for {@link whenSettled}.
+   */
+  nextSequence(): number {
+    return this.#acks.nextSequence();
+  }
+
+  /**
+   * `tag`'s delivery watermark: every record of `tag` numbered below it (see
+   * {@link nextSequence}) is settled on every route: delivered, dropped by a policy,
+   * dead-lettered, or kept for an output no longer configured. Only grows.
+   */
+  settledBelow(tag: string): number {
+    return this.#acks.settledBelow(tag);
+  }
+
+  /**
+   * Resolves with `tag`'s watermark once every record of `tag` numbered below `below` (default:
+   * every record accepted so far) is settled on every route, so an input may checkpoint what it
+   * read before `below`: at-least-once delivery, with or without disk. The `settled` event says
+   * how each chunk ended on each route. Rejects with `POOL_CLOSED` when the pool closes first
+   * (with file storage the records are recovered at the next open), or `ABORTED`.
+   *
+   * @throws {TypeError} when `tag` is not a string or `below` not a whole number from 0 to
+   *   `nextSequence()` (the promise rejects).
+   */
+  whenSettled(tag: string, below?: number, options: CallOptions = {}): Promise<number> {
+    if (this.#closing !== undefined) return Promise.reject(closedError());
+    return this.#acks.whenSettled(tag, below ?? this.#acks.nextSequence(), options.signal);
+  }
+
   // ---------------------------------------------------------------------------------------------
   // State
   // ---------------------------------------------------------------------------------------------
@@ -426,6 +465,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
         this.#dropChunk(chunk, 'pool-closed', [...chunk.pendingRoutes]);
       }
     }
+    this.#acks.close(); // Waits for what is still stored reject: it is recovered at the next open.
     try {
       await this.#options.storage.close();
     } catch (error) {
@@ -540,6 +580,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     chunk.charge = this.#budget.input;
     this.#budget.input.addChunk();
     this.#inputChunks.add(chunk);
+    this.#acks.opened(chunk);
     chunk.ageTimer = clock.setTimeout(() => this.#seal(chunk), this.#options.chunkAge);
     this.#chunks.add(chunk);
     this.#openChunks.set(tag, chunk);
@@ -612,6 +653,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     chunk.charge?.release(memoryCost(bytes, removed.length));
     this.#storedBytes -= bytes;
     this.#accepted.add(-removed.length, -bytes);
+    this.#acks.unaccepted(removed.length); // their numbers are not reused
   }
 
   /** Applies `whenFull` to an append that does not fit now. */
@@ -993,7 +1035,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       case 'ack': {
         state.delivered.add(chunk.recordCount, chunk.bytes);
         if (state.breaker.success()) this.#emit('breaker', { output: state.name, state: 'closed' });
-        return this.#finishRoute(state, chunk);
+        return this.#finishRoute(state, chunk, 'delivered');
       }
       case 'drop': {
         state.dropped.add(chunk.recordCount, chunk.bytes);
@@ -1007,7 +1049,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
           data: chunk.records,
           detail: settlement.reason,
         });
-        return this.#finishRoute(state, chunk);
+        return this.#finishRoute(state, chunk, 'dropped');
       }
       case 'retry':
         return this.#failedAttempt(state, chunk, lease.attempt, now, settlement.delay);
@@ -1077,7 +1119,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
           reason,
           data: records,
         });
-        return this.#finishRoute(state, chunk);
+        return this.#finishRoute(state, chunk, 'dead-lettered');
       },
       (error: unknown) => {
         this.#backgroundStorageError(chunk, error, 'the dead letter');
@@ -1095,7 +1137,8 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
    * never rejected: the route is done in memory either way, and what it may cost is a redelivery
    * after a restart.
    */
-  #finishRoute(state: OutputState, chunk: Chunk): Promise<void> {
+  #finishRoute(state: OutputState, chunk: Chunk, outcome: RouteOutcome): Promise<void> {
+    this.#acks.routeSettled(chunk, state.name, outcome);
     chunk.pendingRoutes.delete(state.name);
     state.queue.delete(chunk);
     if (chunk.pendingRoutes.size === 0 && chunk.unroutedRoutes.size === 0) {
@@ -1132,6 +1175,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       state?.dropped.add(chunk.recordCount, chunk.bytes);
       state?.queue.delete(chunk);
       chunk.pendingRoutes.delete(route);
+      this.#acks.routeSettled(chunk, route, 'dropped');
     }
     if (reason === 'drop-oldest') this.#droppedWhenFull.add(chunk.recordCount, chunk.bytes);
     if (chunk.unroutedRoutes.size > 0) {
@@ -1167,6 +1211,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     chunk.records = undefined;
     this.#storedBytes -= chunk.bytes;
     this.#chunks.delete(chunk);
+    this.#acks.settled(chunk);
     this.#unrouted.delete(chunk.id);
     const { storage } = this.#options;
     if (storage.persistent && !keepStored) {
@@ -1355,6 +1400,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       this.#checkSpillable(chunk);
     }
     this.#chunks.add(chunk);
+    this.#acks.recovered(chunk);
     for (const route of routes) (this.#outputs.get(route) as OutputState).queue.add(chunk);
   }
 
@@ -1475,6 +1521,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     for (const state of this.#outputs.values()) state.queue.delete(chunk);
     if (chunk.leases === 0) this.#putDown(chunk);
     this.#chunks.delete(chunk);
+    this.#acks.settled(chunk);
     this.#inputChunks.delete(chunk); // no longer pending, so never dropped for room
     this.#unrouted.set(chunk.id, chunk);
     if (this.#chunks.size === 0) for (const done of this.#drainWaiters.splice(0)) done();
