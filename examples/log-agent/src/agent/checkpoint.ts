@@ -1,8 +1,9 @@
 /**
  * The log source's read positions, one per container log, kept in a small file. It is written
- * only after `pool.flush()` has made every record read before it durable, so after a crash the
- * agent re-reads from a position whose records are all in the pool already: a crash can cause
- * duplicates, never a gap. Written to a temporary file and renamed, so it is never torn.
+ * only after the pool has acknowledged every record read before it as delivered to every output
+ * (`pool.whenSettled`), so after a crash the agent re-reads from a position whose records have
+ * all reached the outputs: a crash can cause duplicates, never a gap, even if the pool's files
+ * were lost. Written to a temporary file and renamed, so it is never torn.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 

@@ -6,8 +6,11 @@
  *
  * Reading is paced (`linesPerSecond` in all, round-robin over the containers) and paused by the
  * pool's backpressure: `append` resolves when the pool has room. Every `checkpointMs` the source
- * flushes the pool and then records its positions ({@link writeCheckpoint}); a restarted agent
- * resumes from there.
+ * takes its positions and the pool's `nextSequence()`, and once the pool's delivery watermark
+ * for the tag passes that number (`pool.whenSettled`: every line before it delivered to both
+ * outputs) records the positions ({@link writeCheckpoint}); a restarted agent resumes from there.
+ * It checkpoints on delivery, not on durability: at-least-once even if the pool's files were
+ * lost, at the cost of reading again (duplicates) what the pool recovered after a crash.
  */
 import type { ChunkPool } from '@holdfast/chunk-pool';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,9 +31,9 @@ export interface LogSource {
   /** Distinct lines read so far, across restarts. */
   position(): number;
   readonly total: number;
-  /** Where this run started: the lines the checkpoint said were durable. */
+  /** Where this run started: the lines the checkpoint said were delivered. */
   readonly resumedFrom: number;
-  /** Resolves when every line is read and durable in the pool. */
+  /** Resolves when every line is read and delivered to every output (and checkpointed). */
   readonly done: Promise<void>;
   isDone(): boolean;
 }
@@ -47,6 +50,8 @@ export function logLine(container: { id: string; name: string }, seq: number): s
   });
 }
 
+const TAG = 'container-logs';
+
 export function startLogSource(options: LogSourceOptions): LogSource {
   const { pool, containers, linesPerContainer, signal } = options;
   const positions: Record<string, number> = { ...readCheckpoint(options.checkpointPath) };
@@ -56,11 +61,27 @@ export function startLogSource(options: LogSourceOptions): LogSource {
   let finished = false;
 
   const checkpoint = async () => {
-    // Positions first, then the flush: every line counted here was accepted before the flush
-    // began, so it is durable once the flush resolves.
+    // Positions and the next sequence number together: every line counted here was accepted
+    // with a lower number, so it is delivered once the tag's watermark reaches that number.
     const snapshot = { ...positions };
-    await pool.flush();
+    await pool.whenSettled(TAG, pool.nextSequence(), { signal });
     writeCheckpoint(options.checkpointPath, snapshot);
+  };
+  // One checkpoint at a time, so they are written in order; reading goes on meanwhile.
+  let checkpointing: Promise<void> | undefined;
+  let checkpointFailure: { error: unknown } | undefined;
+  const startCheckpoint = () => {
+    if (checkpointFailure !== undefined) throw checkpointFailure.error;
+    if (checkpointing !== undefined) return;
+    checkpointing = checkpoint().then(
+      () => {
+        checkpointing = undefined;
+      },
+      (error: unknown) => {
+        // Thrown from the read loop at its next checkpoint, which ends `done` with it.
+        checkpointFailure = { error };
+      },
+    );
   };
 
   /** The next line to read, round-robin: the container at `cursor`, if it has lines left. */
@@ -71,7 +92,7 @@ export function startLogSource(options: LogSourceOptions): LogSource {
       cursor = (cursor + 1) % containers.length;
       const seq = positions[container.id] ?? 0;
       if (seq >= linesPerContainer) continue;
-      await pool.append('container-logs', logLine(container, seq), { signal });
+      await pool.append(TAG, logLine(container, seq), { signal });
       positions[container.id] = seq + 1;
       return true;
     }
@@ -85,11 +106,14 @@ export function startLogSource(options: LogSourceOptions): LogSource {
     for (let more = true; more;) {
       for (let n = 0; n < perTick && more; n += 1) more = await readOne();
       if (Date.now() - lastCheckpoint >= (options.checkpointMs ?? 250)) {
-        await checkpoint();
+        startCheckpoint();
         lastCheckpoint = Date.now();
       }
       await sleep(tickMs, undefined, { signal });
     }
+    await checkpointing;
+    if (checkpointFailure !== undefined) throw checkpointFailure.error;
+    await pool.flush(); // seals the last chunk, so that it is handed out now
     await checkpoint();
     finished = true;
   };

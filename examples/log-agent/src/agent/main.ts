@@ -181,5 +181,5 @@ startControlClient({
 });
 
 await source.done;
-guard.log({ msg: 'every line read and durable', lines: source.total });
+guard.log({ msg: 'every line read and delivered', lines: source.total });
 // The agent stays up — shipping, checking health, reaping — until the scenario ends it.
