@@ -41,11 +41,22 @@ async function poolScenario(storage: ChunkStorage | undefined, outputs: string[]
   const consumers = outputs.map(async (output) => {
     for await (const lease of pool.consume(output)) await lease.ack();
   });
+  // HOLDFAST_BENCH_ACKS=1: delivery acknowledgements used as an input checkpointing on them
+  // would (a `settled` listener, and a wait every 10,000 records).
+  const acks = process.env.HOLDFAST_BENCH_ACKS === '1';
+  const checkpoints: Promise<number>[] = [];
+  let settledChunks = 0;
+  if (acks) pool.on('settled', () => (settledChunks += 1));
   // The hot-path idiom: tryAppend, and await append only when the pool says to wait.
-  for (let i = 0; i < RECORDS; i++)
+  for (let i = 0; i < RECORDS; i++) {
     if (!pool.tryAppend('app', record(i))) await pool.append('app', record(i));
+    if (acks && i % 10_000 === 9_999) checkpoints.push(pool.whenSettled('app'));
+  }
   await pool.flush();
   await pool.drain();
+  if (acks && ((await Promise.all(checkpoints)).length !== 100 || settledChunks === 0)) {
+    throw new Error('the delivery acknowledgements did not all arrive');
+  }
   await otel.finish();
   instrumentation?.stop();
   await pool.close();
