@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import {
   ChunkPool,
+  ChunkPoolError,
   fileStorage,
   isChunkPoolError,
   type ChunkPoolOptions,
@@ -154,6 +155,43 @@ describe('delivery acknowledgements under retries and lease timeouts', () => {
   });
 });
 
+describe("delivery acknowledgements with fsync: 'always'", () => {
+  test('a record whose durable write failed keeps its number: the watermark never goes back', async () => {
+    const dir = tempDir();
+    const storage = fileStorage({ dir, fsync: 'always' });
+    let failNext = false;
+    const failing = new Proxy(storage, {
+      get: (target, key) => {
+        const value: unknown = Reflect.get(target, key);
+        if (key === 'append') {
+          return (...args: Parameters<typeof storage.append>) => {
+            if (!failNext) return storage.append(...args);
+            failNext = false;
+            return Promise.reject(Object.assign(new Error('EIO: injected'), { code: 'EIO' }));
+          };
+        }
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
+    const { pool } = await open({ outputs: ['a'], storage: failing });
+    await pool.append('x', 'first');
+    expect(pool.nextSequence()).toBe(1);
+    expect(pool.settledBelow('y')).toBe(1);
+    failNext = true;
+    await expect(pool.append('x', 'second')).rejects.toMatchObject({ code: 'STORAGE_ERROR' });
+    expect(pool.stats().accepted.records).toBe(1);
+    expect(pool.nextSequence()).toBe(2);
+    expect(pool.settledBelow('y')).toBe(2);
+    await pool.append('x', 'third');
+    expect(pool.nextSequence()).toBe(3);
+    // Seals the chunk; rejects, as the chunk's failed write left it not durable.
+    await expect(pool.flush()).rejects.toMatchObject({ code: 'STORAGE_ERROR' });
+    await takeAll(pool, 'a');
+    await expect(pool.whenSettled('x')).resolves.toBe(3);
+    await pool.close();
+  });
+});
+
 describe('delivery acknowledgements for drops', () => {
   test('lease.drop(): dropped on that route', async () => {
     const { pool, settled } = await open();
@@ -200,6 +238,35 @@ describe('delivery acknowledgements for drops', () => {
     await expect(pool.whenSettled('app')).resolves.toBe(20);
     expect(settled.map((e) => e.outcome)).toEqual(['delivered', 'delivered']);
     await pool.close();
+  });
+
+  test('a chunk that fails to read back (corrupt) settles as dropped on every route it had', async () => {
+    const dir = tempDir();
+    const storage = fileStorage({ dir, fsync: 'batch' });
+    const corrupt = new Proxy(storage, {
+      get: (target, key) => {
+        if (key === 'read') {
+          return () => Promise.reject(new ChunkPoolError('CORRUPT_CHUNK', 'checksum mismatch'));
+        }
+        const value: unknown = Reflect.get(target, key);
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
+    const { pool, settled } = await open({
+      storage: corrupt,
+      retry: { maxAttempts: 5, minDelay: 0, maxDelay: 0 },
+    });
+    await appendAll(pool, 10);
+    await pool.flush();
+    const waited = pool.whenSettled('app');
+    await (await pool.take('a')).retry(); // waiting for its retry, the stored chunk goes down
+    const again = pool.take('b'); // brings it up: the read fails
+    const closed = expect(again).rejects.toMatchObject({ code: 'POOL_CLOSED' });
+    await expect(waited).resolves.toBe(10);
+    expect(pool.stats().quarantined).toBe(1);
+    expect(settled[0]).toMatchObject({ outcome: 'dropped', routes: { a: 'dropped', b: 'dropped' } });
+    await pool.close();
+    await closed;
   });
 
   test("memory storage, close(): what was pending settles as dropped ('pool-closed'), waits resolve", async () => {
