@@ -10,9 +10,15 @@ const load = (dir) => import(pathToFileURL(resolve(dir, 'index.js')).href);
 const before = await load(process.argv[2]);
 const after = await load(process.argv[3]);
 const N = 300_000;
-const samples = Array.from({ length: 1000 }, (_, i) => Buffer.from(`record-${i}-`.padEnd(200, 'x')));
+const samples = Array.from({ length: 1000 }, (_, i) =>
+  Buffer.from(`record-${i}-`.padEnd(200, 'x')),
+);
 async function trial(lib, acks) {
-  const pool = await lib.ChunkPool.open({ outputs: ['a', 'b'], chunkBytes: 1 << 20, maxBytesUp: 512 << 20 });
+  const pool = await lib.ChunkPool.open({
+    outputs: ['a', 'b'],
+    chunkBytes: 1 << 20,
+    maxBytesUp: 512 << 20,
+  });
   const waits = [];
   if (acks) pool.on('settled', () => {});
   const t0 = performance.now();
@@ -25,7 +31,11 @@ async function trial(lib, acks) {
   if (acks) await Promise.all(waits);
   return ms;
 }
-const modes = [['before', before, false], ['unused', after, false], ['used', after, true]];
+const modes = [
+  ['before', before, false],
+  ['unused', after, false],
+  ['used', after, true],
+];
 const times = { before: [], unused: [], used: [] };
 for (let i = 0; i < 3; i++) for (const [, lib, acks] of modes) await trial(lib, acks); // warm-up
 for (let round = 0; round < 31; round++) {
@@ -34,5 +44,7 @@ for (let round = 0; round < 31; round++) {
 const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 for (const [name] of modes) {
   const m = median(times[name]);
-  console.log(`${name}: median ${m.toFixed(1)} ms = ${((m * 1e6) / N).toFixed(0)} ns/record (${((N / m) * 1000 / 1e3).toFixed(0)} k/s), min ${Math.min(...times[name]).toFixed(1)} ms`);
+  console.log(
+    `${name}: median ${m.toFixed(1)} ms = ${((m * 1e6) / N).toFixed(0)} ns/record (${(((N / m) * 1000) / 1e3).toFixed(0)} k/s), min ${Math.min(...times[name]).toFixed(1)} ms`,
+  );
 }

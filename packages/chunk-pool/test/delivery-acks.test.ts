@@ -264,7 +264,10 @@ describe('delivery acknowledgements for drops', () => {
     const closed = expect(again).rejects.toMatchObject({ code: 'POOL_CLOSED' });
     await expect(waited).resolves.toBe(10);
     expect(pool.stats().quarantined).toBe(1);
-    expect(settled[0]).toMatchObject({ outcome: 'dropped', routes: { a: 'dropped', b: 'dropped' } });
+    expect(settled[0]).toMatchObject({
+      outcome: 'dropped',
+      routes: { a: 'dropped', b: 'dropped' },
+    });
     await pool.close();
     await closed;
   });
@@ -375,24 +378,37 @@ describe('delivery acknowledgements: the user code and the arguments', () => {
   test.each([
     ['a number tag', 12, undefined, 'tag: expected a string, got 12 (number)'],
     ['a null tag', null, undefined, 'tag: expected a string, got null'],
-    ['NaN', 'app', Number.NaN, 'below: expected a whole number from 0 to nextSequence() (3), got NaN (number)'],
-    ['a string number', 'app', '2', 'below: expected a whole number from 0 to nextSequence() (3), got "2" (string)'],
+    [
+      'NaN',
+      'app',
+      Number.NaN,
+      'below: expected a whole number from 0 to nextSequence() (3), got NaN (number)',
+    ],
+    [
+      'a string number',
+      'app',
+      '2',
+      'below: expected a whole number from 0 to nextSequence() (3), got "2" (string)',
+    ],
     ['a negative', 'app', -1, 'got -1 (number)'],
     ['a fraction', 'app', 1.5, 'got 1.5 (number)'],
     ['Infinity', 'app', Number.POSITIVE_INFINITY, 'got Infinity (number)'],
     ['a number not handed out yet', 'app', 4, 'got 4 (number)'],
-  ])('whenSettled with %s rejects (never throws) a TypeError naming the argument', async (_, tag, below, message) => {
-    const { pool } = await open();
-    await appendAll(pool, 3);
-    let result: Promise<number> | undefined;
-    expect(() => {
-      result = pool.whenSettled(tag as string, below as number);
-    }).not.toThrow();
-    const error: unknown = await result?.catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(TypeError);
-    expect((error as Error).message).toContain(message);
-    await pool.close();
-  });
+  ])(
+    'whenSettled with %s rejects (never throws) a TypeError naming the argument',
+    async (_, tag, below, message) => {
+      const { pool } = await open();
+      await appendAll(pool, 3);
+      let result: Promise<number> | undefined;
+      expect(() => {
+        result = pool.whenSettled(tag as string, below as number);
+      }).not.toThrow();
+      const error: unknown = await result?.catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as Error).message).toContain(message);
+      await pool.close();
+    },
+  );
 
   test('a wait aborted (before or while waiting) rejects ABORTED and is forgotten', async () => {
     const { pool } = await open({ outputs: ['a'] });
