@@ -235,7 +235,8 @@ that package, read the survivors (the run prints them, and
 tests only the mutants whose code or covering tests changed (\`--force\` retests everything),
 and a run stopped with Ctrl-C keeps what it tested there, so the next run goes on from it.
 Without a package it runs all four in turn; \`pnpm test:mutation <package> <core file> ...\` runs
-only those files, a quicker loop while working on one. The package issues set the score each
+only those files, a quicker loop while working on one (the other files keep their last
+results, each row dated). The package issues set the score each
 package must reach. Scores below are written by \`scripts/mutation.mjs\`; edit only the
 equivalent list.
 
