@@ -14,9 +14,9 @@
  * @module
  */
 import { constants } from 'node:fs';
-import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ChunkPoolError } from '../errors.js';
+import type { StorageFile, StorageFileSystem } from './fs.js';
 import { fillChecksums, PREAMBLE, writeRecordsFrame } from './segment-format.js';
 
 export const SEGMENT_SUFFIX = '.seg';
@@ -86,6 +86,7 @@ interface PreparedWrite {
 }
 
 export class SegmentLog {
+  readonly #fs: StorageFileSystem;
   readonly #dir: string;
   readonly #segmentBytes: number;
   readonly #syncInBackground: boolean;
@@ -94,7 +95,7 @@ export class SegmentLog {
   #active: Segment | undefined;
   // Files kept open from a segment's first write until its retire task runs (new chunks start
   // there meanwhile); later writes to it (markers, `fsync: 'always'` appends) open their own.
-  readonly #handles = new Map<Segment, FileHandle>();
+  readonly #handles = new Map<Segment, StorageFile>();
   readonly #segments = new Set<Segment>();
   readonly #queue: Operation[] = [];
   #pumping = false;
@@ -110,7 +111,12 @@ export class SegmentLog {
    */
   #vanished: ChunkPoolError | undefined;
 
-  constructor(dir: string, options: { segmentBytes: number; syncInBackground: boolean }) {
+  constructor(
+    fs: StorageFileSystem,
+    dir: string,
+    options: { segmentBytes: number; syncInBackground: boolean },
+  ) {
+    this.#fs = fs;
     this.#dir = dir;
     this.#segmentBytes = options.segmentBytes;
     this.#syncInBackground = options.syncInBackground;
@@ -169,7 +175,7 @@ export class SegmentLog {
     return this.#task(async () => {
       await this.#release(segment)?.close();
       await segment.syncing;
-      await rm(segment.path, { force: true });
+      await this.#fs.rm(segment.path, { force: true });
     });
   }
 
@@ -200,7 +206,7 @@ export class SegmentLog {
     // Windows cannot open a folder to fsync it (and its file system journals names itself).
     if (!this.#folderDirty || process.platform === 'win32') return;
     this.#folderDirty = false;
-    const handle = await open(this.#dir, 'r');
+    const handle = await this.#fs.open(this.#dir, 'r');
     try {
       await handle.sync();
     } catch (error) {
@@ -263,7 +269,7 @@ export class SegmentLog {
     } else {
       // Segments this log removes leave `#segments` first (see remove()): one still listed but
       // not on disk was removed by someone else.
-      const handle = await open(segment.path, 'r').catch((error: unknown) => {
+      const handle = await this.#fs.open(segment.path, 'r').catch((error: unknown) => {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw this.#vanish(segment);
         throw error;
       });
@@ -382,18 +388,18 @@ export class SegmentLog {
     }
   }
 
-  async #open(segment: Segment, creating: boolean): Promise<FileHandle> {
+  async #open(segment: Segment, creating: boolean): Promise<StorageFile> {
     const flags = creating
       ? constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL
       : constants.O_WRONLY;
-    const handle = await open(segment.path, flags, FILE_MODE);
+    const handle = await this.#fs.open(segment.path, flags, FILE_MODE);
     if (creating) this.#folderDirty = true;
     if (!segment.retired) this.#handles.set(segment, handle);
     return handle;
   }
 
   /** Throws (and marks the log vanished) if the segment's file is no longer in the folder. */
-  async #checkLinked(segment: Segment, handle: FileHandle): Promise<void> {
+  async #checkLinked(segment: Segment, handle: StorageFile): Promise<void> {
     const { nlink } = await handle.stat();
     if (nlink === 0) throw this.#vanish(segment);
   }
@@ -408,14 +414,14 @@ export class SegmentLog {
   }
 
   /** The segment's kept handle, which is no longer kept. */
-  #release(segment: Segment): FileHandle | undefined {
+  #release(segment: Segment): StorageFile | undefined {
     const handle = this.#handles.get(segment);
     this.#handles.delete(segment);
     return handle;
   }
 
   /** Leaves no torn frame behind: the file stays valid up to its last complete write. */
-  async #undo(segment: Segment, handle: FileHandle | undefined): Promise<void> {
+  async #undo(segment: Segment, handle: StorageFile | undefined): Promise<void> {
     if (segment.size > 0) {
       await handle?.truncate(segment.size).catch(() => undefined);
       return;
@@ -423,7 +429,7 @@ export class SegmentLog {
     // The write that was to create the file failed: no file at all, as before it.
     // (The caller closes the handle.)
     this.#release(segment);
-    await rm(segment.path, { force: true });
+    await this.#fs.rm(segment.path, { force: true });
   }
 }
 
@@ -447,7 +453,7 @@ function newSegment(path: string, name: string): Segment {
  * filling up can cause before it fails with ENOSPC); returns the bytes written.
  */
 async function writeAll(
-  handle: FileHandle,
+  handle: StorageFile,
   parts: readonly Buffer[],
   position: number,
 ): Promise<number> {
