@@ -89,7 +89,10 @@ export class DirLock {
       if (current !== undefined) {
         const holder = await readHolder(fs, join(dir, `lock.${current}`));
         if (holder === 'gone') continue; // Taken over and removed meanwhile: look again.
-        if (holder !== 'released' && (await isAlive(fs, heldHere, holder, join(dir, `lock.${current}`)))) {
+        if (
+          holder !== 'released' &&
+          (await isAlive(fs, heldHere, holder, join(dir, `lock.${current}`)))
+        ) {
           throw new ChunkPoolError(
             'STORAGE_LOCKED',
             `${dir} is in use by process ${holder.pid} on ${holder.host}; one pool per folder ` +

@@ -14,7 +14,7 @@ import * as zlib from 'node:zlib';
 import { countOption, invalidOption, rejectUnknownKeys } from '@holdfast/internal';
 import { ChunkPoolError, isChunkPoolError } from '../errors.js';
 import { DirLock } from './dir-lock.js';
-import { nodeFileSystem, type StorageFileSystem } from './fs.js';
+import { makeFolder, nodeFileSystem, syncFolder, type StorageFileSystem } from './fs.js';
 import { chunksOfSegment, type Extent } from './segment-chunks.js';
 import {
   decodeFrame,
@@ -160,7 +160,7 @@ class FileStorage implements ChunkStorage {
   }
 
   async #open(options: RecoveryOptions): Promise<RecoveryScan> {
-    await this.#fs.mkdir(this.#dir, { recursive: true, mode: DIR_MODE });
+    await makeFolder(this.#fs, this.#dir, DIR_MODE);
     this.#lock = await DirLock.acquire(this.#dir, this.#fs);
     try {
       return await this.#recover(options);
@@ -172,7 +172,7 @@ class FileStorage implements ChunkStorage {
 
   async #recover(options: RecoveryOptions): Promise<RecoveryScan> {
     for (const folder of [this.#segmentsDir, this.#rejectedDir, this.#quarantineDir]) {
-      await this.#fs.mkdir(folder, { recursive: true, mode: DIR_MODE });
+      await makeFolder(this.#fs, folder, DIR_MODE);
     }
     const names = (await this.#fs.readdir(this.#segmentsDir)).sort();
     const found: RecoveredChunk[] = [];
@@ -238,7 +238,9 @@ class FileStorage implements ChunkStorage {
 
   sync(): Promise<void> {
     return guard('making the segments durable', undefined, async () => {
-      if (this.#fsync === 'batch') await this.#log.sync();
+      // Under 'always' appends and done marks are durable already; deletions are not (one fsync
+      // per ack would be), so a flush covers them too.
+      if (this.#fsync !== 'never') await this.#log.sync();
       await this.#lock?.check();
     });
   }
@@ -295,7 +297,7 @@ class FileStorage implements ChunkStorage {
   ): Promise<void> {
     return guard('writing the dead letter of', header.id, async () => {
       const folder = join(this.#rejectedDir, safeName(output, 'output'));
-      await this.#fs.mkdir(folder, { recursive: true, mode: DIR_MODE });
+      await makeFolder(this.#fs, folder, DIR_MODE);
       // A segment of its own, holding just this chunk: the same format, readable by the same code.
       const headerBytes = encodeHeader({ ...header, routes: [output] });
       const recordsFrame = Buffer.allocUnsafe(recordsFrameLength(header.id, headerBytes, records));
@@ -311,6 +313,8 @@ class FileStorage implements ChunkStorage {
         this.#fsync !== 'never',
       );
       await this.#fs.rename(`${path}.tmp`, path);
+      // The pool marks the route done next: the dead letter's name must be as durable as that.
+      if (this.#fsync !== 'never') await syncFolder(this.#fs, folder);
     });
   }
 
@@ -331,7 +335,7 @@ class FileStorage implements ChunkStorage {
   close(): Promise<void> {
     return guard('closing the storage', undefined, async () => {
       try {
-        if (this.#fsync === 'batch') await this.#log.sync();
+        if (this.#fsync !== 'never') await this.#log.sync();
       } finally {
         try {
           await this.#log.close();

@@ -16,6 +16,7 @@ import {
   stat,
   writeFile,
 } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 
 /** An open file (a folder too, opened `'r'` to fsync it): the `FileHandle` methods used. */
 export interface StorageFile {
@@ -44,7 +45,8 @@ export interface StorageFile {
 
 /** The `node:fs/promises` functions used. */
 export interface StorageFileSystem {
-  mkdir(path: string, options: { recursive: true; mode: number }): Promise<unknown>;
+  /** Resolves with the first folder it created (`undefined`: there was nothing to create). */
+  mkdir(path: string, options: { recursive: true; mode: number }): Promise<string | undefined>;
   /** `flags`: `'r'`, `'r+'`, `'w'`, or `O_*` constants. */
   open(path: string, flags: string | number, mode?: number): Promise<StorageFile>;
   readdir(path: string): Promise<string[]>;
@@ -69,3 +71,32 @@ export const nodeFileSystem: StorageFileSystem = {
   stat: (path) => stat(path),
   writeFile: (path, data, options) => writeFile(path, data, options),
 };
+
+/**
+ * Fsyncs a folder, which makes the names in it durable (a file's own fsync does not: a file whose
+ * name a power loss takes is lost with its data). A no-op on Windows, which cannot open a folder
+ * to fsync it (and whose file system journals names itself).
+ */
+export async function syncFolder(fs: StorageFileSystem, path: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const handle = await fs.open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * `mkdir -p` whose result survives a power loss: the folder holding each created folder's name
+ * is fsynced (from the first folder created down to `path`'s parent).
+ */
+export async function makeFolder(fs: StorageFileSystem, path: string, mode: number): Promise<void> {
+  const first = await fs.mkdir(path, { recursive: true, mode });
+  if (first === undefined) return;
+  const top = resolve(first);
+  for (let folder = resolve(path); dirname(folder) !== folder; folder = dirname(folder)) {
+    await syncFolder(fs, dirname(folder));
+    if (folder === top) break;
+  }
+}

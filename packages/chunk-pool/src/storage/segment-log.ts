@@ -99,8 +99,9 @@ export class SegmentLog {
   readonly #segments = new Set<Segment>();
   readonly #queue: Operation[] = [];
   #pumping = false;
-  // A segment file was created since the folder was last fsynced.
-  #folderDirty = false;
+  // A segment file was created or removed since the folder was last fsynced. True at first: a
+  // killed process may have left creations and removals in the page cache only.
+  #folderDirty = true;
   // Two buffers reused for every write: one being written, one being filled (see the module doc).
   readonly #scratch: [Buffer, Buffer] = [Buffer.alloc(0), Buffer.alloc(0)];
   #nextScratch: 0 | 1 = 0;
@@ -130,6 +131,10 @@ export class SegmentLog {
     const segment = newSegment(join(this.#dir, name), name);
     segment.size = segment.reserved = size;
     segment.retired = true;
+    // What a killed process wrote may still be only in the page cache: the next `sync()` fsyncs
+    // the segment once, or what it holds is lost to a power loss after a flush that said it was
+    // durable.
+    segment.writes = size > 0 ? 1 : 0;
     this.#segments.add(segment);
     return segment;
   }
@@ -171,11 +176,19 @@ export class SegmentLog {
   /** Removes the segment's file once every write queued before has finished. */
   remove(segment: Segment): Promise<void> {
     if (this.#active === segment) this.#active = undefined;
-    this.#segments.delete(segment);
     return this.#task(async () => {
-      await this.#release(segment)?.close();
-      await segment.syncing;
-      await this.#fs.rm(segment.path, { force: true });
+      // Listed until the file is gone: a `sync()` queued before this still fsyncs what was
+      // written to it (a done mark the caller was told is durable once that sync resolves).
+      try {
+        await this.#release(segment)?.close();
+        await segment.syncing;
+        await this.#fs.rm(segment.path, { force: true });
+      } finally {
+        this.#segments.delete(segment);
+      }
+      // An unlink is a change of the folder too: until it is fsynced, a power loss can bring the
+      // segment back, and with it chunks whose routes were done (delivered again).
+      this.#folderDirty = true;
     });
   }
 
@@ -199,8 +212,9 @@ export class SegmentLog {
   }
 
   /**
-   * Fsyncs the folder if a segment was created since the last time: a file's own fsync does not
-   * make its name durable, and a file that vanishes in a power loss loses its data with it.
+   * Fsyncs the folder if a segment was created or removed since the last time: a file's own
+   * fsync does not make its name durable, and a file that vanishes in a power loss loses its
+   * data with it (one that comes back brings back chunks already done).
    */
   async #syncFolder(): Promise<void> {
     // Windows cannot open a folder to fsync it (and its file system journals names itself).
@@ -267,8 +281,8 @@ export class SegmentLog {
     if (kept !== undefined) {
       await kept.datasync();
     } else {
-      // Segments this log removes leave `#segments` first (see remove()): one still listed but
-      // not on disk was removed by someone else.
+      // Segments this log removes leave `#segments` as their file goes (see remove(), which
+      // runs in the same queue): one still listed but not on disk was removed by someone else.
       const handle = await this.#fs.open(segment.path, 'r').catch((error: unknown) => {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw this.#vanish(segment);
         throw error;
