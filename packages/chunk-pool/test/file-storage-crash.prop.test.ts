@@ -26,11 +26,12 @@
  *   after a crash whose finish was not yet promised.
  * - Reopening never fails.
  *
- * CRASH_MODEL_RUNS (default 25) sets the number of sequences; CRASH_MODEL_SEED replays one.
+ * CRASH_MODEL_RUNS (default 20) sets the number of sequences; CRASH_MODEL_SEED replays one.
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { fileStorageOn, type FsyncPolicy } from '../src/storage/file-storage.js';
+import type { StorageFile, StorageFileSystem } from '../src/storage/fs.js';
 import { decodeSegment, FrameKind, parseRecords } from '../src/storage/segment-format.js';
 import type { ChunkHeader, ChunkStorage } from '../src/storage/storage.js';
 import { ModelDisk, type CrashKind } from './fs-model.js';
@@ -209,6 +210,9 @@ class Ledger {
 const startedBy = (moment: Moment | undefined, k: number): boolean =>
   moment !== undefined && moment.step < k;
 
+/** What the storage under test sees of the model (the controls break it). */
+type FsWrap = (fs: StorageFileSystem) => StorageFileSystem;
+
 /** A crash image: the disk a crash right after step `k` leaves (all kinds derive from it). */
 interface Image {
   readonly k: number;
@@ -231,6 +235,7 @@ async function runCommands(
   segmentBytes: number,
   commands: readonly Command[],
   check: (ledger: Ledger, images: Image[]) => Promise<void>,
+  wrap: FsWrap,
 ): Promise<void> {
   const disk = new ModelDisk();
   const ledger = new Ledger(disk, fsync);
@@ -263,7 +268,7 @@ async function runCommands(
   const slots = new Map<number, LiveChunk>();
   /** A new run on the disk: `chunks` become those it recovered, with their pending routes. */
   const reopen = async (): Promise<ChunkStorage> => {
-    const next = fileStorageOn(disk.view(), { dir: DIR, fsync, segmentBytes });
+    const next = fileStorageOn(wrap(disk.view()), { dir: DIR, fsync, segmentBytes });
     const scan = await next.open({ recordBytes: Number.MAX_SAFE_INTEGER });
     chunks.clear();
     slots.clear();
@@ -544,26 +549,33 @@ async function crashEverywhere(
   fsync: FsyncPolicy,
   segmentBytes: number,
   commands: readonly Command[],
+  wrap: FsWrap = (fs) => fs,
 ): Promise<number> {
   const kinds: CrashKind[] = fsync === 'never' ? ['process'] : ['power', 'torn', 'process'];
   let points = 0;
-  await runCommands(fsync, segmentBytes, commands, async (ledger, images) => {
-    points += images.length;
-    for (const { k, disk } of images) {
-      for (const kind of kinds) {
-        const problems = await checkCrash(ledger, disk, k, kind, segmentBytes);
-        if (problems.length > 0) {
-          throw new Error(
-            `${kind} crash after step ${k} (${fsync}):\n  ${problems.slice(0, 6).join('\n  ')}`,
-          );
+  await runCommands(
+    fsync,
+    segmentBytes,
+    commands,
+    async (ledger, images) => {
+      points += images.length;
+      for (const { k, disk } of images) {
+        for (const kind of kinds) {
+          const problems = await checkCrash(ledger, disk, k, kind, segmentBytes);
+          if (problems.length > 0) {
+            throw new Error(
+              `${kind} crash after step ${k} (${fsync}):\n  ${problems.slice(0, 6).join('\n  ')}`,
+            );
+          }
         }
       }
-    }
-  });
+    },
+    wrap,
+  );
   return points;
 }
 
-const runs = Number(process.env.CRASH_MODEL_RUNS ?? 25);
+const runs = Number(process.env.CRASH_MODEL_RUNS ?? 20);
 const seed =
   process.env.CRASH_MODEL_SEED === undefined ? undefined : Number(process.env.CRASH_MODEL_SEED);
 
@@ -647,5 +659,57 @@ describe('crash points the model found', () => {
     for (const segmentBytes of [120, 1 << 16]) {
       expect(await crashEverywhere(fsync, segmentBytes, commands)).toBeGreaterThan(0);
     }
+  });
+});
+
+/** A file system whose handles on `path`s that `skips` matches make `fsync`/`fdatasync` no-ops. */
+function skippingFsync(skips: (path: string) => boolean): FsWrap {
+  return (fs) => ({
+    ...fs,
+    open: async (path, flags, mode) => {
+      const file = await fs.open(path, flags, mode);
+      if (!skips(path)) return file;
+      const skipped: StorageFile = {
+        ...file,
+        datasync: () => Promise.resolve(),
+        sync: () => Promise.resolve(),
+      };
+      return skipped;
+    },
+  });
+}
+
+// The model is only worth something if it catches a storage that breaks durability: the real
+// storage on a file system that drops one kind of fsync, checked by a correct storage reopening.
+describe('the crash-point model catches (controls)', () => {
+  const caught = async (fsync: FsyncPolicy, wrap: FsWrap): Promise<string> => {
+    const result = await fc.check(
+      fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 24 }), async (commands) => {
+        await crashEverywhere(fsync, 400, commands, wrap);
+      }),
+      { numRuns: 200, seed: 17 },
+    );
+    expect(result.failed).toBe(true);
+    return String((result.errorInstance as Error | undefined)?.message);
+  };
+
+  test("a storage that skips the fsync of its segment files ('always')", async () => {
+    const message = await caught(
+      'always',
+      skippingFsync((path) => path.endsWith('.seg')),
+    );
+    expect(message).toMatch(
+      /power crash after step \d+ \(always\):\n.*promised and not finished, but not pending exactly once/,
+    );
+  });
+
+  test("a storage that forgets the fsync of the segments folder ('batch')", async () => {
+    const message = await caught(
+      'batch',
+      skippingFsync((path) => path === `${DIR}/segments`),
+    );
+    expect(message).toMatch(
+      /power crash after step \d+ \(batch\):\n.*promised and not finished, but not pending exactly once/,
+    );
   });
 });
