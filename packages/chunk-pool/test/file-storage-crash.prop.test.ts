@@ -384,7 +384,7 @@ async function runCommands(
       await settle();
       await close(storage);
       storage = await reopen();
-    } else {
+    } else if (cmd.kind === 'crash') {
       // The run itself crashes, calls in flight, and the next one goes on from what is left.
       const kind = fsync === 'never' ? 'process' : cmd.crash;
       disk.crash(kind, tearAt(disk.steps));
