@@ -660,6 +660,29 @@ describe('crash points the model found', () => {
       expect(await crashEverywhere(fsync, segmentBytes, commands)).toBeGreaterThan(0);
     }
   });
+
+  // A torn tail is repaired at open by writing the valid frames aside and renaming them over the
+  // segment; a done mark then goes into the new file. Unless the rename is durable first, a power
+  // loss brings back the old file, without the mark that `markRouteDone` said was durable.
+  test('a repaired segment is in place durably before a done mark written to it resolves', async () => {
+    const disk = new ModelDisk();
+    const options = { dir: DIR, fsync: 'always', segmentBytes: 1 << 16 } as const;
+    const first = fileStorageOn(disk.view(), options);
+    await first.open();
+    await first.append({ id: 'c0', tag: 't', createdAt: 1, routes: ['a', 'b'] }, [
+      Buffer.from('r0'),
+    ]);
+    await first.append({ id: 'c1', tag: 't', createdAt: 2, routes: ['a'] }, [Buffer.from('r1')]);
+    await first.delete('c1'); // a deletion marker, not fsynced under 'always'
+    disk.crash('torn', () => 0.5); // half of it reached the disk
+    const second = fileStorageOn(disk.view(), options);
+    expect((await second.open()).quarantined).toBe(1);
+    await second.markRouteDone('c0', 'b');
+    const third = fileStorageOn(disk.afterCrash('power').view(), options);
+    const { chunks } = await third.open();
+    expect(chunks.find((chunk) => chunk.id === 'c0')?.doneRoutes).toEqual(['b']);
+    await third.close();
+  });
 });
 
 /** A file system whose handles on `path`s that `skips` matches make `fsync`/`fdatasync` no-ops. */

@@ -421,6 +421,8 @@ class FileStorage implements ChunkStorage {
     const path = join(this.#segmentsDir, name);
     await writeWholeFile(this.#fs, `${path}.tmp`, [repaired], true);
     await this.#fs.rename(`${path}.tmp`, path);
+    // Done marks go into the new file from now on: its name must be durable before they are.
+    await syncFolder(this.#fs, this.#segmentsDir);
     return repaired;
   }
 
