@@ -596,7 +596,7 @@ describe('file storage under a crash at every step (model file system)', () => {
       );
       expect(steps).toBeGreaterThan(runs);
     },
-    120_000,
+    Math.max(120_000, runs * 200), // a longer run (CRASH_MODEL_RUNS) gets the time it needs
   );
 });
 
