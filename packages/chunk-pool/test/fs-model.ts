@@ -12,6 +12,8 @@
  * Every call that changes anything is one *step*; `onStep` sees the disk after each, so a test
  * can take the state a crash at that point would leave ({@link ModelDisk.afterCrash}).
  * {@link ModelDisk.view} is what one process sees (file storage's `StorageFileSystem`).
+ *
+ * Over 300 lines: one class whose calls and crash images share one inode tree.
  */
 import type { StorageFile, StorageFileSystem } from '../src/storage/fs.js';
 
