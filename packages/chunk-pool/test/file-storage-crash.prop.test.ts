@@ -417,6 +417,13 @@ describe('crash points the model found', () => {
     }
   });
 
+  // The first flush fsyncs the segments folder (what a killed process left): a storage whose open
+  // failed (the pool closes it) has no folder, and nothing to make durable.
+  test('close() of a storage that was never opened resolves', async () => {
+    const storage = fileStorageOn(new ModelDisk().view(), { dir: DIR, fsync: 'batch' });
+    await expect(storage.close()).resolves.toBeUndefined();
+  });
+
   // A torn tail is repaired at open by writing the valid frames aside and renaming them over the
   // segment; a done mark then goes into the new file. Unless the rename is durable first, a power
   // loss brings back the old file, without the mark that `markRouteDone` said was durable.

@@ -335,7 +335,8 @@ class FileStorage implements ChunkStorage {
   close(): Promise<void> {
     return guard('closing the storage', undefined, async () => {
       try {
-        if (this.#fsync !== 'never') await this.#log.sync();
+        // A storage never opened (its `open` failed) has nothing to make durable.
+        if (this.#fsync !== 'never' && this.#lock !== undefined) await this.#log.sync();
       } finally {
         try {
           await this.#log.close();
