@@ -38,7 +38,15 @@ const coreFiles = {
     'src/storage/segment-log.ts',
     'src/storage/file-storage.ts',
   ],
-  'crash-flush': ['src/guard.ts', 'src/supervise.ts', 'src/report.ts', 'src/sinks.ts'],
+  'crash-flush': [
+    'src/guard.ts',
+    'src/supervise.ts',
+    // Split out of supervise.ts: one run of the child, and its exit diagnosis.
+    'src/internal/run-child.ts',
+    'src/exit-diagnosis.ts',
+    'src/report.ts',
+    'src/sinks.ts',
+  ],
   reaper: ['src/run.ts', 'src/reaper.ts', 'src/health-check.ts', 'src/internal/process-groups.ts'],
 };
 
