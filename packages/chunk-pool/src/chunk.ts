@@ -5,6 +5,7 @@
  * @module
  */
 import type { Account } from './budget.js';
+import { QuotaHolding } from './output-quota.js';
 import { memoryCost } from './record-cost.js';
 import type { ChunkHeader } from './storage/storage.js';
 
@@ -80,6 +81,8 @@ export class Chunk implements ChunkInfo, ChunkHeader {
   io: Promise<void> = Promise.resolve();
   /** Timer that seals the chunk when it reaches `chunkAge`. */
   ageTimer: unknown;
+  /** What the chunk counts against its routes' own quotas (see output-quota.ts). */
+  readonly held = new QuotaHolding();
 
   /** `pending`: the routes still to deliver to (default: all of `routes`). */
   constructor(
