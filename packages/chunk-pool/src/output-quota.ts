@@ -12,6 +12,7 @@
  */
 import type { Chunk } from './chunk.js';
 import type { OutputPolicy, OutputWhenFull } from './options.js';
+import type { OutputQuotaStats } from './stats.js';
 
 /** One output's limits and what its backlog holds now. */
 export class OutputQuota {
@@ -42,6 +43,37 @@ export class OutputQuota {
       (!persistent && this.bytesUp + cost > this.maxBytesUp)
     );
   }
+
+  /** What `stats()` shows of it. */
+  stats(): OutputQuotaStats {
+    const { whenFull, bytesUp, maxBytesUp, bytesStored, maxBytesStored } = this;
+    return { whenFull, bytesUp, maxBytesUp, bytesStored, maxBytesStored };
+  }
+}
+
+/** The quotas of `routes` (the outputs that have one). */
+export function quotasOf(
+  routes: Iterable<string>,
+  quotaOf: (output: string) => OutputQuota | undefined,
+): OutputQuota[] {
+  const quotas: OutputQuota[] = [];
+  for (const route of routes) {
+    const quota = quotaOf(route);
+    if (quota !== undefined) quotas.push(quota);
+  }
+  return quotas;
+}
+
+/** The critical (`'block'`) quotas among `quotas` that one more record would pass. */
+export function blockingQuotas(
+  quotas: readonly OutputQuota[],
+  cost: number,
+  bytes: number,
+  persistent: boolean,
+): OutputQuota[] {
+  return quotas.filter(
+    (quota) => quota.whenFull === 'block' && quota.full(cost, bytes, persistent),
+  );
 }
 
 const NONE: readonly OutputQuota[] = [];
@@ -76,13 +108,7 @@ export function recountHolding(
     quota.bytesUp -= held.up;
     quota.bytesStored -= held.stored;
   }
-  const outputs: OutputQuota[] = [];
-  if (!chunk.done) {
-    for (const route of chunk.pendingRoutes) {
-      const quota = quotaOf(route);
-      if (quota !== undefined) outputs.push(quota);
-    }
-  }
+  const outputs = chunk.done ? [] : quotasOf(chunk.pendingRoutes, quotaOf);
   held.outputs = outputs.length === 0 ? NONE : outputs;
   held.up = chunk.up ? chunk.memoryBytes : 0;
   held.stored = chunk.bytes;

@@ -80,6 +80,15 @@ export class OutputState {
     this.bestEffort = policy.whenFull === 'drop-oldest';
   }
 
+  /** A snapshot of `droppedByReason`. */
+  droppedByReasonStats(): Record<OutputDropReason, { records: number; bytes: number }> {
+    const shown = {} as Record<OutputDropReason, { records: number; bytes: number }>;
+    for (const [reason, counter] of Object.entries(this.droppedByReason)) {
+      shown[reason as OutputDropReason] = { ...counter };
+    }
+    return shown;
+  }
+
   /** Counts records this output will not get, in total and by reason. */
   countDropped(reason: DropReason, records: number, bytes: number): void {
     this.dropped.add(records, bytes);

@@ -31,7 +31,7 @@ import {
   oldestDroppableFor,
   overMemoryQuota,
 } from './output-policy.js';
-import { recountHolding, type OutputQuota } from './output-quota.js';
+import { blockingQuotas, quotasOf, recountHolding, type OutputQuota } from './output-quota.js';
 import { OutputState, VolumeCounter, type Taker } from './output-state.js';
 import { describeThrown } from './describe-value.js';
 import { callGuarded, emitGuarded } from './guarded-emit.js';
@@ -389,16 +389,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
         pendingBytes: entry.bytes,
         bytesUp: entry.bytesUp,
         whenFull: state.policy.whenFull,
-        quota:
-          quota === undefined
-            ? undefined
-            : {
-                whenFull: quota.whenFull,
-                bytesUp: quota.bytesUp,
-                maxBytesUp: quota.maxBytesUp,
-                bytesStored: quota.bytesStored,
-                maxBytesStored: quota.maxBytesStored,
-              },
+        quota: quota?.stats(),
         holdingBack: this.#holdingBack.get(name, now),
         leases: state.leases.size,
         retriesWaiting: entry.waiting,
@@ -406,7 +397,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
         retries: state.retries,
         leaseTimeouts: state.leaseTimeouts,
         dropped: { ...state.dropped },
-        droppedByReason: volumes(state.droppedByReason),
+        droppedByReason: state.droppedByReasonStats(),
         deadLettered: { ...state.deadLettered },
         breaker: state.breaker.state(now),
       };
@@ -514,9 +505,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     const quotas = this.#quotasFor(tag);
     const cost = memoryCost(bytes, 1);
     const { persistent } = this.#options.storage;
-    for (const quota of quotas) {
-      if (quota.whenFull === 'block' && quota.full(cost, bytes, persistent)) return false;
-    }
+    if (blockingQuotas(quotas, cost, bytes, persistent).length > 0) return false;
     for (const quota of quotas) {
       if (quota.whenFull !== 'drop-oldest') continue;
       const state = this.#outputs.get(quota.output) as OutputState;
@@ -536,18 +525,11 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   #quotasFor(tag: string): readonly OutputQuota[] {
     const open = this.#openChunks.get(tag);
     if (open !== undefined) return open.held.outputs;
-    let routes: readonly string[];
     try {
-      routes = this.#routesFor(tag);
+      return quotasOf(this.#routesFor(tag), this.#quotaOf);
     } catch {
       return [];
     }
-    const quotas: OutputQuota[] = [];
-    for (const route of routes) {
-      const quota = this.#quotaOf(route);
-      if (quota !== undefined) quotas.push(quota);
-    }
-    return quotas;
   }
 
   /** Best-effort outputs give up the oldest chunks only they still need until `bytes` fit. */
@@ -845,22 +827,18 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   /** The outputs that keep `waiter` out: critical ones whose limit is full, else the pool's. */
   #holdersOf(waiter: AppendWaiter): Map<string, HoldingBackReason> {
     const bytes = waiter.record.length;
-    const cost = memoryCost(bytes, 1);
-    const { persistent } = this.#options.storage;
-    const holders = new Map<string, HoldingBackReason>();
-    if (this.#limited) {
-      for (const quota of this.#quotasFor(waiter.tag)) {
-        if (quota.whenFull === 'block' && quota.full(cost, bytes, persistent)) {
-          holders.set(quota.output, 'output-full');
-        }
-      }
-    }
-    if (holders.size > 0) return holders;
+    const quotas = this.#limited ? this.#quotasFor(waiter.tag) : [];
+    const full = blockingQuotas(
+      quotas,
+      memoryCost(bytes, 1),
+      bytes,
+      this.#options.storage.persistent,
+    );
+    if (full.length > 0) return new Map(full.map((quota) => [quota.output, 'output-full']));
     const storageBound = this.#storedBytes + bytes > this.#options.maxBytesStored;
     const chunks = storageBound ? this.#chunks : this.#inputChunks;
     const holder = largestHolder(chunks, this.#outputs, storageBound);
-    if (holder !== undefined) holders.set(holder, 'pool-full');
-    return holders;
+    return new Map(holder === undefined ? [] : [[holder, 'pool-full']]);
   }
 
   #admitWaitersInOrder(): void {
@@ -1678,15 +1656,6 @@ interface PendingTally {
 
 function emptyTally(): PendingTally {
   return { chunks: 0, records: 0, bytes: 0, bytesUp: 0, waiting: 0 };
-}
-
-/** A snapshot of each counter of `counters`. */
-function volumes<K extends string>(
-  counters: Readonly<Record<K, VolumeCounter>>,
-): Record<K, Volume> {
-  const shown = {} as Record<K, Volume>;
-  for (const key of Object.keys(counters) as K[]) shown[key] = { ...counters[key] };
-  return shown;
 }
 
 function accountStats(account: Account): { bytesUp: number; chunksUp: number; limitBytes: number } {
