@@ -39,8 +39,8 @@ export interface DeadLetterEvent {
 
 /**
  * Why an output holds the inputs back: its own backlog is full (`maxBytesUp` or `maxBytesStored`
- * with `whenFull: 'block'`), or the pool's budget is full and it holds the most of it among the
- * outputs that do not drop for room.
+ * with `whenFull: 'block'`), or the pool's budget is full and it has not yet taken the oldest
+ * chunk in it (of the outputs that do not drop for room).
  */
 export type HoldingBackReason = 'output-full' | 'pool-full';
 

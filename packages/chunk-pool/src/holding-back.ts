@@ -28,7 +28,7 @@ interface Hold {
 export class HoldingBackTracker {
   readonly #holds = new Map<string, Hold>();
 
-  /** Whether any output holds the inputs back. */
+  /** How many outputs hold the inputs back. */
   get size(): number {
     return this.#holds.size;
   }

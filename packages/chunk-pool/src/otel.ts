@@ -263,6 +263,6 @@ const CHUNK_POOL_METRICS = {
     name: 'holdfast.chunk_pool.holding_back',
     unit: '1',
     description:
-      "1 for each output holding the inputs back (stats().heldBackBy: a critical output whose own limit is full, or the one holding the most of the pool's full budget), else 0.",
+      "1 for each output holding the inputs back (stats().heldBackBy: a critical output whose own limit is full, or one that has not taken the oldest chunk of the pool's full budget), else 0.",
   },
 } as const;

@@ -30,7 +30,8 @@ export function bestEffortVictim(
 ): Chunk | undefined {
   for (const chunk of chunks) {
     if (!chunk.handedOut || chunk.leases > 0 || chunk.loading) continue;
-    if (chunk.pendingRoutes.size === 0) continue;
+    // Still stored for an output no longer configured: kept for it (see `pool.unrouted()`).
+    if (chunk.pendingRoutes.size === 0 || chunk.unroutedRoutes.size > 0) continue;
     let onlyBestEffort = true;
     for (const route of chunk.pendingRoutes) {
       if (outputs.get(route)?.bestEffort !== true) {
@@ -44,32 +45,22 @@ export function bestEffortVictim(
 }
 
 /**
- * Among the outputs that do not drop for room, the one whose pending chunks hold the most of the
- * full resource: memory (`chunkMemory` of the chunks given, up on the inputs' account) or storage
- * (payload bytes). That output is the one holding the inputs back.
+ * The outputs that hold the oldest of `chunks` (in creation order) among those that do not drop
+ * for room: when the pool's budget is full, the chunk the inputs wait on first. Chunks only
+ * best-effort outputs still need (the ones being filled or leased: the others have been given up)
+ * are passed over, so the walk is as short as the leases and open chunks are few.
  */
-export function largestHolder(
+export function oldestHolders(
   chunks: Iterable<Chunk>,
   outputs: ReadonlyMap<string, OutputState>,
-  storageBound: boolean,
-): string | undefined {
-  const held = new Map<string, number>();
+): string[] {
   for (const chunk of chunks) {
-    const size = storageBound ? chunk.bytes : chunk.memoryBytes;
-    for (const route of chunk.pendingRoutes) {
-      if (outputs.get(route)?.bestEffort !== false) continue;
-      held.set(route, (held.get(route) ?? 0) + size);
-    }
+    const holders = [...chunk.pendingRoutes].filter(
+      (route) => outputs.get(route)?.bestEffort === false,
+    );
+    if (holders.length > 0) return holders;
   }
-  let largest: string | undefined;
-  let most = 0;
-  for (const [output, bytes] of held) {
-    if (bytes > most) {
-      most = bytes;
-      largest = output;
-    }
-  }
-  return largest;
+  return [];
 }
 
 /** Whether `chunk` counts against an output's memory quota that is already past its limit. */

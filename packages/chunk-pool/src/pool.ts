@@ -27,8 +27,8 @@ import { ChunkLease, type Settlement } from './lease.js';
 import { resolveOptions, type ChunkPoolOptions, type ResolvedOptions } from './options.js';
 import {
   bestEffortVictim,
-  largestHolder,
   oldestDroppableFor,
+  oldestHolders,
   overMemoryQuota,
 } from './output-policy.js';
 import { blockingQuotas, quotasOf, recountHolding, type OutputQuota } from './output-quota.js';
@@ -147,8 +147,6 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   readonly #bestEffort: boolean;
   readonly #quotaOf = (output: string): OutputQuota | undefined => this.#outputs.get(output)?.quota;
   readonly #holdingBack = new HoldingBackTracker();
-  /** The waiting append whose blockers {@link #holdingBack} holds. */
-  #heldBackHead: AppendWaiter | undefined;
 
   /**
    * Opens a pool: checks the options, opens the storage and takes over the backlog a previous run
@@ -811,13 +809,13 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   }
 
   /**
-   * Keeps {@link #holdingBack} up to date: who blocks the first waiting append is looked at when
-   * that append changes (one starts to wait, one is let in, aborted or rejected), and emitted.
+   * Keeps {@link #holdingBack} up to date: who blocks the first waiting append is looked at each
+   * time waiting appends were looked at (something was freed, one started to wait or left), and
+   * what changed is emitted. Costs nothing while no append waits.
    */
   #noteHoldingBack(): void {
     const head = this.#appendWaiters[0];
-    if (head === this.#heldBackHead) return;
-    this.#heldBackHead = head;
+    if (head === undefined && this.#holdingBack.size === 0) return;
     const holders = head === undefined ? new Map() : this.#holdersOf(head);
     for (const event of this.#holdingBack.update(holders, this.#options.clock.now())) {
       this.#emit('holding-back', event);
@@ -836,9 +834,8 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     );
     if (full.length > 0) return new Map(full.map((quota) => [quota.output, 'output-full']));
     const storageBound = this.#storedBytes + bytes > this.#options.maxBytesStored;
-    const chunks = storageBound ? this.#chunks : this.#inputChunks;
-    const holder = largestHolder(chunks, this.#outputs, storageBound);
-    return new Map(holder === undefined ? [] : [[holder, 'pool-full']]);
+    const holders = oldestHolders(storageBound ? this.#chunks : this.#inputChunks, this.#outputs);
+    return new Map(holders.map((output) => [output, 'pool-full']));
   }
 
   #admitWaitersInOrder(): void {

@@ -198,17 +198,39 @@ describe('a critical output holds the inputs back, and says so', () => {
     await pool.close();
   });
 
-  test('the pool budget full: the output holding the most of it is named (pool-full)', async () => {
-    const { pool } = await openMemory(['a', 'b'], {
-      route: (tag) => (tag === 'a-only' ? ['a'] : ['a', 'b']),
-    });
-    for (const record of records(40)) await pool.append('both', record);
-    for (const record of records(40)) await pool.append('a-only', record);
-    const blocked = pool.append('both', 'x');
-    expect(pool.stats().outputs.a?.holdingBack).toMatchObject({ reason: 'pool-full' });
-    expect(pool.stats().heldBackBy).toEqual(['a']);
-    await pool.close();
+  test('the pool budget full: the outputs that have not taken its oldest chunk are named (pool-full)', async () => {
+    const { pool } = await openMemory(['a', 'b']);
+    for (const record of records(80)) await pool.append('app', record); // the inputs' share is full
+    const blocked = pool.append('app', 'x');
+    expect(pool.stats().heldBackBy).toEqual(['a', 'b']); // neither has taken r-0…
+    await (await pool.take('b')).ack();
+    await pool.close(); // a is dead: the wait ends only with the pool
     await expect(blocked).rejects.toMatchObject({ code: 'POOL_CLOSED' });
+  });
+
+  test('one output past the oldest chunk: only the other is named', async () => {
+    const { pool } = await openMemory(['a', 'b']);
+    const events: HoldingBackEvent[] = [];
+    pool.on('holding-back', (event) => events.push(event));
+    for (const record of records(80)) {
+      await pool.append('app', record);
+    }
+    await takeAll(pool, 'b'); // b delivered everything: the memory is a's backlog
+    const appended: Promise<unknown>[] = [];
+    for (const record of records(10, 100, 's')) appended.push(pool.append('app', record));
+    expect(pool.stats().heldBackBy).toEqual(['a']);
+    expect(pool.stats().outputs.a?.holdingBack).toMatchObject({ reason: 'pool-full' });
+    expect(pool.stats().outputs.b?.holdingBack).toBeUndefined();
+    const aborted = new AbortController();
+    const waiting = pool.append('app', 'y', { signal: aborted.signal });
+    await (await pool.take('a')).ack(); // room for the ten
+    await Promise.all(appended);
+    expect(pool.stats().heldBackBy).toEqual(['a']); // still: the aborted-to-be waits
+    aborted.abort();
+    await expect(waiting).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(pool.stats().heldBackBy).toEqual([]);
+    expect(events.map((e) => `${e.output} ${e.state}`)).toEqual(['a started', 'a ended']);
+    await pool.close();
   });
 
   test('a throwing holding-back listener is counted, and the append still waits and resumes', async () => {
