@@ -97,6 +97,10 @@ const files = () => {
   const dir = tempDir();
   return () => fileStorage({ dir, fsync: 'batch' });
 };
+const filesSyncingEachAppend = () => {
+  const dir = tempDir();
+  return () => fileStorage({ dir, fsync: 'always' });
+};
 
 /** Memory storage: the inputs' share (100R − two reserves = eight chunks) is what a dead output fills. */
 const memoryBudget = { maxBytesUp: 100 * R } as const;
@@ -140,8 +144,9 @@ describe('one best-effort output dead forever: inputs and the other output keep 
     ['memory storage, its own maxBytesStored', memory, memoryBudget, { maxBytesStored: 4_000 }],
     ['file storage, the pool budget full', files, storedBudget, {}],
     ['file storage, its own maxBytesStored', files, storedBudget, { maxBytesStored: 4_000 }],
+    ["file storage with fsync 'always'", filesSyncingEachAppend, storedBudget, {}],
   ] as const)('%s: debug drops its oldest, counted', async (_, storage, budget, limits) => {
-    const make = storage === files ? files() : memory;
+    const make = storage === memory ? memory : storage();
     const debug = { name: 'debug', whenFull: 'drop-oldest', ...limits } as const;
     const run = await runWithDeadDebug(make, debug, budget, count);
     expect(run.waits).toEqual([]);
@@ -349,6 +354,23 @@ describe('file storage: restarts and changed configurations', () => {
     expect(second.stats().outputs.new?.dropped.records).toBe(20);
     expect(second.stats().outputs.new?.quota?.bytesStored).toBeLessThanOrEqual(4_000);
     await second.close();
+  });
+
+  test('its maxBytesUp with file storage: its chunks past it go down once written, nothing dropped', async () => {
+    const dir = tempDir();
+    const debug = { name: 'debug', whenFull: 'drop-oldest', maxBytesUp: 2 * CHUNK } as const;
+    const pool = await openFile(dir, ['archive', debug]);
+    for (const record of records(100)) expect(await pool.append('app', record)).toBe('accepted');
+    await pool.flush(); // every chunk written
+    const stats = pool.stats().outputs.debug;
+    expect(stats?.bytesUp).toBeLessThanOrEqual(2 * CHUNK);
+    expect(stats?.pendingRecords).toBe(100);
+    expect(stats?.dropped.records).toBe(0);
+    // Each gets every record (the chunks down come up through its reserve, after those up).
+    const sorted = (seen: string[]) => [...seen].sort();
+    expect(sorted(await takeAll(pool, 'archive'))).toEqual(sorted(all(100)));
+    expect(sorted(await takeAll(pool, 'debug'))).toEqual(sorted(all(100)));
+    await pool.close();
   });
 
   test('an output removed with a limit: its chunks are kept, counted against nobody', async () => {
