@@ -27,10 +27,11 @@ export type { RetryOptions } from '@holdfast/internal';
 
 /**
  * What an output does when its own backlog is full: `'block'` (a critical output: appends routed
- * to it wait) or `'drop-oldest'` (best effort: it gives up the oldest chunks it has not leased,
- * counted, and never holds inputs back).
+ * to it wait), `'drop-oldest'` (best effort: it gives up the oldest chunks it has not leased) or
+ * `'drop-newest'` (best effort: the records appended while it is full are not kept for it). A
+ * best-effort output's drops are counted, and it never holds inputs back.
  */
-export type OutputWhenFull = 'block' | 'drop-oldest';
+export type OutputWhenFull = 'block' | 'drop-oldest' | 'drop-newest';
 
 /**
  * One output, by name, with its own retry policy and, optionally, its own limits on what its
@@ -45,9 +46,10 @@ export interface OutputOptions {
   /**
    * When this output's backlog is full (its `maxBytesUp` or `maxBytesStored`; with
    * `'drop-oldest'` also the pool's own budgets): `'block'` holds the appends routed to it back,
-   * `'drop-oldest'` drops this output's oldest unleased chunks for it alone (counted per output)
-   * and never holds an append back. A best-effort (`'drop-oldest'`) output's chunks are also the
-   * first to go, oldest first, when the pool's own budget is full.
+   * `'drop-oldest'` drops this output's oldest unleased chunks for it alone, `'drop-newest'` does
+   * not keep for it the records appended while it is full (both counted per output, and neither
+   * ever holds an append back). A best-effort (`'drop-…'`) output's chunks are also the first to
+   * go, oldest first, when the pool's own budget is full.
    * @default 'block' when a limit is set; otherwise the pool's `whenFull`, on the pool's budgets
    */
   readonly whenFull?: OutputWhenFull;
@@ -347,8 +349,13 @@ function resolveOutputPolicy(
   const maxBytesUp = limit('maxBytesUp');
   const maxBytesStored = limit('maxBytesStored');
   const { whenFull } = entry;
-  if (whenFull !== undefined && whenFull !== 'block' && whenFull !== 'drop-oldest') {
-    throw invalidOption(`${path}.whenFull`, "'block' or 'drop-oldest'", whenFull);
+  if (
+    whenFull !== undefined &&
+    whenFull !== 'block' &&
+    whenFull !== 'drop-oldest' &&
+    whenFull !== 'drop-newest'
+  ) {
+    throw invalidOption(`${path}.whenFull`, "'block', 'drop-oldest' or 'drop-newest'", whenFull);
   }
   const limited = maxBytesUp !== Infinity || maxBytesStored !== Infinity;
   return { whenFull: whenFull ?? (limited ? 'block' : undefined), maxBytesUp, maxBytesStored };

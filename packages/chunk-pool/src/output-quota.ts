@@ -64,6 +64,11 @@ export function quotasOf(
   return quotas;
 }
 
+/** Whether `a` and `b` hold the same quotas (in any order). */
+export function sameQuotas(a: readonly OutputQuota[], b: readonly OutputQuota[]): boolean {
+  return a.length === b.length && a.every((quota) => b.includes(quota));
+}
+
 /** The critical (`'block'`) quotas among `quotas` that one more record would pass. */
 export function blockingQuotas(
   quotas: readonly OutputQuota[],
@@ -76,7 +81,9 @@ export function blockingQuotas(
   );
 }
 
-const NONE: readonly OutputQuota[] = [];
+/** No quota: shared, never written to. */
+export const NO_QUOTAS: readonly OutputQuota[] = [];
+const NONE = NO_QUOTAS;
 
 /** What one chunk has counted against the quotas of its pending routes. */
 export class QuotaHolding {

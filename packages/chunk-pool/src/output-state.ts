@@ -32,7 +32,7 @@ export class VolumeCounter {
 }
 
 /** The reasons an output loses records, each counted in its `stats().outputs[name].droppedByReason`. */
-export type OutputDropReason = Exclude<DropReason, 'drop-newest' | 'unrouted'>;
+export type OutputDropReason = Exclude<DropReason, 'unrouted'>;
 
 /** One output's state. */
 export class OutputState {
@@ -62,6 +62,7 @@ export class OutputState {
   readonly dropped = new VolumeCounter();
   readonly droppedByReason: Record<OutputDropReason, VolumeCounter> = {
     'drop-oldest': new VolumeCounter(),
+    'drop-newest': new VolumeCounter(),
     'output-dropped': new VolumeCounter(),
     corrupt: new VolumeCounter(),
     'pool-closed': new VolumeCounter(),
@@ -77,7 +78,7 @@ export class OutputState {
     this.policy = policy;
     const limited = policy.maxBytesUp !== Infinity || policy.maxBytesStored !== Infinity;
     this.quota = limited ? new OutputQuota(name, policy) : undefined;
-    this.bestEffort = policy.whenFull === 'drop-oldest';
+    this.bestEffort = policy.whenFull === 'drop-oldest' || policy.whenFull === 'drop-newest';
   }
 
   /** A snapshot of `droppedByReason`. */

@@ -31,7 +31,14 @@ import {
   oldestHolders,
   overMemoryQuota,
 } from './output-policy.js';
-import { blockingQuotas, quotasOf, recountHolding, type OutputQuota } from './output-quota.js';
+import {
+  blockingQuotas,
+  NO_QUOTAS,
+  quotasOf,
+  recountHolding,
+  sameQuotas,
+  type OutputQuota,
+} from './output-quota.js';
 import { OutputState, VolumeCounter, type Taker } from './output-state.js';
 import { describeThrown } from './describe-value.js';
 import { callGuarded, emitGuarded } from './guarded-emit.js';
@@ -147,6 +154,13 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   readonly #bestEffort: boolean;
   readonly #quotaOf = (output: string): OutputQuota | undefined => this.#outputs.get(output)?.quota;
   readonly #holdingBack = new HoldingBackTracker();
+  /**
+   * Set by each admission (see {@link #admitToOutputs}) for the record it admits next: the
+   * `'drop-newest'` outputs that are full, which the record's chunk leaves out; and whether those
+   * are all the record's outputs (then it is dropped, not admitted).
+   */
+  #refusing: readonly OutputQuota[] = NO_QUOTAS;
+  #refusedEverywhere = false;
 
   /**
    * Opens a pool: checks the options, opens the storage and takes over the backlog a previous run
@@ -503,7 +517,17 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     const quotas = this.#quotasFor(tag);
     const cost = memoryCost(bytes, 1);
     const { persistent } = this.#options.storage;
+    this.#refusing = NO_QUOTAS;
+    this.#refusedEverywhere = false;
     if (blockingQuotas(quotas, cost, bytes, persistent).length > 0) return false;
+    const refusing = quotas.filter(
+      (quota) => quota.whenFull === 'drop-newest' && quota.full(cost, bytes, persistent),
+    );
+    if (refusing.length > 0) {
+      this.#refusing = refusing;
+      this.#refusedEverywhere = refusing.length >= this.#routeCount(tag);
+      if (this.#refusedEverywhere) return false;
+    }
     for (const quota of quotas) {
       if (quota.whenFull !== 'drop-oldest') continue;
       const state = this.#outputs.get(quota.output) as OutputState;
@@ -522,11 +546,47 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
    */
   #quotasFor(tag: string): readonly OutputQuota[] {
     const open = this.#openChunks.get(tag);
-    if (open !== undefined) return open.held.outputs;
+    if (open !== undefined) {
+      return open.refusedBy.length === 0
+        ? open.held.outputs
+        : [...open.held.outputs, ...open.refusedBy];
+    }
     try {
       return quotasOf(this.#routesFor(tag), this.#quotaOf);
     } catch {
       return [];
+    }
+  }
+
+  /** How many outputs a record of `tag` goes to (`Infinity` when `route()` fails). */
+  #routeCount(tag: string): number {
+    const open = this.#openChunks.get(tag);
+    if (open !== undefined) return open.routes.length + open.refusedBy.length;
+    try {
+      return this.#routesFor(tag).length;
+    } catch {
+      return Number.POSITIVE_INFINITY;
+    }
+  }
+
+  /** A record every output of its tag refuses (`'drop-newest'`, all full): counted, emitted. */
+  #dropRefused(tag: string, record: Buffer): Promise<AppendOutcome> {
+    this.#countRefused(this.#refusing, 1, record.length);
+    this.#emit('dropped', {
+      reason: 'drop-newest',
+      tag,
+      chunk: undefined,
+      outputs: this.#refusing.map((quota) => quota.output),
+      records: 1,
+      bytes: record.length,
+      data: [record],
+    });
+    return DROPPED;
+  }
+
+  #countRefused(quotas: readonly OutputQuota[], records: number, bytes: number): void {
+    for (const quota of quotas) {
+      this.#outputs.get(quota.output)?.countDropped('drop-newest', records, bytes);
     }
   }
 
@@ -618,7 +678,12 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   #place(tag: string, record: Buffer): Chunk {
     const { chunkBytes } = this.#options;
     let chunk = this.#openChunks.get(tag);
-    if (chunk !== undefined && chunk.memoryBytes + memoryCost(record.length, 1) > chunkBytes) {
+    if (
+      chunk !== undefined &&
+      (chunk.memoryBytes + memoryCost(record.length, 1) > chunkBytes ||
+        (this.#limited && !sameQuotas(chunk.refusedBy, this.#refusing)))
+    ) {
+      // Full, or it leaves out other outputs than this record must: a new chunk.
       this.#seal(chunk);
       chunk = undefined;
     }
@@ -634,18 +699,25 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     (chunk.records as Buffer[])[chunk.recordCount] = record;
     chunk.bytes += record.length;
     chunk.recordCount += 1;
-    if (this.#limited) chunk.held.addRecord(memoryCost(record.length, 1), record.length);
+    if (this.#limited) {
+      chunk.held.addRecord(memoryCost(record.length, 1), record.length);
+      if (chunk.refusedBy.length > 0) this.#countRefused(chunk.refusedBy, 1, record.length);
+    }
     this.#storedBytes += record.length;
     this.#accepted.add(1, record.length);
     return chunk;
   }
 
   #openChunk(tag: string): Chunk {
-    const routes = this.#routesFor(tag);
+    const all = this.#routesFor(tag);
+    // The full 'drop-newest' outputs are left out of the chunk (and of what it stores).
+    const refused = this.#refusing.filter((quota) => all.includes(quota.output));
+    const routes = all.filter((route) => !refused.some((quota) => quota.output === route));
     const clock = this.#options.clock;
     // Wall-clock time, not the pool's monotonic clock: it is stored, and a later run orders
     // recovered chunks by it (a monotonic reading means nothing in another process).
     const chunk = new Chunk(this.#newChunkId(), tag, wallClock.now(), routes);
+    if (refused.length > 0) chunk.refusedBy = refused;
     chunk.records = new Array<Buffer>(this.#recordSlots);
     chunk.charge = this.#budget.input;
     this.#budget.input.addChunk();
@@ -722,12 +794,17 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     chunk.recordCount -= removed.length;
     chunk.charge?.release(memoryCost(bytes, removed.length));
     recountHolding(chunk, this.#quotaOf);
+    this.#countRefused(chunk.refusedBy, -removed.length, -bytes); // they were never accepted
     this.#storedBytes -= bytes;
     this.#accepted.add(-removed.length, -bytes);
   }
 
   /** Applies `whenFull` to an append that does not fit now. */
   #whenFull(tag: string, record: Buffer, signal: AbortSignal | undefined): Promise<AppendOutcome> {
+    // Refused by every output of its tag by the admission `append` just made: never waits.
+    if (this.#refusedEverywhere && this.#appendWaiters.length === 0) {
+      return this.#dropRefused(tag, record);
+    }
     const { whenFull } = this.#options;
     if (whenFull === 'drop-newest') {
       this.#droppedWhenFull.add(1, record.length);
@@ -848,6 +925,12 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
         continue;
       }
       if (!this.#admit(waiter.tag, waiter.record.length)) {
+        if (this.#refusedEverywhere) {
+          this.#appendWaiters.shift();
+          waiter.detach();
+          waiter.resolve(this.#dropRefused(waiter.tag, waiter.record));
+          continue;
+        }
         if (this.#options.whenFull !== 'drop-oldest') return;
         if (!this.#dropOldestUntilFits(waiter.tag, waiter.record.length)) return;
       }
@@ -936,6 +1019,18 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     }
     chunk.handedOut = true;
     this.#emit('sealed', chunk.info());
+    if (chunk.refusedBy.length > 0) {
+      // Its records were counted as dropped for these outputs as they were placed.
+      this.#emit('dropped', {
+        reason: 'drop-newest',
+        tag: chunk.tag,
+        chunk: chunk.info(),
+        outputs: chunk.refusedBy.map((quota) => quota.output),
+        records: chunk.recordCount,
+        bytes: chunk.bytes,
+        data: chunk.records,
+      });
+    }
     for (const route of chunk.pendingRoutes) {
       const state = this.#outputs.get(route) as OutputState;
       state.queue.add(chunk);

@@ -110,14 +110,18 @@ const memoryBudget = { maxBytesUp: 100 * R } as const;
  */
 const storedBudget = { maxBytesUp: 200 * R, maxBytesStored: 8_000 } as const;
 
-function expectDebugDroppedTheRest(run: Run, count: number) {
+function expectDebugDroppedTheRest(
+  run: Run,
+  count: number,
+  reason: 'drop-oldest' | 'drop-newest' = 'drop-oldest',
+) {
   const debug = run.stats.outputs.debug;
   expect(debug?.delivered.records).toBe(0);
   expect(debug?.dropped.records).toBeGreaterThan(count / 2);
   // Every record routed to debug is pending for it or counted as dropped, by reason.
   expect((debug?.dropped.records ?? 0) + (debug?.pendingRecords ?? 0)).toBe(count);
-  expect(debug?.droppedByReason['drop-oldest']).toEqual(debug?.dropped);
-  expect(run.dropped.every((event) => event.reason === 'drop-oldest')).toBe(true);
+  expect(debug?.droppedByReason[reason]).toEqual(debug?.dropped);
+  expect(run.dropped.every((event) => event.reason === reason)).toBe(true);
   expect(run.dropped.every((event) => event.outputs.includes('debug'))).toBe(true);
   expect(run.dropped.every((event) => !event.outputs.includes('archive'))).toBe(true);
   expect(run.stats.outputs.archive?.dropped.records).toBe(0);
@@ -159,6 +163,61 @@ describe('one best-effort output dead forever: inputs and the other output keep 
       expect(quota.bytesUp).toBe(run.stats.outputs.debug?.bytesUp);
       expect(quota.bytesStored).toBeLessThanOrEqual(quota.maxBytesStored);
     }
+  });
+
+  test.each([
+    ['memory storage, its own maxBytesStored', memory, memoryBudget, { maxBytesStored: 4_000 }],
+    ['memory storage, its own maxBytesUp', memory, memoryBudget, { maxBytesUp: 4 * CHUNK }],
+    ['file storage, its own maxBytesStored', files, storedBudget, { maxBytesStored: 4_000 }],
+  ] as const)(
+    '%s: a drop-newest debug keeps its oldest and drops what comes after, counted',
+    async (_, storage, budget, limits) => {
+      const make = storage === memory ? memory : storage();
+      const debug = { name: 'debug', whenFull: 'drop-newest', ...limits } as const;
+      const run = await runWithDeadDebug(make, debug, budget, count);
+      expect(run.waits).toEqual([]);
+      expect(run.archived).toEqual(all(count));
+      expectDebugDroppedTheRest(run, count, 'drop-newest');
+      const lost = new Set(run.dropped.flatMap((event) => names(event.data ?? [])));
+      expect(lost.has('r-0')).toBe(false); // its backlog is the start of the outage
+      expect(lost.has(`r-${count - 1}`)).toBe(true);
+      expect(lost.size).toBe(run.stats.outputs.debug?.dropped.records);
+    },
+  );
+
+  test.each([
+    ['memory storage', memory, memoryBudget],
+    ['file storage', files, storedBudget],
+  ] as const)(
+    '%s: a drop-newest debug with no limit of its own: the pool budget full, its oldest go',
+    async (_, storage, budget) => {
+      const make = storage === memory ? memory : storage();
+      const run = await runWithDeadDebug(
+        make,
+        { name: 'debug', whenFull: 'drop-newest' },
+        budget,
+        count,
+      );
+      expect(run.waits).toEqual([]);
+      expect(run.archived).toEqual(all(count));
+      expectDebugDroppedTheRest(run, count, 'drop-oldest');
+    },
+  );
+
+  test('a tag routed to a full drop-newest output alone: its records are dropped, never held', async () => {
+    const { pool } = await openMemory(
+      ['archive', { name: 'debug', whenFull: 'drop-newest', maxBytesStored: 4_000 }],
+      { route: (tag) => (tag === 'verbose' ? ['debug'] : ['archive', 'debug']) },
+    );
+    for (const record of records(40, 100, 'v')) await pool.append('verbose', record);
+    expect(await pool.append('verbose', 'v-40-')).toBe('dropped');
+    expect(pool.tryAppend('verbose', 'v-41-')).toBe(false); // refused now: append() says dropped
+    expect(await pool.append('app', 'r-0-')).toBe('accepted'); // for archive, not for debug
+    const debug = pool.stats().outputs.debug;
+    expect(debug?.droppedByReason['drop-newest']).toEqual({ records: 2, bytes: 9 });
+    expect(debug?.pendingRecords).toBe(40);
+    expect(pool.stats().outputs.archive?.pendingRecords).toBe(1);
+    await pool.close();
   });
 });
 
@@ -418,8 +477,8 @@ describe('options', () => {
       `outputs[0].maxBytesStored: expected an integer number of bytes ≥ ${CHUNK} (or Infinity), got 1 (number)`,
     ],
     [
-      { whenFull: 'drop-newest' },
-      `outputs[0].whenFull: expected 'block' or 'drop-oldest', got "drop-newest" (string)`,
+      { whenFull: 'drop' },
+      `outputs[0].whenFull: expected 'block', 'drop-oldest' or 'drop-newest', got "drop" (string)`,
     ],
     [{ whenFull: 1 }, 'outputs[0].whenFull: expected', '1 (number)'],
     [{ maxBytesUpp: 5 }, 'outputs[0]: unknown option `maxBytesUpp` (did you mean `maxBytesUp`?)'],
