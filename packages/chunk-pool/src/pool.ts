@@ -493,9 +493,10 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
    * while waiting for another.
    */
   #admit(tag: string, bytes: number): boolean {
+    // Without per-output policies, admission is the pool's budgets alone (the hot path).
+    if (!this.#limited && !this.#bestEffort) return this.#admitToPool(bytes);
     if (this.#limited && !this.#admitToOutputs(tag, bytes)) return false;
-    if (this.#admitToPool(bytes)) return true;
-    return this.#bestEffort && this.#dropForBestEffort(bytes);
+    return this.#admitToPool(bytes) || (this.#bestEffort && this.#dropForBestEffort(bytes));
   }
 
   /** The pool's budgets: storage, then the inputs' share (moving stored chunks down first). */
