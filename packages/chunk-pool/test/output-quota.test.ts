@@ -92,7 +92,8 @@ async function runWithDeadDebug(
 
 const all = (count: number) => records(count).map((_, i) => `r-${i}`);
 
-const memory = () => memoryStorage();
+/** Each returns the storage factory of one test (file storage: in a folder of its own). */
+const memory = () => () => memoryStorage();
 const files = () => {
   const dir = tempDir();
   return () => fileStorage({ dir, fsync: 'batch' });
@@ -131,7 +132,7 @@ describe('one best-effort output dead forever: inputs and the other output keep 
   const count = 1_000; // 100 chunks: 25 times what the budget holds
 
   test('control: with no policy of its own, the dead output holds the inputs back (memory storage)', async () => {
-    const run = await runWithDeadDebug(memory, 'debug', memoryBudget, count);
+    const run = await runWithDeadDebug(memory(), 'debug', memoryBudget, count);
     expect(run.waits).toEqual([{ at: 80, heldBackBy: ['debug'] }]);
     expect(run.archived.length).toBeLessThan(count);
   });
@@ -150,7 +151,7 @@ describe('one best-effort output dead forever: inputs and the other output keep 
     ['file storage, its own maxBytesStored', files, storedBudget, { maxBytesStored: 4_000 }],
     ["file storage with fsync 'always'", filesSyncingEachAppend, storedBudget, {}],
   ] as const)('%s: debug drops its oldest, counted', async (_, storage, budget, limits) => {
-    const make = storage === memory ? memory : storage();
+    const make = storage();
     const debug = { name: 'debug', whenFull: 'drop-oldest', ...limits } as const;
     const run = await runWithDeadDebug(make, debug, budget, count);
     expect(run.waits).toEqual([]);
@@ -172,7 +173,7 @@ describe('one best-effort output dead forever: inputs and the other output keep 
   ] as const)(
     '%s: a drop-newest debug keeps its oldest and drops what comes after, counted',
     async (_, storage, budget, limits) => {
-      const make = storage === memory ? memory : storage();
+      const make = storage();
       const debug = { name: 'debug', whenFull: 'drop-newest', ...limits } as const;
       const run = await runWithDeadDebug(make, debug, budget, count);
       expect(run.waits).toEqual([]);
@@ -191,7 +192,7 @@ describe('one best-effort output dead forever: inputs and the other output keep 
   ] as const)(
     '%s: a drop-newest debug with no limit of its own: the pool budget full, its oldest go',
     async (_, storage, budget) => {
-      const make = storage === memory ? memory : storage();
+      const make = storage();
       const run = await runWithDeadDebug(
         make,
         { name: 'debug', whenFull: 'drop-newest' },
