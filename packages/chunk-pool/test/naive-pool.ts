@@ -1,4 +1,5 @@
 import type { Clock } from '../src/clock.js';
+import { ChunkPoolError } from '../src/errors.js';
 import type { PoolSubject, SubjectLease } from '../src/testing/pool-model.js';
 
 /**
@@ -41,6 +42,12 @@ export class NaivePool implements PoolSubject {
   }
 
   async append(tag: string, record: string): Promise<string> {
+    if (this.#route(tag).length === 0) {
+      throw new ChunkPoolError(
+        'INVALID_OPTION',
+        `route(${JSON.stringify(tag)}) returned no outputs`,
+      );
+    }
     const bytes = Buffer.byteLength(record);
     await this.#waitFor(
       () => this.#bytesUp + bytes <= this.#maxBytesUp,

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
+import { describeThrown } from '../describe-value.js';
 import { isChunkPoolError } from '../errors.js';
 import {
   checkAppendFailure,
   checkInvariants,
   modelRoute,
   MODEL_OUTPUTS,
-  MODEL_TAGS,
   recordNames,
   settle,
   settled,
@@ -64,7 +64,12 @@ class Append implements Command {
       try {
         outcome = real.pool.append(this.tag, record);
       } catch (error) {
-        throw new Error(`append(${this.tag}) threw instead of rejecting: ${String(error)}`);
+        throw new Error(
+          `append(${this.tag}) threw instead of rejecting: ${describeThrown(error)}`,
+          {
+            cause: error,
+          },
+        );
       }
       const tracked: Promise<void> = outcome
         .then(
@@ -99,7 +104,8 @@ class Append implements Command {
       placed = real.pool.tryAppend?.(this.tag, record) ?? false;
     } catch (error) {
       checkAppendFailure(this.tag, error);
-      if (isChunkPoolError(error, 'INVALID_OPTION')) model.coverage.reached.add('unroutable-refused');
+      if (isChunkPoolError(error, 'INVALID_OPTION'))
+        model.coverage.reached.add('unroutable-refused');
       return true; // refused: nothing to append
     }
     if (placed) {

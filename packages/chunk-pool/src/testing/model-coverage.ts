@@ -101,9 +101,10 @@ export function assertCoverageFloors(
 ): void {
   const { meanCommands, shares } = coverageShares(runs);
   const missed: string[] = [];
-  for (const [state, floor] of Object.entries(floors)) {
+  for (const [state, floor = 0] of Object.entries(floors)) {
     if (state === 'meanCommands') {
-      if (meanCommands < floor) missed.push(`mean commands a run ${meanCommands.toFixed(1)} < ${floor}`);
+      if (meanCommands < floor)
+        missed.push(`mean commands a run ${meanCommands.toFixed(1)} < ${floor}`);
       continue;
     }
     const share = shares.get(state as ModelState) ?? 0;

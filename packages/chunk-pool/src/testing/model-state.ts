@@ -1,4 +1,5 @@
 import type fc from 'fast-check';
+import { describeThrown } from '../describe-value.js';
 import { isChunkPoolError } from '../errors.js';
 import type { ChunkPoolStats } from '../stats.js';
 import type { FaultExcuses } from './faulty-storage.js';
@@ -189,7 +190,7 @@ export function checkAppendFailure(tag: Tag, error: unknown): void {
   const expected = tag === 'nowhere' ? UNROUTABLE : APPEND_FAILURES;
   if (!isChunkPoolError(error) || !expected.has(error.code)) {
     throw new Error(
-      `append(${tag}) failed with ${isChunkPoolError(error) ? error.code : String(error)}; ` +
+      `append(${tag}) failed with ${isChunkPoolError(error) ? error.code : describeThrown(error)}; ` +
         `expected a ChunkPoolError ${[...expected].join(' or ')}`,
     );
   }
@@ -199,7 +200,7 @@ export function checkAppendFailure(tag: Tag, error: unknown): void {
 export function checkInvariants(model: Model, real: Real): void {
   if (model.failures.length > 0) throw model.failures[0];
   if (real.unhandled.length > 0) {
-    throw new Error(`the pool left a rejection unhandled: ${String(real.unhandled[0])}`);
+    throw new Error(`the pool left a rejection unhandled: ${describeThrown(real.unhandled[0])}`);
   }
   const stats = real.pool.stats();
   model.coverage.sample(stats, real.setup.recordOverheadBytes ?? 0);

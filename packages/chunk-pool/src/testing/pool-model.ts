@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { describeThrown } from '../describe-value.js';
 import type { ModelCoverage } from './model-coverage.js';
 import type { Command } from './model-commands.js';
 import {
@@ -114,6 +115,12 @@ export async function runPoolModel(
     await fc.asyncModelRun(() => ({ model, real: started }), commands);
     await drainsWhenHealthy(model, real);
     return model.coverage;
+  } catch (error) {
+    // A pool throws only Errors of its own; anything else is a user callback's throw it let out.
+    if (error instanceof Error) throw error;
+    throw new Error(`a pool call threw a value that is not an Error: ${describeThrown(error)}`, {
+      cause: error,
+    });
   } finally {
     if (real !== undefined) await settled(real, real.pool.close()).catch(() => undefined);
     await setup.dispose?.();
