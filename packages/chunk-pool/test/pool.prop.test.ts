@@ -23,21 +23,32 @@ import {
 const LONG_RUNS = Number(process.env.HOLDFAST_PROP_RUNS ?? 0);
 const runs = (ci: number): number => (LONG_RUNS > 0 ? LONG_RUNS : ci);
 
+/** Prints what the runs reached, in all and under each `whenFull` (the figures in the docs). */
+function report(what: string, seen: readonly SeenRun[]): void {
+  const lines = [`${what}: ${describeCoverage(seen.map((run) => run.coverage))}`];
+  for (const policy of ['block', 'drop-oldest', 'drop-newest'] as const) {
+    const runs = seen.filter((run) => run.whenFull === policy).map((run) => run.coverage);
+    lines.push(`  ${policy}: ${describeCoverage(runs)}`);
+  }
+  console.info(lines.join('\n'));
+}
+
 test('memory storage: the model-based property, reopened, reaching its coverage floors', async () => {
   const seen: SeenRun[] = [];
   await fc.assert(chunkPoolProperty({ storage: 'memory', faults: false }, seen), {
-    numRuns: runs(60),
+    numRuns: runs(40),
   });
-  console.info(`memory storage: ${describeCoverage(seen.map((run) => run.coverage))}`);
-  assertFloors(seen);
+  report('memory storage', seen);
+  // With memory storage a restart drops what the pool held: records are dropped under each policy.
+  assertFloors(seen, {}, { dropped: 0.3 });
 }, 600_000);
 
 test('persistent storage with failing and hanging calls, restarted: the property and its floors', async () => {
   const seen: SeenRun[] = [];
   await fc.assert(chunkPoolProperty({ storage: 'map', faults: true }, seen), {
-    numRuns: runs(60),
+    numRuns: runs(40),
   });
-  console.info(`persistent storage, faults: ${describeCoverage(seen.map((run) => run.coverage))}`);
+  report('persistent storage, faults', seen);
   assertFloors(seen, PERSISTENT_FLOORS);
 }, 600_000);
 
@@ -46,12 +57,12 @@ test('a floor not reached fails the test, naming it and the share measured', () 
     Object.assign(new ModelCoverage(), { commands: 3 }),
   );
   expect(() => assertCoverageFloors(none, FLOORS)).toThrow(
-    /dead-letter reached in 0% of runs < 15%.*mean commands a run 3\.0 < 50|mean commands a run 3\.0 < 50.*dead-letter reached in 0% of runs < 15%/,
+    /mean commands a run 3\.0 < 50.*dead-letter reached in 0% of runs < 7%/,
   );
 });
 
 test('the kit on memory storage keeps the pool invariants (model-based)', async () => {
-  await checkChunkStorage(() => ({ create: () => memoryStorage() }), { numRuns: runs(20) });
+  await checkChunkStorage(() => ({ create: () => memoryStorage() }), { numRuns: runs(5) });
 }, 600_000);
 
 // Each fsync policy takes its own path through the pool: 'always' accepts an append only once it
@@ -67,7 +78,7 @@ test.each(['never', 'batch', 'always'] as const)(
           dispose: () => rmSync(dir, { recursive: true, force: true }),
         };
       },
-      { numRuns: runs(4) },
+      { numRuns: runs(2) },
     );
   },
   600_000,
@@ -82,14 +93,14 @@ test('file storage keeps the pool invariants when reads, dead letters and syncs 
         dispose: () => rmSync(dir, { recursive: true, force: true }),
       };
     },
-    { numRuns: runs(4), faults: true },
+    { numRuns: runs(2), faults: true },
   );
 }, 600_000);
 
 test('file storage with failing and hanging calls, restarted: the property on disk', async () => {
   const seen: SeenRun[] = [];
   await fc.assert(chunkPoolProperty({ storage: 'file', fsync: 'batch', faults: true }, seen), {
-    numRuns: runs(4),
+    numRuns: runs(3),
   });
-  console.info(`file storage, faults: ${describeCoverage(seen.map((run) => run.coverage))}`);
+  report('file storage, faults', seen);
 }, 600_000);

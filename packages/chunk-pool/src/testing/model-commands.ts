@@ -336,23 +336,27 @@ export function poolCommands(
     )
     .map(([tag, count, size, viaTryAppend]) => new Append(tag, count, size, viaTryAppend));
   const take = fc.constantFrom(...MODEL_OUTPUTS).map((output) => new Take(output));
-  const commands: fc.Arbitrary<Command>[] = [
-    append,
-    append,
-    fc.constant(new Flush()),
-    take,
-    take,
-    fc
-      .tuple(fc.nat(), fc.constantFrom<How>('settle', 'settle', 'settle', 'drop', 'hang'))
-      .map(([pick, how]) => new Settle(pick, how)),
-    fc
-      .tuple(fc.constantFrom(...MODEL_OUTPUTS), fc.integer({ min: 1, max: 16 }))
-      .map(([output, rounds]) => new Deliver(output, rounds)),
-    fc.integer({ min: 1, max: 3_000 }).map((ms) => new AdvanceTime(ms)),
-    failures,
+  const settle = fc
+    .tuple(fc.nat(), fc.constantFrom<How>('settle', 'settle', 'drop', 'hang'))
+    .map(([pick, how]) => new Settle(pick, how));
+  const deliver = fc
+    .tuple(fc.constantFrom(...MODEL_OUTPUTS), fc.integer({ min: 1, max: 16 }))
+    .map(([output, rounds]) => new Deliver(output, rounds));
+  // Weights: appends and deliveries most, a restart every 25 commands or so (each one resets
+  // the attempts a chunk has had, so restarting more often would make dead letters rare).
+  const commands: fc.WeightedArbitrary<Command>[] = [
+    { arbitrary: append, weight: 8 },
+    { arbitrary: fc.constant(new Flush()), weight: 2 },
+    { arbitrary: take, weight: 4 },
+    { arbitrary: settle, weight: 4 },
+    { arbitrary: deliver, weight: 4 },
+    { arbitrary: fc.integer({ min: 1, max: 3_000 }).map((ms) => new AdvanceTime(ms)), weight: 2 },
+    { arbitrary: failures, weight: 2 },
   ];
-  if (persistent || options.restarts === true) commands.push(fc.constant(new Restart()));
-  return fc.commands(commands, {
+  if (persistent || options.restarts === true) {
+    commands.push({ arbitrary: fc.constant(new Restart()), weight: 1 });
+  }
+  return fc.commands([fc.oneof(...commands)], {
     maxCommands: options.maxCommands ?? 200,
     size: options.size ?? 'xlarge',
   });

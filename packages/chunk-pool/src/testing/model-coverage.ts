@@ -20,6 +20,8 @@ export type ModelState =
   | 'dead-letter'
   /** A record dropped for room (`whenFull` `'drop-newest'` or `'drop-oldest'`). */
   | 'drop-when-full'
+  /** Records dropped for an output, for any reason (an output's `drop()`, room, a close). */
+  | 'dropped'
   | 'restart'
   /** A record of the model's smallest (just its name) or largest size was accepted. */
   | 'tiny-record'
@@ -44,7 +46,7 @@ export class ModelCoverage {
         readonly outputs: Readonly<
           Record<
             string,
-            Pick<ChunkPoolStats['outputs'][string], 'reserve' | 'deadLettered'> &
+            Pick<ChunkPoolStats['outputs'][string], 'reserve' | 'deadLettered' | 'dropped'> &
               Partial<Pick<ChunkPoolStats['outputs'][string], 'leaseTimeouts'>>
           >
         >;
@@ -60,6 +62,7 @@ export class ModelCoverage {
       if (own.reserve.bytesUp > 0) this.reached.add('reserve-in-use');
       if ((own.leaseTimeouts ?? 0) > 0) this.reached.add('lease-timeout');
       if (own.deadLettered.records > 0) this.reached.add('dead-letter');
+      if (own.dropped.records > 0) this.reached.add('dropped');
     }
   }
 }
@@ -109,7 +112,9 @@ export function assertCoverageFloors(
     }
     const share = shares.get(state as ModelState) ?? 0;
     if (share < floor) {
-      missed.push(`${state} reached in ${(share * 100).toFixed(0)}% of runs < ${floor * 100}%`);
+      missed.push(
+        `${state} reached in ${(share * 100).toFixed(0)}% of runs < ${Math.round(floor * 100)}%`,
+      );
     }
   }
   if (missed.length > 0) {
