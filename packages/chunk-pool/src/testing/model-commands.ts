@@ -14,6 +14,7 @@ import {
   type Real,
   type SubjectLease,
   type Tag,
+  unroutable,
 } from './model-state.js';
 
 /**
@@ -38,7 +39,8 @@ function recordOf(name: string, size: Size, real: Real): string {
 
 /** Counts a record the pool accepted, for each output its tag routes to. */
 function accepted(model: Model, tag: Tag, size: Size): void {
-  if (tag === 'nowhere') throw new Error('the pool accepted a record routed to no output');
+  if (unroutable(tag))
+    throw new Error(`the pool accepted a record of ${tag}, which it cannot route`);
   for (const route of modelRoute(tag)) model.routed[route as Output] += 1;
   if (size === 'tiny') model.coverage.reached.add('tiny-record');
   if (size === 'huge') model.coverage.reached.add('huge-record');
@@ -82,7 +84,10 @@ class Append implements Command {
           },
           (error: unknown) => {
             checkAppendFailure(this.tag, error);
-            if (isChunkPoolError(error, 'INVALID_OPTION')) {
+            if (
+              isChunkPoolError(error, 'INVALID_OPTION') ||
+              isChunkPoolError(error, 'UNKNOWN_OUTPUT')
+            ) {
               model.coverage.reached.add('unroutable-refused');
             }
           },
@@ -104,8 +109,9 @@ class Append implements Command {
       placed = real.pool.tryAppend?.(this.tag, record) ?? false;
     } catch (error) {
       checkAppendFailure(this.tag, error);
-      if (isChunkPoolError(error, 'INVALID_OPTION'))
+      if (isChunkPoolError(error, 'INVALID_OPTION') || isChunkPoolError(error, 'UNKNOWN_OUTPUT')) {
         model.coverage.reached.add('unroutable-refused');
+      }
       return true; // refused: nothing to append
     }
     if (placed) {
@@ -329,7 +335,16 @@ export function poolCommands(
   const size = fc.constantFrom<Size>('usual', 'usual', 'tiny', 'huge');
   const append = fc
     .tuple(
-      fc.constantFrom<Tag>('both', 'both', 'only-a', 'only-b', 'nowhere'),
+      fc.constantFrom<Tag>(
+        'both',
+        'both',
+        'both',
+        'only-a',
+        'only-b',
+        'nowhere',
+        'unknown',
+        'throws',
+      ),
       fc.integer({ min: 1, max: 12 }),
       size,
       fc.boolean(),

@@ -27,7 +27,7 @@ export type ModelState =
   | 'tiny-record'
   | 'huge-record'
   | 'try-append-accepted'
-  /** An append of a tag routed nowhere was refused (as it must be). */
+  /** An append of a tag the pool cannot route was refused (as it must be). */
   | 'unroutable-refused'
   /** An output was still down when the commands ended (it came back for the drain). */
   | 'output-down-at-end'

@@ -17,8 +17,17 @@ import type { VirtualClock } from './virtual-clock.js';
 
 /** The outputs of the model: tag `both` goes to both, `only-a`/`only-b` to one. */
 export const MODEL_OUTPUTS = ['a', 'b'] as const;
-/** The model's tags; `nowhere` is routed to no output, so the pool must refuse its records. */
-export const MODEL_TAGS = ['both', 'only-a', 'only-b', 'nowhere'] as const;
+/**
+ * The model's tags. The last three have no route the pool can use (`route()` returns no output,
+ * an output the pool does not have, or throws), so the pool must refuse their records.
+ */
+export const MODEL_TAGS = ['both', 'only-a', 'only-b', 'nowhere', 'unknown', 'throws'] as const;
+const UNROUTABLE_TAGS: ReadonlySet<string> = new Set(['nowhere', 'unknown', 'throws']);
+
+/** Whether the pool must refuse records of `tag`. */
+export function unroutable(tag: string): boolean {
+  return UNROUTABLE_TAGS.has(tag);
+}
 export type Tag = (typeof MODEL_TAGS)[number];
 export type Output = (typeof MODEL_OUTPUTS)[number];
 
@@ -27,6 +36,9 @@ export function modelRoute(tag: string): readonly string[] {
   if (tag === 'only-a') return ['a'];
   if (tag === 'only-b') return ['b'];
   if (tag === 'nowhere') return [];
+  if (tag === 'unknown') return ['c'];
+  // User code may throw anything: here a null-prototype object.
+  if (tag === 'throws') throw Object.create(null) as object;
   return MODEL_OUTPUTS;
 }
 
@@ -180,14 +192,14 @@ export function recordNames(lease: SubjectLease): string[] {
 /** The error codes an append may reject with in the model (never anything else). */
 const APPEND_FAILURES = new Set(['POOL_CLOSED', 'STORAGE_FULL', 'STORAGE_ERROR']);
 /**
- * ...and what it may reject with for a tag routed nowhere (the route is asked when the record
+ * ...and what it may reject with for an unroutable tag (the route is asked when the record
  * gets room: until then it may wait, and be refused for the reasons any append may be).
  */
 const UNROUTABLE = new Set(['INVALID_OPTION', 'UNKNOWN_OUTPUT', ...APPEND_FAILURES]);
 
 /** Checks why an append or tryAppend of `tag` failed: a `ChunkPoolError` the model expects. */
 export function checkAppendFailure(tag: Tag, error: unknown): void {
-  const expected = tag === 'nowhere' ? UNROUTABLE : APPEND_FAILURES;
+  const expected = unroutable(tag) ? UNROUTABLE : APPEND_FAILURES;
   if (!isChunkPoolError(error) || !expected.has(error.code)) {
     throw new Error(
       `append(${tag}) failed with ${isChunkPoolError(error) ? error.code : describeThrown(error)}; ` +
