@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,6 +82,10 @@ export async function brokenPool(bug: Bug): Promise<PoolClass> {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${bug.replace(/\W+/g, '-')}-${process.pid}.ts`);
   writeFileSync(file, source);
-  const module = (await import(file)) as { ChunkPool: PoolClass };
-  return module.ChunkPool;
+  try {
+    const module = (await import(file)) as { ChunkPool: PoolClass };
+    return module.ChunkPool;
+  } finally {
+    rmSync(file, { force: true }); // loaded: the copy is not needed any more
+  }
 }
