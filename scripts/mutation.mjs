@@ -38,7 +38,15 @@ const coreFiles = {
     'src/storage/segment-log.ts',
     'src/storage/file-storage.ts',
   ],
-  'crash-flush': ['src/guard.ts', 'src/supervise.ts', 'src/report.ts', 'src/sinks.ts'],
+  'crash-flush': [
+    'src/guard.ts',
+    'src/supervise.ts',
+    // Split out of supervise.ts: one run of the child, and its exit diagnosis.
+    'src/internal/run-child.ts',
+    'src/exit-diagnosis.ts',
+    'src/report.ts',
+    'src/sinks.ts',
+  ],
   reaper: ['src/run.ts', 'src/reaper.ts', 'src/health-check.ts', 'src/internal/process-groups.ts'],
 };
 
@@ -235,7 +243,8 @@ that package, read the survivors (the run prints them, and
 tests only the mutants whose code or covering tests changed (\`--force\` retests everything),
 and a run stopped with Ctrl-C keeps what it tested there, so the next run goes on from it.
 Without a package it runs all four in turn; \`pnpm test:mutation <package> <core file> ...\` runs
-only those files, a quicker loop while working on one. The package issues set the score each
+only those files, a quicker loop while working on one (the other files keep their last
+results, each row dated). The package issues set the score each
 package must reach. Scores below are written by \`scripts/mutation.mjs\`; edit only the
 equivalent list.
 
@@ -245,39 +254,79 @@ that mutant. A child that dies by a signal or a native crash cannot report; code
 there shows as no coverage.
 `;
 
-function renderSection({ name, files, seconds }) {
+/**
+ * A core file's row from the package's previous section, for a file this run did not test: a run
+ * of some files keeps the others' last results (with the date they were measured) instead of
+ * blanking them.
+ */
+function previousRow(previousSection, file) {
+  const line = previousSection
+    .split('\n')
+    .find((candidate) => candidate.startsWith(`| \`${file}\` |`));
+  if (line === undefined) return undefined;
+  const cells = line
+    .split('|')
+    .slice(1, -1)
+    .map((cell) => cell.trim());
+  if (cells[1] === 'not run' || cells.length < 8) return undefined;
+  const [Killed, Timeout, Survived, NoCoverage, equivalent] = cells.slice(3, 8).map(Number);
+  // A section written before the date column: its rows date from the section's run.
+  const date = cells[8] ?? /run on (\d{4}-\d{2}-\d{2})/.exec(previousSection)?.[1] ?? '';
+  return { counts: { Killed, Timeout, Survived, NoCoverage, equivalent }, date };
+}
+
+function renderSection({ name, files, seconds }, previousSection) {
   const today = new Date().toISOString().slice(0, 10);
-  const total = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, equivalent: 0 };
-  for (const { counts } of files) for (const key of Object.keys(total)) total[key] += counts[key];
-  const overall = score(total);
   const partial = files.length < coreFiles[name].length;
   const command = ['pnpm test:mutation', name, ...(partial ? files.map(({ file }) => file) : [])];
-  const rows = coreFiles[name].map((file) => {
+  const shown = coreFiles[name].map((file) => {
     const result = files.find((candidate) => candidate.file === file);
-    if (result === undefined) return `| \`${file}\` | not run | | | | | | |`;
-    const { counts } = result;
-    const s = score(counts);
-    return `| \`${file}\` | ${s.all} | ${s.withoutEquivalents} | ${counts.Killed} | ${counts.Timeout} | ${counts.Survived} | ${counts.NoCoverage} | ${counts.equivalent} |`;
+    if (result !== undefined) return { file, counts: result.counts, date: today };
+    return { file, ...(previousRow(previousSection, file) ?? { counts: undefined, date: '' }) };
   });
-  const equivalentLines = files.flatMap(({ equivalentSurvivors }) =>
-    equivalentSurvivors.map(
-      (entry) =>
-        `- \`${entry.file}:${entry.line}\` ${entry.mutator} → \`${entry.replacement.replace(/\s+/g, ' ')}\`: ${entry.why}`,
+  const total = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, equivalent: 0 };
+  for (const { counts } of shown) {
+    if (counts !== undefined) for (const key of Object.keys(total)) total[key] += counts[key];
+  }
+  const overall = score(total);
+  const measured = shown.filter(({ counts }) => counts !== undefined).length;
+  const rows = shown.map(({ file, counts, date }) => {
+    if (counts === undefined) return `| \`${file}\` | not run | | | | | | | |`;
+    const s = score(counts);
+    return `| \`${file}\` | ${s.all} | ${s.withoutEquivalents} | ${counts.Killed} | ${counts.Timeout} | ${counts.Survived} | ${counts.NoCoverage} | ${counts.equivalent} | ${date} |`;
+  });
+  const ranNow = new Set(files.map(({ file }) => file));
+  // Equivalents of the files run now come from this run; the others' are kept from the last one.
+  const keptEquivalents = previousSection
+    .split('\n')
+    .filter((line) => /^- `[^`:]+:\d+`/.test(line))
+    .filter((line) => {
+      const file = /^- `([^`:]+):/.exec(line)[1];
+      return !ranNow.has(file) && shown.some((row) => row.file === file && row.counts);
+    });
+  const equivalentLines = [
+    ...files.flatMap(({ equivalentSurvivors }) =>
+      equivalentSurvivors.map(
+        (entry) =>
+          `- \`${entry.file}:${entry.line}\` ${entry.mutator} → \`${entry.replacement.replace(/\s+/g, ' ')}\`: ${entry.why}`,
+      ),
     ),
-  );
+    ...keptEquivalents,
+  ];
   return [
     `<!-- mutation:${name} -->`,
     `## @holdfast/${name}`,
     '',
-    `**${overall.all}**${partial ? ` over ${files.length} of ${coreFiles[name].length} core files` : ''} ` +
+    `**${overall.all}**${measured < coreFiles[name].length ? ` over ${measured} of ${coreFiles[name].length} core files` : ''} ` +
       `(${overall.withoutEquivalents} without equivalent mutants). ` +
-      `Command: \`${command.join(' ')}\`, run on ${today} (Node ${process.version}, ` +
-      `StrykerJS ${strykerVersion()}, ${workers} workers, ${formatDuration(seconds)}).`,
+      `Last command: \`${command.join(' ')}\`, run on ${today} (Node ${process.version}, ` +
+      `StrykerJS ${strykerVersion()}, ${workers} workers, ${formatDuration(seconds)})` +
+      (partial ? "; the other files' rows are from their last run (date in the row)." : '.'),
     '',
-    '| core file | score | without equivalents | killed | timeout | survived | no coverage | equivalent |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| core file | score | without equivalents | killed | timeout | survived | no coverage | equivalent | run on |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
-    `| **all** | **${overall.all}** | **${overall.withoutEquivalents}** | ${total.Killed} | ${total.Timeout} | ${total.Survived} | ${total.NoCoverage} | ${total.equivalent} |`,
+    `| **all** | **${overall.all}** | **${overall.withoutEquivalents}** | ${total.Killed} | ${total.Timeout} | ${total.Survived} | ${total.NoCoverage} | ${total.equivalent} | |`,
     '',
     equivalentLines.length === 0
       ? 'Equivalent survivors: none listed.'
@@ -295,11 +344,11 @@ function strykerVersion() {
 /** Rewrites docs/quality.md with this package's new section, keeping the other packages' ones. */
 function writeQualityPage(name, summary) {
   const previous = existsSync(qualityPage) ? readFileSync(qualityPage, 'utf8') : '';
+  const sectionOf = (pkg) =>
+    new RegExp(`<!-- mutation:${pkg} -->[\\s\\S]*?<!-- /mutation:${pkg} -->`).exec(previous);
   const sections = Object.keys(coreFiles).map((pkg) => {
-    if (pkg === name) return renderSection(summary);
-    const kept = new RegExp(`<!-- mutation:${pkg} -->[\\s\\S]*?<!-- /mutation:${pkg} -->`).exec(
-      previous,
-    );
+    if (pkg === name) return renderSection(summary, sectionOf(pkg)?.[0] ?? '');
+    const kept = sectionOf(pkg);
     return (
       kept?.[0] ??
       `<!-- mutation:${pkg} -->\n## @holdfast/${pkg}\n\nNot run yet.\n<!-- /mutation:${pkg} -->`

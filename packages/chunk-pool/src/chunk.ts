@@ -5,6 +5,7 @@
  * @module
  */
 import type { Account } from './budget.js';
+import { NO_QUOTAS, QuotaHolding, type OutputQuota } from './output-quota.js';
 import { memoryCost } from './record-cost.js';
 import type { ChunkHeader } from './storage/storage.js';
 
@@ -80,6 +81,13 @@ export class Chunk implements ChunkInfo, ChunkHeader {
   io: Promise<void> = Promise.resolve();
   /** Timer that seals the chunk when it reaches `chunkAge`. */
   ageTimer: unknown;
+  /** What the chunk counts against its routes' own quotas (see output-quota.ts). */
+  readonly held = new QuotaHolding();
+  /**
+   * Outputs the tag routes to that this chunk leaves out: `'drop-newest'` outputs that were full
+   * when it opened. Each record placed in it is counted as dropped for them.
+   */
+  refusedBy: readonly OutputQuota[] = NO_QUOTAS;
 
   /** `pending`: the routes still to deliver to (default: all of `routes`). */
   constructor(

@@ -38,6 +38,24 @@ export interface DeadLetterEvent {
   readonly data: readonly Buffer[];
 }
 
+/**
+ * Why an output holds the inputs back: its own backlog is full (`maxBytesUp` or `maxBytesStored`
+ * with `whenFull: 'block'`), or the pool's budget is full and it has not yet taken the oldest
+ * chunk in it (of the outputs that do not drop for room).
+ */
+export type HoldingBackReason = 'output-full' | 'pool-full';
+
+/** An output started or stopped holding the inputs back (appends wait because of it). */
+export interface HoldingBackEvent {
+  readonly output: string;
+  readonly state: 'started' | 'ended';
+  readonly reason: HoldingBackReason;
+  /** Wall-clock time (ms since the epoch) when it started. */
+  readonly startedAt: number;
+  /** How long it has held the inputs back (0 when it starts), on the pool's clock. */
+  readonly durationMs: number;
+}
+
 /** Event names and their arguments, for `pool.on(name, listener)`. */
 export interface ChunkPoolEvents {
   /** A chunk was sealed and handed to its routes. */
@@ -55,6 +73,8 @@ export interface ChunkPoolEvents {
    * delivery acknowledgement an input checkpoints on.
    */
   settled: [event: SettledEvent];
+  /** An output started or stopped holding the inputs back; see `stats().heldBackBy`. */
+  'holding-back': [event: HoldingBackEvent];
   /** Storage failed; the chunk stays in memory and is still delivered. */
   'storage-error': [event: { readonly chunk: ChunkInfo; readonly error: ChunkPoolError }];
 }

@@ -1,7 +1,13 @@
 export * from './version.js';
 export * from './errors.js';
 export * from './clock.js';
-export type { ChunkPoolOptions, OutputOptions, RetryOptions, WhenFull } from './options.js';
+export type {
+  ChunkPoolOptions,
+  OutputOptions,
+  OutputWhenFull,
+  RetryOptions,
+  WhenFull,
+} from './options.js';
 export type { PoolRecord } from './record.js';
 export type { ChunkInfo } from './chunk.js';
 export { ChunkLease, type LeasedChunk } from './lease.js';
@@ -10,10 +16,20 @@ export type {
   DroppedEvent,
   DeadLetterEvent,
   DropReason,
+  HoldingBackEvent,
+  HoldingBackReason,
   RecoveryReport,
   UnroutedChunk,
 } from './events.js';
-export type { ChunkPoolStats, OutputStats, AccountStats, Volume } from './stats.js';
+export type {
+  ChunkPoolStats,
+  OutputStats,
+  OutputQuotaStats,
+  OutputDropReason,
+  HoldingBack,
+  AccountStats,
+  Volume,
+} from './stats.js';
 export type { BreakerState } from './retry-schedule.js';
 export { ChunkPool, type AppendOutcome, type CallOptions } from './pool.js';
 export type { RouteOutcome, SettledEvent } from './delivery-acks.js';

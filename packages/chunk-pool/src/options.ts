@@ -25,12 +25,55 @@ export type WhenFull = 'block' | 'drop-oldest' | 'drop-newest';
 
 export type { RetryOptions } from '@holdfast/internal';
 
-/** One output, by name, with its own retry policy. */
+/**
+ * What an output does when its own backlog is full: `'block'` (a critical output: appends routed
+ * to it wait), `'drop-oldest'` (best effort: it gives up the oldest chunks it has not leased) or
+ * `'drop-newest'` (best effort: the records appended while it is full are not kept for it). A
+ * best-effort output's drops are counted, and it never holds inputs back.
+ */
+export type OutputWhenFull = 'block' | 'drop-oldest' | 'drop-newest';
+
+/**
+ * One output, by name, with its own retry policy and, optionally, its own limits on what its
+ * backlog holds (see docs/chunk-pool.md, "Per-output policies"). An output with none of
+ * `whenFull`, `maxBytesUp`, `maxBytesStored` behaves as the pool decides for all.
+ */
 export interface OutputOptions {
   /** `[A-Za-z0-9][A-Za-z0-9_.-]*`: it names the output's dead-letter folder. */
   readonly name: string;
   /** Overrides the pool-wide {@link ChunkPoolOptions.retry} for this output. */
   readonly retry?: RetryOptions;
+  /**
+   * When this output's backlog is full (its `maxBytesUp` or `maxBytesStored`; with
+   * `'drop-oldest'` also the pool's own budgets): `'block'` holds the appends routed to it back,
+   * `'drop-oldest'` drops this output's oldest unleased chunks for it alone, `'drop-newest'` does
+   * not keep for it the records appended while it is full (both counted per output, and neither
+   * ever holds an append back). A best-effort (`'drop-…'`) output's chunks are also the first to
+   * go, oldest first, when the pool's own budget is full.
+   * @default 'block' when a limit is set; otherwise the pool's `whenFull`, on the pool's budgets
+   */
+  readonly whenFull?: OutputWhenFull;
+  /**
+   * Memory (records' cost, as `maxBytesUp`) that the chunks waiting for this output may hold;
+   * from `chunkBytes` to the pool's `maxBytesUp`. With persistent storage its chunks past it go
+   * down as soon as they are written, and only `maxBytesStored` applies `whenFull`.
+   * @default no limit of its own
+   */
+  readonly maxBytesUp?: number;
+  /**
+   * Payload bytes of the chunks waiting for this output (stored or in memory), recovered ones
+   * included; from `chunkBytes` to the pool's `maxBytesStored`.
+   * @default no limit of its own
+   */
+  readonly maxBytesStored?: number;
+}
+
+/** An output's own policy, resolved: its limits are `Infinity` when it sets none. */
+export interface OutputPolicy {
+  /** `undefined`: no setting of its own (the pool's `whenFull` on the pool's budgets). */
+  readonly whenFull: OutputWhenFull | undefined;
+  readonly maxBytesUp: number;
+  readonly maxBytesStored: number;
 }
 
 /** Options of `ChunkPool.open`. All sizes are in bytes of record payload. */
@@ -98,6 +141,7 @@ export type ResolvedRetry = RetryPolicy;
 export interface ResolvedOptions {
   readonly outputs: readonly string[];
   readonly retryByOutput: ReadonlyMap<string, ResolvedRetry>;
+  readonly policyByOutput: ReadonlyMap<string, OutputPolicy>;
   readonly storage: ChunkStorage;
   readonly route: (tag: string) => readonly string[];
   readonly chunkBytes: number;
@@ -134,7 +178,13 @@ const POOL_KEYS = [
   'clock',
   'onRecovered',
 ] as const satisfies readonly (keyof ChunkPoolOptions)[];
-const OUTPUT_KEYS = ['name', 'retry'] as const satisfies readonly (keyof OutputOptions)[];
+const OUTPUT_KEYS = [
+  'name',
+  'retry',
+  'whenFull',
+  'maxBytesUp',
+  'maxBytesStored',
+] as const satisfies readonly (keyof OutputOptions)[];
 
 /**
  * Checks every option and fills in the defaults. A bad option is a `TypeError` naming it, the
@@ -247,9 +297,17 @@ export function resolveOptions(options: ChunkPoolOptions): ResolvedOptions {
   if (typeof clock?.now !== 'function' || typeof clock.setTimeout !== 'function') {
     throw invalidOption('clock', 'a Clock (now, setTimeout, clearTimeout)', clock);
   }
+  const limits = { chunkBytes, maxBytesUp, maxBytesStored };
+  const policyByOutput = new Map<string, OutputPolicy>();
+  for (const [index, entry] of options.outputs.entries()) {
+    const name = typeof entry === 'string' ? entry : entry.name;
+    const own = typeof entry === 'string' ? {} : entry;
+    policyByOutput.set(name, resolveOutputPolicy(own, `outputs[${index}]`, limits));
+  }
   return {
     outputs,
     retryByOutput,
+    policyByOutput,
     storage,
     route,
     chunkBytes,
@@ -265,6 +323,42 @@ export function resolveOptions(options: ChunkPoolOptions): ResolvedOptions {
     clock,
     onRecovered,
   };
+}
+
+/** An output's own `whenFull` and limits, each inside the pool's budget. */
+function resolveOutputPolicy(
+  entry: Partial<OutputOptions>,
+  path: string,
+  pool: { chunkBytes: number; maxBytesUp: number; maxBytesStored: number },
+): OutputPolicy {
+  const limit = (key: 'maxBytesUp' | 'maxBytesStored'): number => {
+    const value = entry[key];
+    if (value === undefined) return Number.POSITIVE_INFINITY;
+    const at = `${path}.${key}`;
+    // Infinity passes only where the pool's own budget is infinite (maxBytesStored by default).
+    countOption(value, at, {
+      min: pool.chunkBytes,
+      infinite: pool[key] === Infinity,
+      unit: 'bytes',
+    });
+    if (value > pool[key]) {
+      throw invalidOption(at, `at most the pool's ${key} (${pool[key]})`, value);
+    }
+    return value;
+  };
+  const maxBytesUp = limit('maxBytesUp');
+  const maxBytesStored = limit('maxBytesStored');
+  const { whenFull } = entry;
+  if (
+    whenFull !== undefined &&
+    whenFull !== 'block' &&
+    whenFull !== 'drop-oldest' &&
+    whenFull !== 'drop-newest'
+  ) {
+    throw invalidOption(`${path}.whenFull`, "'block', 'drop-oldest' or 'drop-newest'", whenFull);
+  }
+  const limited = maxBytesUp !== Infinity || maxBytesStored !== Infinity;
+  return { whenFull: whenFull ?? (limited ? 'block' : undefined), maxBytesUp, maxBytesStored };
 }
 
 function checkedRetry(retry: RetryOptions, path: string): RetryOptions {

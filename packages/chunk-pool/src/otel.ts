@@ -104,17 +104,6 @@ export function instrumentChunkPool(options: ChunkPoolMetricsOptions): Instrumen
     observe(bytesUp, s.bytesUp);
     observe(storedBytes, s.stored.bytes);
     observe(appendsWaiting, s.appendsWaiting);
-    // The inputs are held back when appends wait, memory is full or storage is full: then the
-    // output with the most pending chunks is the one that holds them back (1), the others 0.
-    const full =
-      s.appendsWaiting > 0 || s.bytesUp >= s.maxBytesUp || s.stored.bytes >= s.stored.limitBytes;
-    let slowest: string | undefined;
-    let most = 0;
-    for (const [name, out] of Object.entries(s.outputs))
-      if (out.pendingChunks > most) {
-        most = out.pendingChunks;
-        slowest = name;
-      }
     for (const [name, out] of Object.entries(s.outputs)) {
       const a = { [OUTPUT]: name };
       observe(deliveredRecords, out.delivered.records, a);
@@ -125,7 +114,8 @@ export function instrumentChunkPool(options: ChunkPoolMetricsOptions): Instrumen
       observe(leaseTimeouts, out.leaseTimeouts, a);
       observe(reserveBytesUp, out.reserve.bytesUp, a);
       observe(pendingRecords, out.pendingRecords, a);
-      observe(holdingBack, full && name === slowest ? 1 : 0, a);
+      // The pool's own answer (stats().heldBackBy): never a best-effort output.
+      observe(holdingBack, out.holdingBack === undefined ? 0 : 1, a);
       for (const state of BREAKER_STATES)
         observe(breaker, out.breaker === state ? 1 : 0, { [OUTPUT]: name, [STATE]: state });
     }
@@ -273,6 +263,6 @@ const CHUNK_POOL_METRICS = {
     name: 'holdfast.chunk_pool.holding_back',
     unit: '1',
     description:
-      '1 for the output with the most pending chunks while the inputs are held back (appends waiting, memory or storage full), else 0.',
+      "1 for each output holding the inputs back (stats().heldBackBy: a critical output whose own limit is full, or one that has not taken the oldest chunk of the pool's full budget), else 0.",
   },
 } as const;

@@ -7,7 +7,9 @@
 import type { Chunk } from './chunk.js';
 import type { ChunkPoolError } from './errors.js';
 import type { ChunkLease } from './lease.js';
-import type { ResolvedRetry } from './options.js';
+import type { DropReason } from './events.js';
+import type { OutputPolicy, ResolvedRetry } from './options.js';
+import { OutputQuota } from './output-quota.js';
 import { Breaker } from './retry-schedule.js';
 
 /** A `take()` call waiting for a chunk. */
@@ -29,11 +31,20 @@ export class VolumeCounter {
   }
 }
 
+/** The reasons an output loses records, each counted in its `stats().outputs[name].droppedByReason`. */
+export type OutputDropReason = Exclude<DropReason, 'unrouted'>;
+
 /** One output's state. */
 export class OutputState {
   readonly name: string;
   readonly retry: ResolvedRetry;
   readonly breaker: Breaker;
+  /** Its own `whenFull` (`undefined`: the pool's, on the pool's budgets) and limits. */
+  readonly policy: OutputPolicy;
+  /** Its limits and what its backlog holds; only for an output with a limit of its own. */
+  readonly quota: OutputQuota | undefined;
+  /** Best effort: drops its own oldest chunks for room, never holds an append back. */
+  readonly bestEffort: boolean;
   /**
    * Chunks sealed for this output and not leased by it, in the order they should be tried: seal
    * order, with a retried chunk moved to the end.
@@ -49,13 +60,41 @@ export class OutputState {
   wakeAt = Number.POSITIVE_INFINITY;
   readonly delivered = new VolumeCounter();
   readonly dropped = new VolumeCounter();
+  readonly droppedByReason: Record<OutputDropReason, VolumeCounter> = {
+    'drop-oldest': new VolumeCounter(),
+    'drop-newest': new VolumeCounter(),
+    'output-dropped': new VolumeCounter(),
+    corrupt: new VolumeCounter(),
+    'pool-closed': new VolumeCounter(),
+  };
   readonly deadLettered = new VolumeCounter();
   retries = 0;
   leaseTimeouts = 0;
 
-  constructor(name: string, retry: ResolvedRetry, breakerThreshold: number) {
+  constructor(name: string, retry: ResolvedRetry, breakerThreshold: number, policy: OutputPolicy) {
     this.name = name;
     this.retry = retry;
     this.breaker = new Breaker(breakerThreshold, retry);
+    this.policy = policy;
+    const limited = policy.maxBytesUp !== Infinity || policy.maxBytesStored !== Infinity;
+    this.quota = limited ? new OutputQuota(name, policy) : undefined;
+    this.bestEffort = policy.whenFull === 'drop-oldest' || policy.whenFull === 'drop-newest';
+  }
+
+  /** A snapshot of `droppedByReason`. */
+  droppedByReasonStats(): Record<OutputDropReason, { records: number; bytes: number }> {
+    const shown = {} as Record<OutputDropReason, { records: number; bytes: number }>;
+    for (const [reason, counter] of Object.entries(this.droppedByReason)) {
+      shown[reason as OutputDropReason] = { ...counter };
+    }
+    return shown;
+  }
+
+  /** Counts records this output will not get, in total and by reason. */
+  countDropped(reason: DropReason, records: number, bytes: number): void {
+    this.dropped.add(records, bytes);
+    if (reason in this.droppedByReason) {
+      this.droppedByReason[reason as OutputDropReason].add(records, bytes);
+    }
   }
 }

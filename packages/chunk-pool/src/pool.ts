@@ -15,9 +15,30 @@ import type { Writable } from 'node:stream';
 import { MemoryBudget, type Account } from './budget.js';
 import { Chunk } from './chunk.js';
 import { ChunkPoolError, isChunkPoolError } from './errors.js';
-import type { ChunkPoolEvents, DropReason, RecoveryReport, UnroutedChunk } from './events.js';
+import type {
+  ChunkPoolEvents,
+  DropReason,
+  HoldingBackReason,
+  RecoveryReport,
+  UnroutedChunk,
+} from './events.js';
+import { HoldingBackTracker } from './holding-back.js';
 import { ChunkLease, type Settlement } from './lease.js';
 import { resolveOptions, type ChunkPoolOptions, type ResolvedOptions } from './options.js';
+import {
+  bestEffortVictim,
+  oldestDroppableFor,
+  oldestHolders,
+  overMemoryQuota,
+} from './output-policy.js';
+import {
+  blockingQuotas,
+  NO_QUOTAS,
+  quotasOf,
+  recountHolding,
+  sameQuotas,
+  type OutputQuota,
+} from './output-quota.js';
 import { OutputState, VolumeCounter, type Taker } from './output-state.js';
 import { describeThrown } from './describe-value.js';
 import { DeliveryAcks, type RouteOutcome } from './delivery-acks.js';
@@ -133,6 +154,19 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   #listenerErrors = 0;
   /** Storage calls that failed after the pool had moved on (done marks, deletions, quarantine). */
   #storageErrors = 0;
+  /** Some output has a limit of its own (see output-quota.ts): admission checks it. */
+  readonly #limited: boolean;
+  /** Some output is best effort: the pool's budget, when full, is relieved by its drops first. */
+  readonly #bestEffort: boolean;
+  readonly #quotaOf = (output: string): OutputQuota | undefined => this.#outputs.get(output)?.quota;
+  readonly #holdingBack = new HoldingBackTracker();
+  /**
+   * Set by each admission (see {@link #admitToOutputs}) for the record it admits next: the
+   * `'drop-newest'` outputs that are full, which the record's chunk leaves out; and whether those
+   * are all the record's outputs (then it is dropped, not admitted).
+   */
+  #refusing: readonly OutputQuota[] = NO_QUOTAS;
+  #refusedEverywhere = false;
 
   /**
    * Opens a pool: checks the options, opens the storage and takes over the backlog a previous run
@@ -159,8 +193,13 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     this.#writesEachAppend = options.storage.persistent && options.storage.syncEachAppend;
     this.#budget = new MemoryBudget(options.inputShare, options.outputs, options.reservePerOutput);
     for (const [name, retry] of options.retryByOutput) {
-      this.#outputs.set(name, new OutputState(name, retry, options.breakerThreshold));
+      const policy = options.policyByOutput.get(name);
+      if (policy === undefined) throw new Error(`no policy for output ${name}`);
+      this.#outputs.set(name, new OutputState(name, retry, options.breakerThreshold, policy));
     }
+    const states = [...this.#outputs.values()];
+    this.#limited = states.some((state) => state.quota !== undefined);
+    this.#bestEffort = states.some((state) => state.bestEffort);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -183,7 +222,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    if (this.#appendWaiters.length === 0 && this.#admit(bytes.length)) {
+    if (this.#appendWaiters.length === 0 && this.#admit(tag, bytes.length)) {
       return this.#accept(tag, bytes);
     }
     return this.#whenFull(tag, bytes, options.signal);
@@ -200,7 +239,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   tryAppend(tag: string, record: PoolRecord): boolean {
     const bytes = this.#acceptable(tag, record);
     if (this.#writesEachAppend) return false;
-    if (this.#appendWaiters.length > 0 || !this.#admit(bytes.length)) return false;
+    if (this.#appendWaiters.length > 0 || !this.#admit(tag, bytes.length)) return false;
     // Never `fsync: 'always'` here, so nothing is left to wait for once the record is placed.
     this.#sealIfFull(this.#place(tag, bytes));
     return true;
@@ -371,9 +410,8 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   /** Gauges and counters, per input share and per output. */
   stats(): ChunkPoolStats {
     const now = this.#options.clock.now();
-    const pending = new Map<string, { chunks: number; records: number; waiting: number }>();
-    for (const name of this.#outputs.keys())
-      pending.set(name, { chunks: 0, records: 0, waiting: 0 });
+    const pending = new Map<string, PendingTally>();
+    for (const name of this.#outputs.keys()) pending.set(name, emptyTally());
     let downBytes = 0;
     let downChunks = 0;
     for (const chunk of this.#chunks) {
@@ -386,22 +424,31 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
         if (entry === undefined) continue;
         entry.chunks += 1;
         entry.records += chunk.recordCount;
+        entry.bytes += chunk.bytes;
+        if (chunk.up) entry.bytesUp += chunk.memoryBytes;
         if ((chunk.notBefore.get(route) ?? 0) > now) entry.waiting += 1;
       }
     }
     const outputs: Record<string, OutputStats> = {};
     for (const [name, state] of this.#outputs) {
-      const entry = pending.get(name) ?? { chunks: 0, records: 0, waiting: 0 };
+      const entry = pending.get(name) ?? emptyTally();
+      const { quota } = state;
       outputs[name] = {
         reserve: accountStats(this.#budget.reserve(name)),
         pendingChunks: entry.chunks,
         pendingRecords: entry.records,
+        pendingBytes: entry.bytes,
+        bytesUp: entry.bytesUp,
+        whenFull: state.policy.whenFull,
+        quota: quota?.stats(),
+        holdingBack: this.#holdingBack.get(name, now),
         leases: state.leases.size,
         retriesWaiting: entry.waiting,
         delivered: { ...state.delivered },
         retries: state.retries,
         leaseTimeouts: state.leaseTimeouts,
         dropped: { ...state.dropped },
+        droppedByReason: state.droppedByReasonStats(),
         deadLettered: { ...state.deadLettered },
         breaker: state.breaker.state(now),
       };
@@ -413,6 +460,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       down: { bytes: downBytes, chunks: downChunks },
       stored: { bytes: this.#storedBytes, limitBytes: this.#options.maxBytesStored },
       appendsWaiting: this.#appendWaiters.length,
+      heldBackBy: this.#holdingBack.outputs(),
       accepted: { ...this.#accepted },
       droppedWhenFull: { ...this.#droppedWhenFull },
       recovered: { ...this.#recovered },
@@ -446,6 +494,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       waiter.detach();
       waiter.reject(closedError());
     }
+    this.#noteHoldingBack();
     for (const state of this.#outputs.values()) {
       for (const taker of state.takers.splice(0)) {
         taker.detach();
@@ -483,7 +532,15 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
    * pressure first moves stored chunks down. Never waits: an input never holds one resource
    * while waiting for another.
    */
-  #admit(bytes: number): boolean {
+  #admit(tag: string, bytes: number): boolean {
+    // Without per-output policies, admission is the pool's budgets alone (the hot path).
+    if (!this.#limited && !this.#bestEffort) return this.#admitToPool(bytes);
+    if (this.#limited && !this.#admitToOutputs(tag, bytes)) return false;
+    return this.#admitToPool(bytes) || (this.#bestEffort && this.#dropForBestEffort(bytes));
+  }
+
+  /** The pool's budgets: storage, then the inputs' share (moving stored chunks down first). */
+  #admitToPool(bytes: number): boolean {
     if (this.#storedBytes + bytes > this.#options.maxBytesStored) return false;
     const input = this.#budget.input;
     const cost = memoryCost(bytes, 1);
@@ -491,6 +548,119 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     if (!this.#options.storage.persistent) return false;
     this.#spill(cost);
     return input.tryCharge(cost);
+  }
+
+  /**
+   * The limits of the outputs a record of `tag` goes to: false when a critical (`'block'`) one is
+   * full; a full best-effort one first gives up its oldest chunks, and never refuses the record.
+   */
+  #admitToOutputs(tag: string, bytes: number): boolean {
+    const quotas = this.#quotasFor(tag);
+    const cost = memoryCost(bytes, 1);
+    const { persistent } = this.#options.storage;
+    this.#refusing = NO_QUOTAS;
+    this.#refusedEverywhere = false;
+    if (blockingQuotas(quotas, cost, bytes, persistent).length > 0) return false;
+    const refusing = quotas.filter(
+      (quota) => quota.whenFull === 'drop-newest' && quota.full(cost, bytes, persistent),
+    );
+    if (refusing.length > 0) {
+      this.#refusing = refusing;
+      this.#refusedEverywhere = refusing.length >= this.#routeCount(tag);
+      if (this.#refusedEverywhere) return false;
+    }
+    for (const quota of quotas) {
+      if (quota.whenFull !== 'drop-oldest') continue;
+      const state = this.#outputs.get(quota.output) as OutputState;
+      while (quota.full(cost, bytes, persistent)) {
+        const victim = oldestDroppableFor(state);
+        if (victim === undefined) break; // over its limit by what it has leased: admitted anyway
+        this.#dropFor(state, victim);
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The quotas of the outputs a record of `tag` goes to: those its open chunk counts against, or
+   * those of `route(tag)` (a `route()` that fails is reported when the record is placed).
+   */
+  #quotasFor(tag: string): readonly OutputQuota[] {
+    const open = this.#openChunks.get(tag);
+    if (open !== undefined) {
+      return open.refusedBy.length === 0
+        ? open.held.outputs
+        : [...open.held.outputs, ...open.refusedBy];
+    }
+    try {
+      return quotasOf(this.#routesFor(tag), this.#quotaOf);
+    } catch {
+      return [];
+    }
+  }
+
+  /** How many outputs a record of `tag` goes to (`Infinity` when `route()` fails). */
+  #routeCount(tag: string): number {
+    const open = this.#openChunks.get(tag);
+    if (open !== undefined) return open.routes.length + open.refusedBy.length;
+    try {
+      return this.#routesFor(tag).length;
+    } catch {
+      return Number.POSITIVE_INFINITY;
+    }
+  }
+
+  /** A record every output of its tag refuses (`'drop-newest'`, all full): counted, emitted. */
+  #dropRefused(tag: string, record: Buffer): Promise<AppendOutcome> {
+    this.#countRefused(this.#refusing, 1, record.length);
+    this.#emit('dropped', {
+      reason: 'drop-newest',
+      tag,
+      chunk: undefined,
+      outputs: this.#refusing.map((quota) => quota.output),
+      records: 1,
+      bytes: record.length,
+      data: [record],
+    });
+    return DROPPED;
+  }
+
+  #countRefused(quotas: readonly OutputQuota[], records: number, bytes: number): void {
+    for (const quota of quotas) {
+      this.#outputs.get(quota.output)?.countDropped('drop-newest', records, bytes);
+    }
+  }
+
+  /** Best-effort outputs give up the oldest chunks only they still need until `bytes` fit. */
+  #dropForBestEffort(bytes: number): boolean {
+    for (;;) {
+      const storageBound = this.#storedBytes + bytes > this.#options.maxBytesStored;
+      const victim = bestEffortVictim(
+        storageBound ? this.#chunks : this.#inputChunks,
+        this.#outputs,
+      );
+      if (victim === undefined) return false;
+      this.#dropChunk(victim, 'drop-oldest', [...victim.pendingRoutes]);
+      if (this.#admitToPool(bytes)) return true;
+    }
+  }
+
+  /** A best-effort output gives up `chunk` for itself alone, counted and emitted. */
+  #dropFor(state: OutputState, chunk: Chunk): void {
+    state.countDropped('drop-oldest', chunk.recordCount, chunk.bytes);
+    this.#emit('dropped', {
+      reason: 'drop-oldest',
+      tag: chunk.tag,
+      chunk: chunk.info(),
+      outputs: [state.name],
+      records: chunk.recordCount,
+      bytes: chunk.bytes,
+      data: chunk.records,
+    });
+    // Never rejects: a failed done mark is reported by #finishRoute itself.
+    this.#finishRoute(state, chunk, 'dropped').then(undefined, (error: unknown) =>
+      this.#backgroundStorageError(chunk, error, 'a drop'),
+    );
   }
 
   /**
@@ -549,7 +719,12 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   #place(tag: string, record: Buffer): Chunk {
     const { chunkBytes } = this.#options;
     let chunk = this.#openChunks.get(tag);
-    if (chunk !== undefined && chunk.memoryBytes + memoryCost(record.length, 1) > chunkBytes) {
+    if (
+      chunk !== undefined &&
+      (chunk.memoryBytes + memoryCost(record.length, 1) > chunkBytes ||
+        (this.#limited && !sameQuotas(chunk.refusedBy, this.#refusing)))
+    ) {
+      // Full, or it leaves out other outputs than this record must: a new chunk.
       this.#seal(chunk);
       chunk = undefined;
     }
@@ -565,25 +740,36 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     (chunk.records as Buffer[])[chunk.recordCount] = record;
     chunk.bytes += record.length;
     chunk.recordCount += 1;
+    if (this.#limited) {
+      chunk.held.addRecord(memoryCost(record.length, 1), record.length);
+      if (chunk.refusedBy.length > 0) this.#countRefused(chunk.refusedBy, 1, record.length);
+    }
     this.#storedBytes += record.length;
     this.#accepted.add(1, record.length);
     return chunk;
   }
 
   #openChunk(tag: string): Chunk {
-    const routes = this.#routesFor(tag);
+    const all = this.#routesFor(tag);
+    // The full 'drop-newest' outputs are left out of the chunk (and of what it stores).
+    const refused = this.#refusing.filter((quota) => all.includes(quota.output));
+    const routes = all.filter((route) => !refused.some((quota) => quota.output === route));
     const clock = this.#options.clock;
     // Wall-clock time, not the pool's monotonic clock: it is stored, and a later run orders
     // recovered chunks by it (a monotonic reading means nothing in another process).
     const chunk = new Chunk(this.#newChunkId(), tag, wallClock.now(), routes);
+    if (refused.length > 0) chunk.refusedBy = refused;
     chunk.records = new Array<Buffer>(this.#recordSlots);
     chunk.charge = this.#budget.input;
     this.#budget.input.addChunk();
     this.#inputChunks.add(chunk);
     this.#acks.opened(chunk);
+    // Its records never go to the full 'drop-newest' outputs: dropped there, for the acks.
+    for (const quota of refused) this.#acks.routeSettled(chunk, quota.output, 'dropped');
     chunk.ageTimer = clock.setTimeout(() => this.#seal(chunk), this.#options.chunkAge);
     this.#chunks.add(chunk);
     this.#openChunks.set(tag, chunk);
+    recountHolding(chunk, this.#quotaOf);
     return chunk;
   }
 
@@ -651,6 +837,8 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     chunk.bytes -= bytes;
     chunk.recordCount -= removed.length;
     chunk.charge?.release(memoryCost(bytes, removed.length));
+    recountHolding(chunk, this.#quotaOf);
+    this.#countRefused(chunk.refusedBy, -removed.length, -bytes); // they were never accepted
     this.#storedBytes -= bytes;
     this.#accepted.add(-removed.length, -bytes);
     this.#acks.unaccepted(removed.length); // their numbers are not reused
@@ -658,6 +846,10 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
 
   /** Applies `whenFull` to an append that does not fit now. */
   #whenFull(tag: string, record: Buffer, signal: AbortSignal | undefined): Promise<AppendOutcome> {
+    // Refused by every output of its tag by the admission `append` just made: never waits.
+    if (this.#refusedEverywhere && this.#appendWaiters.length === 0) {
+      return this.#dropRefused(tag, record);
+    }
     const { whenFull } = this.#options;
     if (whenFull === 'drop-newest') {
       this.#droppedWhenFull.add(1, record.length);
@@ -673,7 +865,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       return DROPPED;
     }
     if (whenFull === 'drop-oldest' && this.#appendWaiters.length === 0) {
-      if (this.#dropOldestUntilFits(record.length)) return this.#accept(tag, record);
+      if (this.#dropOldestUntilFits(tag, record.length)) return this.#accept(tag, record);
     }
     // Blocked (or nothing can be dropped now): wait. Unless a write under way will let a chunk
     // go down, seal the open chunks so that they can be taken or go down. Sealing them at every
@@ -684,6 +876,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       const onAbort = (): void => {
         const index = this.#appendWaiters.indexOf(waiter);
         if (index !== -1) this.#appendWaiters.splice(index, 1);
+        this.#noteHoldingBack();
         reject(abortedError(signal));
       };
       const waiter: AppendWaiter = {
@@ -702,9 +895,9 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   }
 
   /** `drop-oldest`: drops the oldest sealed, unleased chunks until `bytes` fit. */
-  #dropOldestUntilFits(bytes: number): boolean {
+  #dropOldestUntilFits(tag: string, bytes: number): boolean {
     for (;;) {
-      if (this.#admit(bytes)) return true;
+      if (this.#admit(tag, bytes)) return true;
       const victim = this.#oldestDroppable(bytes);
       if (victim === undefined) return false;
       this.#dropChunk(victim, 'drop-oldest', [...victim.pendingRoutes]);
@@ -734,6 +927,37 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     } finally {
       this.#admittingWaiters = false;
     }
+    this.#noteHoldingBack();
+  }
+
+  /**
+   * Keeps {@link #holdingBack} up to date: who blocks the first waiting append is looked at each
+   * time waiting appends were looked at (something was freed, one started to wait or left), and
+   * what changed is emitted. Costs nothing while no append waits.
+   */
+  #noteHoldingBack(): void {
+    const head = this.#appendWaiters[0];
+    if (head === undefined && this.#holdingBack.size === 0) return;
+    const holders = head === undefined ? new Map() : this.#holdersOf(head);
+    for (const event of this.#holdingBack.update(holders, this.#options.clock.now())) {
+      this.#emit('holding-back', event);
+    }
+  }
+
+  /** The outputs that keep `waiter` out: critical ones whose limit is full, else the pool's. */
+  #holdersOf(waiter: AppendWaiter): Map<string, HoldingBackReason> {
+    const bytes = waiter.record.length;
+    const quotas = this.#limited ? this.#quotasFor(waiter.tag) : [];
+    const full = blockingQuotas(
+      quotas,
+      memoryCost(bytes, 1),
+      bytes,
+      this.#options.storage.persistent,
+    );
+    if (full.length > 0) return new Map(full.map((quota) => [quota.output, 'output-full']));
+    const storageBound = this.#storedBytes + bytes > this.#options.maxBytesStored;
+    const holders = oldestHolders(storageBound ? this.#chunks : this.#inputChunks, this.#outputs);
+    return new Map(holders.map((output) => [output, 'pool-full']));
   }
 
   #admitWaitersInOrder(): void {
@@ -745,9 +969,15 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
         waiter.reject(this.#storageFull);
         continue;
       }
-      if (!this.#admit(waiter.record.length)) {
+      if (!this.#admit(waiter.tag, waiter.record.length)) {
+        if (this.#refusedEverywhere) {
+          this.#appendWaiters.shift();
+          waiter.detach();
+          waiter.resolve(this.#dropRefused(waiter.tag, waiter.record));
+          continue;
+        }
         if (this.#options.whenFull !== 'drop-oldest') return;
-        if (!this.#dropOldestUntilFits(waiter.record.length)) return;
+        if (!this.#dropOldestUntilFits(waiter.tag, waiter.record.length)) return;
       }
       this.#appendWaiters.shift();
       waiter.detach();
@@ -834,6 +1064,18 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     }
     chunk.handedOut = true;
     this.#emit('sealed', chunk.info());
+    if (chunk.refusedBy.length > 0) {
+      // Its records were counted as dropped for these outputs as they were placed.
+      this.#emit('dropped', {
+        reason: 'drop-newest',
+        tag: chunk.tag,
+        chunk: chunk.info(),
+        outputs: chunk.refusedBy.map((quota) => quota.output),
+        records: chunk.recordCount,
+        bytes: chunk.bytes,
+        data: chunk.records,
+      });
+    }
     for (const route of chunk.pendingRoutes) {
       const state = this.#outputs.get(route) as OutputState;
       state.queue.add(chunk);
@@ -847,6 +1089,8 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     if (chunk.done) return;
     chunk.persisted = true;
     this.#checkSpillable(chunk);
+    // An output's memory limit, with persistent storage: its chunks past it go down once written.
+    if (this.#limited && overMemoryQuota(chunk) && this.#spillable(chunk)) this.#putDown(chunk);
     // Memory this chunk holds can now be released by moving it down.
     this.#relieve();
   }
@@ -886,6 +1130,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   #putDown(chunk: Chunk): void {
     this.#release(chunk);
     chunk.records = undefined;
+    recountHolding(chunk, this.#quotaOf);
   }
 
   #release(chunk: Chunk): void {
@@ -961,6 +1206,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       .then(
         () => {
           chunk.charge = account;
+          recountHolding(chunk, this.#quotaOf);
           if (chunk.done) this.#putDown(chunk);
           loaded();
         },
@@ -1038,7 +1284,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
         return this.#finishRoute(state, chunk, 'delivered');
       }
       case 'drop': {
-        state.dropped.add(chunk.recordCount, chunk.bytes);
+        state.countDropped('output-dropped', chunk.recordCount, chunk.bytes);
         this.#emit('dropped', {
           reason: 'output-dropped',
           tag: chunk.tag,
@@ -1141,6 +1387,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     this.#acks.routeSettled(chunk, state.name, outcome);
     chunk.pendingRoutes.delete(state.name);
     state.queue.delete(chunk);
+    recountHolding(chunk, this.#quotaOf);
     if (chunk.pendingRoutes.size === 0 && chunk.unroutedRoutes.size === 0) {
       this.#forget(chunk);
       return chunk.io; // The deletion's step; it never rejects.
@@ -1172,11 +1419,12 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   ): void {
     for (const route of routes) {
       const state = this.#outputs.get(route);
-      state?.dropped.add(chunk.recordCount, chunk.bytes);
+      state?.countDropped(reason, chunk.recordCount, chunk.bytes);
       state?.queue.delete(chunk);
       chunk.pendingRoutes.delete(route);
       this.#acks.routeSettled(chunk, route, 'dropped');
     }
+    recountHolding(chunk, this.#quotaOf);
     if (reason === 'drop-oldest') this.#droppedWhenFull.add(chunk.recordCount, chunk.bytes);
     if (chunk.unroutedRoutes.size > 0) {
       // Dropped whole (memory or storage pressure, damage): its unconfigured routes too.
@@ -1209,6 +1457,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     for (const state of this.#outputs.values()) state.queue.delete(chunk);
     this.#release(chunk);
     chunk.records = undefined;
+    recountHolding(chunk, this.#quotaOf);
     this.#storedBytes -= chunk.bytes;
     this.#chunks.delete(chunk);
     this.#acks.settled(chunk);
@@ -1401,6 +1650,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     }
     this.#chunks.add(chunk);
     this.#acks.recovered(chunk);
+    recountHolding(chunk, this.#quotaOf); // a recovered backlog counts against its outputs' limits
     for (const route of routes) (this.#outputs.get(route) as OutputState).queue.add(chunk);
   }
 
@@ -1456,6 +1706,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       moved.bytes += chunk.bytes;
       if (!merges) chunk.pendingRoutes.add(to);
       this.#settleUnrouted(chunk);
+      recountHolding(chunk, this.#quotaOf); // now against `to`'s limits
       if (!merges && !chunk.done) {
         target.queue.add(chunk);
         this.#serve(target);
@@ -1534,6 +1785,19 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       return [];
     }
   }
+}
+
+/** What `stats()` adds up per output over the pending chunks. */
+interface PendingTally {
+  chunks: number;
+  records: number;
+  bytes: number;
+  bytesUp: number;
+  waiting: number;
+}
+
+function emptyTally(): PendingTally {
+  return { chunks: 0, records: 0, bytes: 0, bytesUp: 0, waiting: 0 };
 }
 
 function accountStats(account: Account): { bytesUp: number; chunksUp: number; limitBytes: number } {

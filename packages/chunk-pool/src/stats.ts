@@ -4,7 +4,22 @@
  *
  * @module
  */
+import type { HoldingBack } from './holding-back.js';
+import type { OutputWhenFull } from './options.js';
+import type { OutputDropReason } from './output-state.js';
 import type { BreakerState } from './retry-schedule.js';
+
+export type { HoldingBack } from './holding-back.js';
+export type { OutputDropReason } from './output-state.js';
+
+/** An output's own limits and what its backlog holds against them (what admission compares). */
+export interface OutputQuotaStats {
+  readonly whenFull: OutputWhenFull;
+  readonly bytesUp: number;
+  readonly maxBytesUp: number;
+  readonly bytesStored: number;
+  readonly maxBytesStored: number;
+}
 
 /** Bytes and chunks in memory charged to one account, and the account's limit. */
 export interface AccountStats {
@@ -23,9 +38,21 @@ export interface Volume {
 export interface OutputStats {
   /** Memory only this output may use to bring chunks up. */
   readonly reserve: AccountStats;
-  /** Chunks (and their records) not yet acked or dropped by this output. */
+  /** Chunks (and their records and payload bytes) not yet acked or dropped by this output. */
   readonly pendingChunks: number;
   readonly pendingRecords: number;
+  readonly pendingBytes: number;
+  /** Memory its pending chunks hold while up (records' cost, as `maxBytesUp` counts it). */
+  readonly bytesUp: number;
+  /**
+   * Its own `whenFull` when it sets one: `'drop-oldest'` makes it best effort. `undefined`: the
+   * pool's `whenFull` applies, on the pool's budgets.
+   */
+  readonly whenFull: OutputWhenFull | undefined;
+  /** Its own limits (`outputs[].maxBytesUp`, `maxBytesStored`), if it sets any. */
+  readonly quota: OutputQuotaStats | undefined;
+  /** Whether, why and since when appends wait because of this output. */
+  readonly holdingBack: HoldingBack | undefined;
   /** Leases out now. */
   readonly leases: number;
   /** Pending chunks waiting for a retry delay to pass. */
@@ -34,8 +61,13 @@ export interface OutputStats {
   readonly delivered: Volume;
   readonly retries: number;
   readonly leaseTimeouts: number;
-  /** Dropped by `lease.drop()` or because the chunk was corrupt. */
+  /**
+   * Records this output will not get: dropped by `lease.drop()`, by a `drop-oldest` policy (its
+   * own or the pool's), because the chunk was corrupt, or at `close()` with memory storage.
+   */
   readonly dropped: Volume;
+  /** `dropped`, by reason. */
+  readonly droppedByReason: Readonly<Record<OutputDropReason, Volume>>;
   /** Past `retry.maxAttempts`: in the dead-letter store. */
   readonly deadLettered: Volume;
   readonly breaker: BreakerState;
@@ -54,9 +86,15 @@ export interface ChunkPoolStats {
   readonly stored: { readonly bytes: number; readonly limitBytes: number };
   /** Appends waiting for room (`whenFull: 'block'`). */
   readonly appendsWaiting: number;
+  /** The outputs holding the inputs back now, in the order they started (see `holdingBack`). */
+  readonly heldBackBy: readonly string[];
   /** Counters since open. */
   readonly accepted: Volume;
-  /** Dropped by `whenFull` (per record or per chunk, for every route the chunk still had). */
+  /**
+   * Dropped by `whenFull` for every route the chunk still had (per record or per chunk): by the
+   * pool's, and by best-effort outputs' when the pool's budget was full. What one output's own
+   * limit made it give up is in its `droppedByReason`.
+   */
   readonly droppedWhenFull: Volume;
   /** Recovered from storage at open. */
   readonly recovered: { readonly chunks: number; readonly records: number };

@@ -286,6 +286,40 @@ describe('delivery acknowledgements for drops', () => {
   });
 });
 
+describe('delivery acknowledgements with per-output policies', () => {
+  test.each(['drop-oldest', 'drop-newest'] as const)(
+    "a best-effort debug output (whenFull '%s', dead): its drops settle as dropped there, delivered on archive",
+    async (whenFull) => {
+      const { pool, settled } = await open({
+        outputs: ['archive', { name: 'debug', whenFull, maxBytesStored: 4_000 }],
+        chunkAge: Number.POSITIVE_INFINITY,
+      });
+      const all = records(60);
+      for (let i = 0; i < 60; i += 10) {
+        for (const record of all.slice(i, i + 10)) await pool.append('app', record);
+        await pool.flush();
+        await takeAll(pool, 'archive');
+      }
+      const debug = pool.stats().outputs.debug;
+      expect(debug?.dropped.records).toBeGreaterThan(0);
+      const droppedForDebug = settled.filter((e) => e.routes.debug === 'dropped');
+      expect(droppedForDebug.length).toBeGreaterThan(0);
+      for (const event of droppedForDebug) {
+        expect({ ...event.routes }).toEqual({ archive: 'delivered', debug: 'dropped' });
+        expect(event.outcome).toBe('dropped');
+      }
+      const told = droppedForDebug.reduce((sum, e) => sum + e.chunk.recordCount, 0);
+      expect(told).toBe(debug?.dropped.records);
+      // What debug still holds keeps the watermark below it: its newest under 'drop-oldest' (the
+      // records before them are settled), its oldest under 'drop-newest' (nothing before them).
+      const held = debug?.pendingRecords ?? 0;
+      expect(held).toBeGreaterThan(0);
+      expect(pool.settledBelow('app')).toBe(whenFull === 'drop-oldest' ? 60 - held : 0);
+      await pool.close();
+    },
+  );
+});
+
 describe('delivery acknowledgements across a restart (file storage)', () => {
   test('recovered records are numbered first at the next open; their acks arrive after the restart', async () => {
     const dir = tempDir();

@@ -1,4 +1,5 @@
 import type { Clock } from '../src/clock.js';
+import { ChunkPoolError } from '../src/errors.js';
 import type { PoolSubject, SubjectLease } from '../src/testing/pool-model.js';
 
 /**
@@ -41,6 +42,7 @@ export class NaivePool implements PoolSubject {
   }
 
   async append(tag: string, record: string): Promise<string> {
+    this.#routesFor(tag); // refuses a record it cannot route, as the pool does
     const bytes = Buffer.byteLength(record);
     await this.#waitFor(
       () => this.#bytesUp + bytes <= this.#maxBytesUp,
@@ -56,7 +58,7 @@ export class NaivePool implements PoolSubject {
       chunk = {
         records: [],
         bytes: 0,
-        routes: new Set(this.#route(tag)),
+        routes: new Set(this.#routesFor(tag)),
         up: true,
         leased: new Set(),
         notBefore: 0,
@@ -68,6 +70,21 @@ export class NaivePool implements PoolSubject {
     chunk.bytes += bytes;
     if (chunk.bytes + 100 > this.#chunkBytes) this.#seal(tag, chunk);
     return 'accepted';
+  }
+
+  #routesFor(tag: string): readonly string[] {
+    let routes: readonly string[];
+    try {
+      routes = this.#route(tag);
+    } catch (error) {
+      throw new ChunkPoolError('INVALID_OPTION', `route(${JSON.stringify(tag)}) threw`, {
+        cause: error,
+      });
+    }
+    if (routes.length === 0) throw new ChunkPoolError('INVALID_OPTION', 'no outputs');
+    const unknown = routes.find((route) => !this.#outputs.includes(route));
+    if (unknown !== undefined) throw new ChunkPoolError('UNKNOWN_OUTPUT', unknown);
+    return routes;
   }
 
   flush(): Promise<void> {

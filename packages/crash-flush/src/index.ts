@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './exit-diagnosis.js';
 export * from './guard.js';
 export * from './metadata.js';
 export * from './options.js';

@@ -2,75 +2,29 @@
  * `supervise()`: runs the agent as a child and reports what no in-process hook can see — V8 heap
  * exhaustion, native aborts, SIGSEGV, SIGKILL, the OOM killer — with an exit diagnosis.
  *
- * Longer than one concept per file should be (about 650 lines): the public API (`supervise`,
- * `superviseSelf`, `exitAs`, `crashSignature` and their types) lives with the one child run and
- * the restart loop it documents; the cgroup, spool, watch-marker and PID-1 parts are already in
- * `internal/`. Moving `runChild` and its stream helpers out is the next split.
+ * This file is the public API (`supervise`, `superviseSelf`, `exitAs` and their options) and the
+ * restart loop; one run of the child is internal/run-child.ts, the exit diagnosis
+ * exit-diagnosis.ts, and the cgroup, spool, watch-marker and PID-1 parts are in `internal/`.
  *
  * @module
  */
-import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { readFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import { setLongTimeout } from '@holdfast/internal';
+import type { ExitDiagnosis } from './exit-diagnosis.js';
 import { RateLimit } from './internal/rate-limit.js';
-import { memoryCgroup, oomKills, peakBytes, type MemoryCgroup } from './internal/memory-cgroup.js';
 import { reapAsInit } from './internal/reap-as-init.js';
-import { checkSuperviseOptions, checkSuperviseSelfOptions } from './internal/supervise-options.js';
+import { runChild } from './internal/run-child.js';
+import {
+  checkSuperviseOptions,
+  checkSuperviseSelfOptions,
+  readMetadata,
+} from './internal/supervise-options.js';
 import { Spool } from './internal/spool.js';
-import { takeLost, TOUCH_EVERY_MS, WatchMarker, type LostChild } from './internal/watch-marker.js';
+import { takeLost, type LostChild } from './internal/watch-marker.js';
 import { callAsync } from './internal/user-code.js';
 import type { Metadata } from './options.js';
 import { buildReport, type CrashReport } from './report.js';
 import type { Sink } from './sinks.js';
-
-/**
- * What killed the child, as far as its exit and its stderr tell; `'lost'`: the child and its
- * supervisor died together, so no exit was seen (reported by the next supervisor of the spool).
- */
-export type CrashSignature =
-  | 'clean'
-  | 'exit-code'
-  | 'uncaught-exception'
-  | 'heap-out-of-memory'
-  | 'abort'
-  | 'segfault'
-  | 'killed'
-  | 'oom-killed'
-  | 'signal'
-  | 'lost';
-
-/** The facts of one exit: what the Apollo investigation had to gather by hand. */
-export interface ExitDiagnosis {
-  readonly exitCode: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly signature: CrashSignature;
-  /**
-   * The kernel OOM killer acted during the child's life: the `oom_kill` counter of the memory
-   * cgroup (v2 `memory.events`, v1 `memory.oom_control`) grew; undefined when it cannot be read.
-   */
-  readonly oomKilled: boolean | undefined;
-  /**
-   * The child's peak memory in bytes, from the source {@link ExitDiagnosis.peakMemorySource}
-   * names; undefined when neither could be read.
-   */
-  readonly peakMemoryBytes: number | undefined;
-  /**
-   * Where `peakMemoryBytes` came from: `'cgroup-memory.peak'` (v2) or
-   * `'cgroup-memory.max_usage_in_bytes'` (v1) when the child ran in a memory cgroup of its own
-   * (not the supervisor's: a shared cgroup's peak would count the supervisor too) that still
-   * existed at its exit; otherwise `'proc-vmhwm'`, the resident high-water mark from
-   * `/proc/<pid>/status`, sampled every 50 ms (a peak reached between two samples is missed);
-   * undefined when neither could be read.
-   */
-  readonly peakMemorySource:
-    'cgroup-memory.peak' | 'cgroup-memory.max_usage_in_bytes' | 'proc-vmhwm' | undefined;
-  readonly uptimeMs: number;
-  readonly restarts: number;
-  /** The last lines the child wrote to stderr. */
-  readonly lastStderr: readonly string[];
-}
 
 /** Options of {@link supervise}. */
 export interface SuperviseOptions {
@@ -135,255 +89,6 @@ export interface SupervisedExit {
   readonly suppressed: number;
 }
 
-function residentBytes(pid: number): number | undefined {
-  try {
-    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match === null ? undefined : Number(match[1]) * 1_024;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Reads the crash signature from the exit and the stderr tail: what `supervise()` puts in its
- * diagnosis, for a supervisor of your own.
- *
- * @example
- * ```ts run
- * import { crashSignature } from '@holdfast/crash-flush';
- *
- * const stderr = ['FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory'];
- * crashSignature(null, 'SIGABRT', stderr, false); // => 'heap-out-of-memory'
- * ```
- */
-export function crashSignature(
-  exitCode: number | null,
-  signal: NodeJS.Signals | null,
-  stderr: readonly string[],
-  oomKilled: boolean | undefined,
-): CrashSignature {
-  const text = stderr.join('\n');
-  if (/FATAL ERROR: .*heap out of memory|JavaScript heap out of memory/.test(text))
-    return 'heap-out-of-memory';
-  if (signal === 'SIGKILL') return oomKilled === true ? 'oom-killed' : 'killed';
-  if (signal === 'SIGSEGV') return 'segfault';
-  if (signal === 'SIGABRT') return 'abort';
-  if (signal !== null) return 'signal';
-  if (exitCode === 0) return 'clean';
-  if (/^\s+at .+$/m.test(text) && /(Error|Exception)\b.*$/m.test(text)) return 'uncaught-exception';
-  return 'exit-code';
-}
-
-/**
- * The last `maxBytes` of a stream, kept as the chunks it arrived in (references, not copies): the
- * bounded stderr tail. Decoded into lines only once, when the child has exited.
- */
-class ByteTail {
-  readonly #chunks: Buffer[] = [];
-  #bytes = 0;
-  /** Bytes dropped from the front: when non-zero, the first kept line may be cut. */
-  #dropped = 0;
-  constructor(readonly maxBytes: number) {}
-
-  push(chunk: Buffer): void {
-    this.#chunks.push(chunk);
-    this.#bytes += chunk.length;
-    // Invariant: the chunks after the first always hold fewer than maxBytes.
-    while (this.#chunks.length > 1 && this.#bytes - this.#chunks[0]!.length >= this.maxBytes) {
-      const first = this.#chunks.shift()!;
-      this.#bytes -= first.length;
-      this.#dropped += first.length;
-    }
-  }
-
-  /** The last `count` complete-or-final lines (a line cut by the byte bound is left out). */
-  lines(count: number): string[] {
-    let bytes = Buffer.concat(this.#chunks);
-    const cut = bytes.length > this.maxBytes || this.#dropped > 0;
-    if (bytes.length > this.maxBytes) bytes = bytes.subarray(bytes.length - this.maxBytes);
-    const lines = bytes.toString('utf8').split('\n');
-    if (lines.at(-1) === '') lines.pop();
-    if (cut && lines.length > 1) lines.shift();
-    return lines.slice(-count);
-  }
-}
-
-/** Bytes of stderr kept per tail line requested: long stack lines fit, a flood does not. */
-const TAIL_BYTES_PER_LINE = 1_024;
-
-/** Copies a child's stream to ours, pausing the child's pipe while ours is full. */
-function teeTo(from: NodeJS.ReadableStream, to: NodeJS.WritableStream): (chunk: Buffer) => void {
-  const resume = () => from.resume();
-  return (chunk) => {
-    if (!to.write(chunk)) {
-      from.pause();
-      to.once('drain', resume);
-    }
-  };
-}
-
-/** Resolves when what was written to `stream` so far has been handed to the system. */
-function flushed(stream: NodeJS.WritableStream | undefined): Promise<void> {
-  const pending = (stream as { writableLength?: number } | undefined)?.writableLength ?? 0;
-  if (stream === undefined || pending === 0) return Promise.resolve();
-  return new Promise((resolve) => stream.write('', () => resolve()));
-}
-
-/** Runs the child once: tees its output, forwards signals, samples memory, diagnoses its exit. */
-async function runChild(
-  options: SuperviseOptions,
-  restarts: number,
-  onSignal: (signal: NodeJS.Signals) => void,
-) {
-  const tailLines = options.tailLines ?? 50;
-  const cgroup = memoryCgroup();
-  const oomBefore = oomKills(cgroup);
-  const started = performance.now();
-  const child = spawn(options.command, [...(options.args ?? [])], {
-    cwd: options.cwd,
-    env: options.env,
-    stdio: ['inherit', 'pipe', 'pipe'],
-  });
-  // While it runs, the spool says which child is watched: if both die at once, the next
-  // supervisor of this spool reports it.
-  const marker =
-    options.spoolDir === undefined || child.pid === undefined
-      ? undefined
-      : new WatchMarker(options.spoolDir, {
-          service: options.service,
-          metadata: readMetadata(options),
-          supervisorPid: process.pid,
-          childPid: child.pid,
-          startedAt: Date.now(),
-          restarts,
-          command: [options.command, ...(options.args ?? [])].join(' ').slice(0, 1_024),
-        });
-  const touching =
-    marker === undefined ? undefined : setInterval(() => marker.touch(), TOUCH_EVERY_MS);
-  touching?.unref();
-  // The tail keeps chunks, not strings: a child writing hundreds of MB costs no decoding and no
-  // copying (a line-splitting tail decoded every chunk and, without newlines, grew without bound).
-  const tail = new ByteTail(Math.max(tailLines, 1) * TAIL_BYTES_PER_LINE);
-  const tee = options.tee ?? true;
-  const copies =
-    tee === true ? { stdout: process.stdout, stderr: process.stderr } : tee === false ? {} : tee;
-  if (copies.stdout !== undefined) child.stdout.on('data', teeTo(child.stdout, copies.stdout));
-  else child.stdout.resume();
-  const teeStderr = copies.stderr === undefined ? undefined : teeTo(child.stderr, copies.stderr);
-  child.stderr.on('data', (chunk: Buffer) => {
-    teeStderr?.(chunk);
-    tail.push(chunk);
-  });
-  const abort = () => child.kill('SIGKILL');
-  options.signal?.addEventListener('abort', abort, { once: true });
-
-  const forward = (signal: NodeJS.Signals) => {
-    if (TERMINATION_SIGNALS.includes(signal)) onSignal(signal);
-    child.kill(signal);
-  };
-  const signals = options.forwardSignals ?? FORWARDED_SIGNALS;
-  for (const signal of signals) process.on(signal, forward);
-  // Peak memory: the child's high-water mark, sampled from /proc while it runs — and the child's
-  // cgroup, in case something (systemd-run --scope, a runtime) gave it one of its own.
-  let peak = 0;
-  let ownCgroup: MemoryCgroup | undefined;
-  const sample = () => {
-    if (child.pid === undefined) return;
-    const resident = residentBytes(child.pid);
-    // A child that has exited (a zombie: no VmHWM) reads as the root cgroup: never take that, nor
-    // any ancestor of the supervisor's own, for a cgroup of the child's own.
-    if (resident === undefined) return;
-    peak = Math.max(peak, resident);
-    const own = memoryCgroup(child.pid);
-    const ancestor =
-      cgroup !== undefined && own !== undefined && cgroup.dir.startsWith(`${own.dir}/`);
-    if (own !== undefined && own.dir !== cgroup?.dir && !ancestor) ownCgroup = own;
-  };
-  sample();
-  const sampler = setInterval(sample, 50);
-  sampler.unref();
-
-  try {
-    // The child's exit is what counts, not its pipes closing: a grandchild that inherited them
-    // may hold them open for as long as it lives.
-    const [exitCode, signal, uptimeMs] = await new Promise<
-      [number | null, NodeJS.Signals | null, number]
-    >((resolve, reject) => {
-      child.once('error', reject);
-      child.once('exit', (code, sig) => {
-        marker?.remove(); // the exit is seen: this supervisor reports it, whatever follows
-        resolve([code, sig, Math.round(performance.now() - started)]);
-      });
-    });
-    // What the child wrote before it died is drained for a bounded time, then the pipes are
-    // let go (a grandchild still writing to them is not the child).
-    await new Promise<void>((resolve) => {
-      if (child.stdout.readableEnded && child.stderr.readableEnded) return resolve();
-      const timer = setTimeout(() => {
-        child.stdout.destroy();
-        child.stderr.destroy();
-        resolve();
-      }, PIPE_DRAIN_MS);
-      child.once('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-    // The child's last words are worth the most: they leave before the report, and before any
-    // exitAs() could cut them off.
-    await Promise.all([flushed(copies.stdout), flushed(copies.stderr)]);
-    const lastStderr = tail.lines(tailLines);
-    const cgroupPeak = ownCgroup === undefined ? undefined : peakBytes(ownCgroup);
-    const oomAfter = oomKills(cgroup);
-    const oomKilled =
-      oomBefore === undefined || oomAfter === undefined ? undefined : oomAfter > oomBefore;
-    const diagnosis: ExitDiagnosis = {
-      exitCode,
-      signal,
-      signature: crashSignature(exitCode, signal, lastStderr, oomKilled),
-      oomKilled,
-      peakMemoryBytes: cgroupPeak ?? (peak > 0 ? peak : undefined),
-      peakMemorySource:
-        cgroupPeak !== undefined
-          ? ownCgroup?.version === 1
-            ? 'cgroup-memory.max_usage_in_bytes'
-            : 'cgroup-memory.peak'
-          : peak > 0
-            ? 'proc-vmhwm'
-            : undefined,
-      uptimeMs,
-      restarts,
-      lastStderr,
-    };
-    return { diagnosis, pid: child.pid ?? 0 };
-  } finally {
-    clearInterval(sampler);
-    clearInterval(touching);
-    options.signal?.removeEventListener('abort', abort);
-    for (const s of signals) process.off(s, forward);
-  }
-}
-
-/**
- * The signals a container runtime or an operator sends, forwarded as tini does: termination,
- * SIGQUIT (a thread dump or core), the user signals (SIGUSR1 opens the child's inspector,
- * SIGUSR2 often reopens logs) and SIGWINCH. Unforwarded, SIGQUIT or SIGUSR2 would kill the
- * supervisor and leave the agent running.
- */
-const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [
-  'SIGTERM',
-  'SIGINT',
-  'SIGHUP',
-  'SIGQUIT',
-  'SIGUSR1',
-  'SIGUSR2',
-  'SIGWINCH',
-];
-/** Forwarded signals that end the restart loop: the child is asked to stop. */
-const TERMINATION_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'];
-
-/** How long the child's pipes are drained after it exited, in ms. */
-const PIPE_DRAIN_MS = 1_000;
 /** The supervisor's largest report (the guard's default). */
 const MAX_REPORT_BYTES = 65_536;
 
@@ -404,15 +109,6 @@ function stackIn(lines: readonly string[]): string {
 /** The child's runtime, when it is this Node (same executable); unknown otherwise. */
 const childRuntime = (options: SuperviseOptions) =>
   options.command === process.execPath ? undefined : null;
-
-/** The metadata, read now; a metadata function that throws (user code) costs only itself. */
-function readMetadata(options: SuperviseOptions): Metadata {
-  try {
-    return typeof options.metadata === 'function' ? options.metadata() : (options.metadata ?? {});
-  } catch {
-    return {};
-  }
-}
 
 /** The report of a child whose supervisor died with it, built from its watch marker. */
 function lostReport({ facts, lastSeenAt, childRunning }: LostChild): CrashReport {

@@ -19,20 +19,11 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
-import {
-  link,
-  open,
-  readdir,
-  readFile,
-  rm,
-  stat,
-  writeFile,
-  type FileHandle,
-} from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ChunkPoolError } from '../errors.js';
+import { nodeFileSystem, type StorageFile, type StorageFileSystem } from './fs.js';
 
 const LOCK_NAME = /^lock\.(\d{1,15})$/;
 const STALE_MS = 60_000;
@@ -51,18 +42,29 @@ export interface LockHolder {
   readonly token: string;
 }
 
-/** Tokens of the locks this process holds (a second pool in the same process is refused too). */
-const heldHere = new Set<string>();
+/**
+ * Tokens of the locks this process holds (a second pool in the same process is refused too), per
+ * file system: the crash-point test runs each simulated process on a view of its own.
+ */
+const heldPerFs = new WeakMap<StorageFileSystem, Set<string>>();
+
+function heldOn(fs: StorageFileSystem): Set<string> {
+  let held = heldPerFs.get(fs);
+  if (held === undefined) heldPerFs.set(fs, (held = new Set()));
+  return held;
+}
 
 /** A held lock on a folder. */
 export class DirLock {
   readonly #path: string;
-  readonly #handle: FileHandle;
+  readonly #handle: StorageFile;
   readonly #token: string;
+  readonly #held: Set<string>;
   readonly #refresh: ReturnType<typeof setInterval>;
   #released = false;
 
-  private constructor(path: string, handle: FileHandle, token: string) {
+  private constructor(path: string, handle: StorageFile, token: string, held: Set<string>) {
+    this.#held = held;
     this.#path = path;
     this.#handle = handle;
     this.#token = token;
@@ -79,14 +81,18 @@ export class DirLock {
    *
    * @throws {ChunkPoolError} `STORAGE_LOCKED` naming the live holder.
    */
-  static async acquire(dir: string): Promise<DirLock> {
+  static async acquire(dir: string, fs: StorageFileSystem = nodeFileSystem): Promise<DirLock> {
     const me = currentProcess();
+    const heldHere = heldOn(fs);
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const current = await highestLock(dir);
+      const current = await highestLock(fs, dir);
       if (current !== undefined) {
-        const holder = await readHolder(join(dir, `lock.${current}`));
+        const holder = await readHolder(fs, join(dir, `lock.${current}`));
         if (holder === 'gone') continue; // Taken over and removed meanwhile: look again.
-        if (holder !== 'released' && (await isAlive(holder, join(dir, `lock.${current}`)))) {
+        if (
+          holder !== 'released' &&
+          (await isAlive(fs, heldHere, holder, join(dir, `lock.${current}`)))
+        ) {
           throw new ChunkPoolError(
             'STORAGE_LOCKED',
             `${dir} is in use by process ${holder.pid} on ${holder.host}; one pool per folder ` +
@@ -99,12 +105,12 @@ export class DirLock {
       // Held from before the link, so a second pool of this process never judges it stale.
       heldHere.add(me.token);
       try {
-        if (!(await linkNew(dir, path, me))) {
+        if (!(await linkNew(fs, dir, path, me))) {
           heldHere.delete(me.token);
           continue; // Another process got `next` first.
         }
-        const lock = new DirLock(path, await open(path, 'r+'), me.token);
-        await removeLowerLocks(dir, next);
+        const lock = new DirLock(path, await fs.open(path, 'r+'), me.token, heldHere);
+        await removeLowerLocks(fs, dir, next);
         return lock;
       } catch (error) {
         heldHere.delete(me.token);
@@ -134,7 +140,7 @@ export class DirLock {
     if (this.#released) return;
     this.#released = true;
     clearInterval(this.#refresh);
-    heldHere.delete(this.#token);
+    this.#held.delete(this.#token);
     try {
       await this.#handle.truncate(0);
     } finally {
@@ -153,19 +159,22 @@ function currentProcess(): LockHolder {
   };
 }
 
-async function highestLock(dir: string): Promise<number | undefined> {
+async function highestLock(fs: StorageFileSystem, dir: string): Promise<number | undefined> {
   let highest: number | undefined;
-  for (const name of await readdir(dir)) {
+  for (const name of await fs.readdir(dir)) {
     const match = LOCK_NAME.exec(name);
     if (match !== null) highest = Math.max(highest ?? 0, Number(match[1]));
   }
   return highest;
 }
 
-async function readHolder(path: string): Promise<LockHolder | 'released' | 'gone'> {
+async function readHolder(
+  fs: StorageFileSystem,
+  path: string,
+): Promise<LockHolder | 'released' | 'gone'> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = (await fs.readFile(path)).toString('utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
     throw error;
@@ -194,7 +203,12 @@ async function readHolder(path: string): Promise<LockHolder | 'released' | 'gone
   };
 }
 
-async function isAlive(holder: LockHolder, path: string): Promise<boolean> {
+async function isAlive(
+  fs: StorageFileSystem,
+  heldHere: ReadonlySet<string>,
+  holder: LockHolder,
+  path: string,
+): Promise<boolean> {
   if (heldHere.has(holder.token)) return true;
   const me = currentProcess();
   if (holder.host === me.host && holder.pid > 0) {
@@ -210,7 +224,7 @@ async function isAlive(holder: LockHolder, path: string): Promise<boolean> {
   }
   let mtimeMs: number;
   try {
-    ({ mtimeMs } = await stat(path));
+    ({ mtimeMs } = await fs.stat(path));
   } catch {
     return false;
   }
@@ -242,11 +256,16 @@ function readOptional(path: string): string | undefined {
 }
 
 /** Creates `path` with `holder` in it, whole, only if no such name exists. */
-async function linkNew(dir: string, path: string, holder: LockHolder): Promise<boolean> {
+async function linkNew(
+  fs: StorageFileSystem,
+  dir: string,
+  path: string,
+  holder: LockHolder,
+): Promise<boolean> {
   const draft = join(dir, `lock-draft.${holder.token}`);
-  await writeFile(draft, JSON.stringify(holder), { mode: FILE_MODE, flush: true });
+  await fs.writeFile(draft, JSON.stringify(holder), { mode: FILE_MODE, flush: true });
   try {
-    await link(draft, path);
+    await fs.link(draft, path);
     return true;
   } catch (error) {
     const { code } = error as NodeJS.ErrnoException;
@@ -254,19 +273,19 @@ async function linkNew(dir: string, path: string, holder: LockHolder): Promise<b
     if (code === 'EEXIST' || code === 'ENOENT') return false;
     throw error;
   } finally {
-    await rm(draft, { force: true });
+    await fs.rm(draft, { force: true });
   }
 }
 
 /** Removes the locks below ours, and drafts that a crash left behind (older than STALE_MS). */
-async function removeLowerLocks(dir: string, held: number): Promise<void> {
-  for (const name of await readdir(dir)) {
+async function removeLowerLocks(fs: StorageFileSystem, dir: string, held: number): Promise<void> {
+  for (const name of await fs.readdir(dir)) {
     const path = join(dir, name);
     const match = LOCK_NAME.exec(name);
-    if (match !== null && Number(match[1]) < held) await rm(path, { force: true });
+    if (match !== null && Number(match[1]) < held) await fs.rm(path, { force: true });
     if (name.startsWith('lock-draft.')) {
-      const { mtimeMs } = await stat(path).catch(() => ({ mtimeMs: Date.now() }));
-      if (Date.now() - mtimeMs > STALE_MS) await rm(path, { force: true });
+      const { mtimeMs } = await fs.stat(path).catch(() => ({ mtimeMs: Date.now() }));
+      if (Date.now() - mtimeMs > STALE_MS) await fs.rm(path, { force: true });
     }
   }
 }

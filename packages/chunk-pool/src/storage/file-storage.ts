@@ -9,12 +9,12 @@
  *
  * @module
  */
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { countOption, invalidOption, rejectUnknownKeys } from '@holdfast/internal';
 import { ChunkPoolError, isChunkPoolError } from '../errors.js';
 import { DirLock } from './dir-lock.js';
+import { makeFolder, nodeFileSystem, syncFolder, type StorageFileSystem } from './fs.js';
 import { chunksOfSegment, type Extent } from './segment-chunks.js';
 import {
   decodeFrame,
@@ -85,6 +85,14 @@ const DEFAULT_SEGMENT_BYTES = 16 << 20;
  * ```
  */
 export function fileStorage(options: FileStorageOptions): ChunkStorage {
+  return fileStorageOn(nodeFileSystem, options);
+}
+
+/**
+ * {@link fileStorage} on another file system (the crash-point test's model). Internal: not
+ * exported from the package.
+ */
+export function fileStorageOn(fs: StorageFileSystem, options: FileStorageOptions): ChunkStorage {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw invalidOption('options', 'an object { dir, fsync, segmentBytes }', options);
   }
@@ -106,7 +114,7 @@ export function fileStorage(options: FileStorageOptions): ChunkStorage {
       `fileStorage needs zlib.crc32 (Node 20.15 or newer); this is Node ${process.versions.node}`,
     );
   }
-  return new FileStorage(options.dir, fsync, segmentBytes);
+  return new FileStorage(fs, options.dir, fsync, segmentBytes);
 }
 
 /** Where a chunk's frames are. */
@@ -122,6 +130,7 @@ interface StoredChunk {
 class FileStorage implements ChunkStorage {
   readonly persistent = true;
   readonly syncEachAppend: boolean;
+  readonly #fs: StorageFileSystem;
   readonly #dir: string;
   readonly #segmentsDir: string;
   readonly #rejectedDir: string;
@@ -131,7 +140,8 @@ class FileStorage implements ChunkStorage {
   readonly #chunks = new Map<string, StoredChunk>();
   #lock: DirLock | undefined;
 
-  constructor(dir: string, fsync: FsyncPolicy, segmentBytes: number) {
+  constructor(fs: StorageFileSystem, dir: string, fsync: FsyncPolicy, segmentBytes: number) {
+    this.#fs = fs;
     this.#dir = dir;
     const folders = storageFolders(dir);
     this.#segmentsDir = folders.segments;
@@ -139,7 +149,7 @@ class FileStorage implements ChunkStorage {
     this.#quarantineDir = folders.quarantine;
     this.#fsync = fsync;
     this.syncEachAppend = fsync === 'always';
-    this.#log = new SegmentLog(this.#segmentsDir, {
+    this.#log = new SegmentLog(fs, this.#segmentsDir, {
       segmentBytes,
       syncInBackground: fsync === 'batch',
     });
@@ -150,8 +160,8 @@ class FileStorage implements ChunkStorage {
   }
 
   async #open(options: RecoveryOptions): Promise<RecoveryScan> {
-    await mkdir(this.#dir, { recursive: true, mode: DIR_MODE });
-    this.#lock = await DirLock.acquire(this.#dir);
+    await makeFolder(this.#fs, this.#dir, DIR_MODE);
+    this.#lock = await DirLock.acquire(this.#dir, this.#fs);
     try {
       return await this.#recover(options);
     } catch (error) {
@@ -162,18 +172,18 @@ class FileStorage implements ChunkStorage {
 
   async #recover(options: RecoveryOptions): Promise<RecoveryScan> {
     for (const folder of [this.#segmentsDir, this.#rejectedDir, this.#quarantineDir]) {
-      await mkdir(folder, { recursive: true, mode: DIR_MODE });
+      await makeFolder(this.#fs, folder, DIR_MODE);
     }
-    const names = (await readdir(this.#segmentsDir)).sort();
+    const names = (await this.#fs.readdir(this.#segmentsDir)).sort();
     const found: RecoveredChunk[] = [];
     const lost: Loss = { frames: 0, records: 0, bytes: 0 };
     let quarantined = 0;
     for (const name of names) {
       const path = join(this.#segmentsDir, name);
       // A repair that a crash interrupted; the segment it was for is still there, unrepaired.
-      if (name.endsWith('.tmp')) await rm(path, { force: true });
+      if (name.endsWith('.tmp')) await this.#fs.rm(path, { force: true });
       if (!name.endsWith(SEGMENT_SUFFIX)) continue;
-      let bytes: Buffer = await readFile(path);
+      let bytes: Buffer = await this.#fs.readFile(path);
       const decoded = decodeSegment(bytes);
       let { frames } = decoded;
       if (decoded.damage !== undefined) {
@@ -228,7 +238,9 @@ class FileStorage implements ChunkStorage {
 
   sync(): Promise<void> {
     return guard('making the segments durable', undefined, async () => {
-      if (this.#fsync === 'batch') await this.#log.sync();
+      // Under 'always' appends and done marks are durable already; deletions are not (one fsync
+      // per ack would be), so a flush covers them too.
+      if (this.#fsync !== 'never') await this.#log.sync();
       await this.#lock?.check();
     });
   }
@@ -285,7 +297,7 @@ class FileStorage implements ChunkStorage {
   ): Promise<void> {
     return guard('writing the dead letter of', header.id, async () => {
       const folder = join(this.#rejectedDir, safeName(output, 'output'));
-      await mkdir(folder, { recursive: true, mode: DIR_MODE });
+      await makeFolder(this.#fs, folder, DIR_MODE);
       // A segment of its own, holding just this chunk: the same format, readable by the same code.
       const headerBytes = encodeHeader({ ...header, routes: [output] });
       const recordsFrame = Buffer.allocUnsafe(recordsFrameLength(header.id, headerBytes, records));
@@ -295,11 +307,14 @@ class FileStorage implements ChunkStorage {
       // segment, delivered again after the restart), never a torn dead letter to replay.
       const path = join(folder, `${safeName(header.id, 'chunk id')}${SEGMENT_SUFFIX}`);
       await writeWholeFile(
+        this.#fs,
         `${path}.tmp`,
         [PREAMBLE, recordsFrame, markerFrame(FrameKind.DeadLetter, header.id, reason)],
         this.#fsync !== 'never',
       );
-      await rename(`${path}.tmp`, path);
+      await this.#fs.rename(`${path}.tmp`, path);
+      // The pool marks the route done next: the dead letter's name must be as durable as that.
+      if (this.#fsync !== 'never') await syncFolder(this.#fs, folder);
     });
   }
 
@@ -310,17 +325,18 @@ class FileStorage implements ChunkStorage {
       const chunk = this.#chunks.get(id);
       if (chunk !== undefined) {
         const raw = await this.#readExtents(chunk);
-        await writeWholeFile(target, [PREAMBLE, ...raw], false);
+        await writeWholeFile(this.#fs, target, [PREAMBLE, ...raw], false);
         await this.#forget(chunk);
       }
-      await writeWholeFile(`${target}.reason`, [Buffer.from(`${reason}\n`)], false);
+      await writeWholeFile(this.#fs, `${target}.reason`, [Buffer.from(`${reason}\n`)], false);
     });
   }
 
   close(): Promise<void> {
     return guard('closing the storage', undefined, async () => {
       try {
-        if (this.#fsync === 'batch') await this.#log.sync();
+        // A storage never opened (its `open` failed) has nothing to make durable.
+        if (this.#fsync !== 'never' && this.#lock !== undefined) await this.#log.sync();
       } finally {
         try {
           await this.#log.close();
@@ -372,7 +388,7 @@ class FileStorage implements ChunkStorage {
 
   /** The bytes at each of the chunk's extents, as they are on disk (short if the file is). */
   async #readExtents(chunk: StoredChunk): Promise<Buffer[]> {
-    const handle = await open(chunk.segment.path, 'r');
+    const handle = await this.#fs.open(chunk.segment.path, 'r');
     try {
       const extents: Buffer[] = [];
       for (const { position, length } of chunk.extents) {
@@ -397,15 +413,17 @@ class FileStorage implements ChunkStorage {
     damage: string,
   ): Promise<Buffer> {
     const copy = join(this.#quarantineDir, name);
-    await writeWholeFile(copy, [bytes], true);
-    await writeWholeFile(`${copy}.reason`, [Buffer.from(`${damage}\n`)], true);
+    await writeWholeFile(this.#fs, copy, [bytes], true);
+    await writeWholeFile(this.#fs, `${copy}.reason`, [Buffer.from(`${damage}\n`)], true);
     const repaired = Buffer.concat([
       PREAMBLE,
       ...frames.map((frame) => bytes.subarray(frame.offset, frame.offset + frame.length)),
     ]);
     const path = join(this.#segmentsDir, name);
-    await writeWholeFile(`${path}.tmp`, [repaired], true);
-    await rename(`${path}.tmp`, path);
+    await writeWholeFile(this.#fs, `${path}.tmp`, [repaired], true);
+    await this.#fs.rename(`${path}.tmp`, path);
+    // Done marks go into the new file from now on: its name must be durable before they are.
+    await syncFolder(this.#fs, this.#segmentsDir);
     return repaired;
   }
 
@@ -481,11 +499,12 @@ export function safeName(name: string, what: string): string {
 
 /** Writes a whole file (mode 0600), fsynced before it is closed when `fsync` is true. */
 async function writeWholeFile(
+  fs: StorageFileSystem,
   path: string,
   parts: readonly Buffer[],
   fsync: boolean,
 ): Promise<void> {
-  const handle = await open(path, 'w', FILE_MODE);
+  const handle = await fs.open(path, 'w', FILE_MODE);
   try {
     await handle.writeFile(Buffer.concat(parts));
     if (fsync) await handle.datasync();

@@ -14,9 +14,9 @@
  * @module
  */
 import { constants } from 'node:fs';
-import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ChunkPoolError } from '../errors.js';
+import type { StorageFile, StorageFileSystem } from './fs.js';
 import { fillChecksums, PREAMBLE, writeRecordsFrame } from './segment-format.js';
 
 export const SEGMENT_SUFFIX = '.seg';
@@ -86,6 +86,7 @@ interface PreparedWrite {
 }
 
 export class SegmentLog {
+  readonly #fs: StorageFileSystem;
   readonly #dir: string;
   readonly #segmentBytes: number;
   readonly #syncInBackground: boolean;
@@ -94,12 +95,13 @@ export class SegmentLog {
   #active: Segment | undefined;
   // Files kept open from a segment's first write until its retire task runs (new chunks start
   // there meanwhile); later writes to it (markers, `fsync: 'always'` appends) open their own.
-  readonly #handles = new Map<Segment, FileHandle>();
+  readonly #handles = new Map<Segment, StorageFile>();
   readonly #segments = new Set<Segment>();
   readonly #queue: Operation[] = [];
   #pumping = false;
-  // A segment file was created since the folder was last fsynced.
-  #folderDirty = false;
+  // A segment file was created or removed since the folder was last fsynced. True at first: a
+  // killed process may have left creations and removals in the page cache only.
+  #folderDirty = true;
   // Two buffers reused for every write: one being written, one being filled (see the module doc).
   readonly #scratch: [Buffer, Buffer] = [Buffer.alloc(0), Buffer.alloc(0)];
   #nextScratch: 0 | 1 = 0;
@@ -110,7 +112,12 @@ export class SegmentLog {
    */
   #vanished: ChunkPoolError | undefined;
 
-  constructor(dir: string, options: { segmentBytes: number; syncInBackground: boolean }) {
+  constructor(
+    fs: StorageFileSystem,
+    dir: string,
+    options: { segmentBytes: number; syncInBackground: boolean },
+  ) {
+    this.#fs = fs;
     this.#dir = dir;
     this.#segmentBytes = options.segmentBytes;
     this.#syncInBackground = options.syncInBackground;
@@ -124,6 +131,10 @@ export class SegmentLog {
     const segment = newSegment(join(this.#dir, name), name);
     segment.size = segment.reserved = size;
     segment.retired = true;
+    // What a killed process wrote may still be only in the page cache: the next `sync()` fsyncs
+    // the segment once, or what it holds is lost to a power loss after a flush that said it was
+    // durable.
+    segment.writes = size > 0 ? 1 : 0;
     this.#segments.add(segment);
     return segment;
   }
@@ -165,11 +176,19 @@ export class SegmentLog {
   /** Removes the segment's file once every write queued before has finished. */
   remove(segment: Segment): Promise<void> {
     if (this.#active === segment) this.#active = undefined;
-    this.#segments.delete(segment);
     return this.#task(async () => {
-      await this.#release(segment)?.close();
-      await segment.syncing;
-      await rm(segment.path, { force: true });
+      // Listed until the file is gone: a `sync()` queued before this still fsyncs what was
+      // written to it (a done mark the caller was told is durable once that sync resolves).
+      try {
+        await this.#release(segment)?.close();
+        await segment.syncing;
+        await this.#fs.rm(segment.path, { force: true });
+      } finally {
+        this.#segments.delete(segment);
+      }
+      // An unlink is a change of the folder too: until it is fsynced, a power loss can bring the
+      // segment back, and with it chunks whose routes were done (delivered again).
+      this.#folderDirty = true;
     });
   }
 
@@ -193,14 +212,15 @@ export class SegmentLog {
   }
 
   /**
-   * Fsyncs the folder if a segment was created since the last time: a file's own fsync does not
-   * make its name durable, and a file that vanishes in a power loss loses its data with it.
+   * Fsyncs the folder if a segment was created or removed since the last time: a file's own
+   * fsync does not make its name durable, and a file that vanishes in a power loss loses its
+   * data with it (one that comes back brings back chunks already done).
    */
   async #syncFolder(): Promise<void> {
     // Windows cannot open a folder to fsync it (and its file system journals names itself).
     if (!this.#folderDirty || process.platform === 'win32') return;
     this.#folderDirty = false;
-    const handle = await open(this.#dir, 'r');
+    const handle = await this.#fs.open(this.#dir, 'r');
     try {
       await handle.sync();
     } catch (error) {
@@ -261,9 +281,9 @@ export class SegmentLog {
     if (kept !== undefined) {
       await kept.datasync();
     } else {
-      // Segments this log removes leave `#segments` first (see remove()): one still listed but
-      // not on disk was removed by someone else.
-      const handle = await open(segment.path, 'r').catch((error: unknown) => {
+      // Segments this log removes leave `#segments` as their file goes (see remove(), which
+      // runs in the same queue): one still listed but not on disk was removed by someone else.
+      const handle = await this.#fs.open(segment.path, 'r').catch((error: unknown) => {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw this.#vanish(segment);
         throw error;
       });
@@ -382,18 +402,18 @@ export class SegmentLog {
     }
   }
 
-  async #open(segment: Segment, creating: boolean): Promise<FileHandle> {
+  async #open(segment: Segment, creating: boolean): Promise<StorageFile> {
     const flags = creating
       ? constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL
       : constants.O_WRONLY;
-    const handle = await open(segment.path, flags, FILE_MODE);
+    const handle = await this.#fs.open(segment.path, flags, FILE_MODE);
     if (creating) this.#folderDirty = true;
     if (!segment.retired) this.#handles.set(segment, handle);
     return handle;
   }
 
   /** Throws (and marks the log vanished) if the segment's file is no longer in the folder. */
-  async #checkLinked(segment: Segment, handle: FileHandle): Promise<void> {
+  async #checkLinked(segment: Segment, handle: StorageFile): Promise<void> {
     const { nlink } = await handle.stat();
     if (nlink === 0) throw this.#vanish(segment);
   }
@@ -408,14 +428,14 @@ export class SegmentLog {
   }
 
   /** The segment's kept handle, which is no longer kept. */
-  #release(segment: Segment): FileHandle | undefined {
+  #release(segment: Segment): StorageFile | undefined {
     const handle = this.#handles.get(segment);
     this.#handles.delete(segment);
     return handle;
   }
 
   /** Leaves no torn frame behind: the file stays valid up to its last complete write. */
-  async #undo(segment: Segment, handle: FileHandle | undefined): Promise<void> {
+  async #undo(segment: Segment, handle: StorageFile | undefined): Promise<void> {
     if (segment.size > 0) {
       await handle?.truncate(segment.size).catch(() => undefined);
       return;
@@ -423,7 +443,7 @@ export class SegmentLog {
     // The write that was to create the file failed: no file at all, as before it.
     // (The caller closes the handle.)
     this.#release(segment);
-    await rm(segment.path, { force: true });
+    await this.#fs.rm(segment.path, { force: true });
   }
 }
 
@@ -447,7 +467,7 @@ function newSegment(path: string, name: string): Segment {
  * filling up can cause before it fails with ENOSPC); returns the bytes written.
  */
 async function writeAll(
-  handle: FileHandle,
+  handle: StorageFile,
   parts: readonly Buffer[],
   position: number,
 ): Promise<number> {

@@ -10,7 +10,8 @@ import {
   runPoolModel,
   MODEL_OUTPUTS,
 } from './pool-model.js';
-import { faultyStorage } from './faulty-storage.js';
+import { checkedErrors, errorProblem } from './checked-errors.js';
+import { faultInjector, type Fault, type FaultyCalls } from './faulty-storage.js';
 import { scheduledStorage } from './scheduled-storage.js';
 
 /** One place for a storage to live during one property run. */
@@ -30,8 +31,17 @@ export interface CheckChunkStorageOptions {
   /** The arbitrary of output failures (outputs `a` and `b` going down and up). */
   readonly failures?: ReturnType<typeof outputFailures>;
   /**
-   * Also fail some of the storage's `read`, `deadLetter` and `sync` calls with `ENOSPC` or `EIO`
-   * (failures that cost no accepted record): the pool must ride them out. @default false
+   * Also inject storage faults, and check that the pool rides them out and reports each one to
+   * its user as a `ChunkPoolError` (with a `code`, and the OS error as `cause` for
+   * `STORAGE_FULL`/`STORAGE_ERROR`):
+   * - `ENOSPC` or `EIO` from `open` and from `close` (the pool's `open()` and `close()` reject);
+   * - in half of the runs, with restarts, `ENOSPC`/`EIO` from `read`, `deadLetter` and `sync`
+   *   (the failures that cost no accepted record across a restart);
+   * - in the other half, without restarts, `ENOSPC`/`EIO` from any call;
+   * - in both, calls that hang: they do their work but return only after 20 rounds of the
+   *   model's waiting (a count, never a wall-clock time), while the pool's other calls, leases
+   *   and timers go on.
+   * @default false
    */
   readonly faults?: boolean;
 }
@@ -86,30 +96,61 @@ export async function checkChunkStorage(
   const probe = await fixture();
   const persistent = probe.create().persistent;
   await probe.dispose?.();
-  const whenFull = fc.constantFrom('block', 'drop-oldest', 'drop-newest') as fc.Arbitrary<
-    'block' | 'drop-oldest' | 'drop-newest'
-  >;
+  if (options.faults === true) await checkOpenAndCloseFaults(fixture);
+  const numRuns = options.numRuns ?? 50;
+  const modes: { calls: FaultyCalls | undefined; restarts: boolean; numRuns: number }[] =
+    options.faults !== true
+      ? [{ calls: undefined, restarts: persistent, numRuns }]
+      : [
+          { calls: 'recoverable', restarts: persistent, numRuns: Math.ceil(numRuns / 2) },
+          { calls: 'any', restarts: false, numRuns: Math.floor(numRuns / 2) },
+        ];
+  for (const mode of modes) {
+    if (mode.numRuns > 0) await checkRuns(fixture, persistent, mode, options);
+  }
+}
+
+const whenFull = fc.constantFrom('block', 'drop-oldest', 'drop-newest') as fc.Arbitrary<
+  'block' | 'drop-oldest' | 'drop-newest'
+>;
+const fault = fc.constantFrom<Fault>('none', 'none', 'none', 'ENOSPC', 'EIO', 'hang');
+
+async function checkRuns(
+  fixture: () => StorageFixture | Promise<StorageFixture>,
+  persistent: boolean,
+  mode: { calls: FaultyCalls | undefined; restarts: boolean; numRuns: number },
+  options: CheckChunkStorageOptions,
+): Promise<void> {
   await fc.assert(
     fc.asyncProperty(
       fc.scheduler(),
       whenFull,
-      poolCommands(persistent, options.failures ?? outputFailures()),
-      options.faults === true ? fc.array(fc.boolean(), { maxLength: 40 }) : fc.constant([]),
+      poolCommands(mode.restarts, options.failures ?? outputFailures()),
+      mode.calls === undefined ? fc.constant([]) : fc.array(fault, { maxLength: 40 }),
       async (scheduler, whenFull, commands, faultPlan) => {
         const place = await fixture();
         const tracked = scheduledStorage(scheduler);
+        // Outside the scheduled calls: a hung call is not "running" for `idle()`.
+        const faults = faultInjector(faultPlan, mode.calls);
         await runPoolModel(
           {
-            open: ({ clock }) =>
-              ChunkPool.open({
-                ...MODEL_POOL_OPTIONS,
-                whenFull,
-                clock,
-                storage: tracked.wrap(faultyStorage(place.create(), faultPlan)),
-              }),
+            open: async ({ clock }) =>
+              checkedErrors(
+                await ChunkPool.open({
+                  ...MODEL_POOL_OPTIONS,
+                  whenFull,
+                  clock,
+                  storage: faults.wrap(tracked.wrap(place.create())),
+                }),
+                faults.injected,
+              ),
             persistent,
-            idle: tracked.idle,
+            idle: async () => {
+              faults.tick();
+              await tracked.idle();
+            },
             dispose: async () => {
+              faults.releaseAll();
               await place.dispose?.();
             },
             longestWaitMs: RETRY.maxDelay + LEASE_TIMEOUT + CHUNK_AGE,
@@ -120,8 +161,74 @@ export async function checkChunkStorage(
       },
     ),
     {
-      numRuns: options.numRuns ?? 50,
+      numRuns: mode.numRuns,
       ...(options.seed === undefined ? {} : { seed: options.seed }),
     },
   );
+}
+
+/**
+ * `ENOSPC` from the storage's `open` and `EIO` from its `close`: the pool's `open()` and
+ * `close()` reject with a `ChunkPoolError` carrying the OS error; the storage is closed after a
+ * failed open (its folder not left locked), so the next open works.
+ */
+async function checkOpenAndCloseFaults(
+  fixture: () => StorageFixture | Promise<StorageFixture>,
+): Promise<void> {
+  const place = await fixture();
+  try {
+    for (const [call, code] of [
+      ['open', 'ENOSPC'],
+      ['close', 'EIO'],
+    ] as const) {
+      const injected = Object.assign(new Error(`${code}: injected into ${call}`), { code });
+      const storage = place.create();
+      const faulty: ChunkStorage = {
+        ...bound(storage),
+        [call]: async () => {
+          if (call === 'open') return Promise.reject(injected);
+          await storage.close();
+          throw injected;
+        },
+      };
+      let failure: unknown;
+      try {
+        const pool = await ChunkPool.open({ ...MODEL_POOL_OPTIONS, storage: faulty });
+        await pool.close();
+      } catch (error) {
+        failure = error;
+      }
+      const problem =
+        failure === undefined
+          ? `the pool's ${call}() resolved although the storage's ${call} failed with ${code}`
+          : errorProblem(failure, (error) => error === injected);
+      if (problem !== undefined)
+        throw new Error(`a storage ${call} failing with ${code}: ${problem}`);
+    }
+    // Neither failure left the storage unusable (a failed open closed it).
+    const pool = await ChunkPool.open({ ...MODEL_POOL_OPTIONS, storage: place.create() });
+    await pool.close();
+  } finally {
+    await place.dispose?.();
+  }
+}
+
+/** The storage's methods bound to it, so that one can be replaced by spreading. */
+function bound(storage: ChunkStorage): ChunkStorage {
+  return {
+    persistent: storage.persistent,
+    syncEachAppend: storage.syncEachAppend,
+    open: (options) => storage.open(options),
+    append: (header, records) => storage.append(header, records),
+    seal: (id) => storage.seal(id),
+    sync: () => storage.sync(),
+    read: (id) => storage.read(id),
+    markRouteDone: (id, output) => storage.markRouteDone(id, output),
+    reroute: (id, from, to) => storage.reroute(id, from, to),
+    delete: (id) => storage.delete(id),
+    deadLetter: (header, output, reason, records) =>
+      storage.deadLetter(header, output, reason, records),
+    quarantine: (id, reason) => storage.quarantine(id, reason),
+    close: () => storage.close(),
+  };
 }

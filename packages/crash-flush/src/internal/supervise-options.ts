@@ -1,5 +1,6 @@
 /** `supervise()`'s options, checked at the start (a rejection, never a synchronous throw). */
 import type { SuperviseOptions, SuperviseSelfOptions } from '../supervise.js';
+import type { Metadata } from '../options.js';
 import type { Sink } from '../sinks.js';
 import { signalList } from './guard-options.js';
 import { badOption, duration, integer, nested, rejectUnknownKeys } from './validate.js';
@@ -85,4 +86,13 @@ export function checkSuperviseSelfOptions(options: SuperviseSelfOptions): void {
   if (marker !== undefined && (typeof marker !== 'string' || !/^[A-Za-z_]\w*$/.test(marker)))
     badOption('marker', 'the name of an environment variable', marker);
   checkSuperviseOptions({ ...rest, command: process.execPath });
+}
+
+/** The metadata, read now; a metadata function that throws (user code) costs only itself. */
+export function readMetadata(options: SuperviseOptions): Metadata {
+  try {
+    return typeof options.metadata === 'function' ? options.metadata() : (options.metadata ?? {});
+  } catch {
+    return {};
+  }
 }

@@ -16,7 +16,8 @@ import {
   setLongTimeout,
 } from '@holdfast/internal';
 import { otlpLogsSink } from '../sinks.js';
-import { supervise, type ExitDiagnosis } from '../supervise.js';
+import type { ExitDiagnosis } from '../exit-diagnosis.js';
+import { supervise } from '../supervise.js';
 import { startCaptureServer, type CapturedRequest, type CaptureServer } from './capture-server.js';
 
 /**
