@@ -1,7 +1,7 @@
 /**
  * `pnpm bench` for @holdfast/batch: every variant in its own process, in one run, compared with
- * p-map without timeouts, on this Node and on Node 24; then fetchEach's retained heap sampled
- * during the run at 100,000 and 1,000,000 items. Writes
+ * p-map without timeouts, on this Node and on the other Node lines CI runs (22, 24, 26); then
+ * fetchEach's retained heap sampled during the run at 100,000 and 1,000,000 items. Writes
  * docs/benchmarks/batch.md and docs/benchmarks/batch.json. Measures the build in dist/ (`pnpm bench`
  * builds first).
  */
@@ -28,19 +28,24 @@ interface Row {
   usPerItem: number;
   maxRssMb: number;
 }
-/** The Node lines measured: this one, and Node 24 from the registry (`npx -y node@24`). */
+/**
+ * The Node lines measured: this one, and every other line CI runs (22, 24 and 26, from the
+ * registry with `npx -y node@<line>`); a line the registry cannot give is said and skipped.
+ */
+const OTHER_LINES = [22, 24, 26];
 function nodeLines(): { label: string; node: string }[] {
   const lines = [{ label: `Node ${process.version}`, node: process.execPath }];
-  try {
-    const node24 = execFileSync('npx', ['-y', 'node@24', '-p', 'process.execPath'], {
-      encoding: 'utf8',
-    }).trim();
-    const version = execFileSync(node24, ['--version'], { encoding: 'utf8' }).trim();
-    if (version !== process.version) lines.push({ label: `Node ${version}`, node: node24 });
-  } catch {
-    process.stdout.write(
-      '  (Node 24 not available from the registry: measured on this Node only)\n',
-    );
+  for (const line of OTHER_LINES) {
+    try {
+      const node = execFileSync('npx', ['-y', `node@${line}`, '-p', 'process.execPath'], {
+        encoding: 'utf8',
+      }).trim();
+      const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
+      if (!lines.some((l) => l.label === `Node ${version}`))
+        lines.push({ label: `Node ${version}`, node });
+    } catch {
+      process.stdout.write(`  (Node ${line} not available from the registry: not measured)\n`);
+    }
   }
   return lines;
 }
@@ -103,8 +108,8 @@ const md = [
   'Command: `pnpm bench` (`packages/batch/bench/run.ts`). 100,000 items of trivial async work at',
   'concurrency 16, per-attempt timeout 30 s where the variant has one; median of 5 rounds after a',
   'warm-up; each variant in its own process so that its peak RSS is its own; the variants take',
-  "turns, three times, and each keeps its best; on this machine's Node and on Node 24 from the",
-  'registry (`npx -y node@24`).',
+  "turns, three times, and each keeps its best; on this machine's Node and on the other lines CI",
+  'runs (22, 24 and 26, from the registry: `npx -y node@<line>`).',
   '',
   ...lines.flatMap(({ label, rows }) => [
     `### ${label}`,

@@ -68,6 +68,33 @@ function hasMethod(value: unknown, name: string): boolean {
   );
 }
 
+/**
+ * Whether `meter` is the API's no-op meter: this copy's, or another copy's. A process often holds
+ * two copies of `@opentelemetry/api` — its CommonJS build beside its ES module build (an agent that
+ * `require`s the API while this package imports it), or another version a dependency installed —
+ * and each has its own no-op meter object. Compared by identity alone, another copy's no-op was
+ * taken for a real meter: the package then listened and recorded every measurement into nothing
+ * (`fetchAll` 1.2–1.3× slower). Another copy's is recognised by its class: the same name, and
+ * the same methods on its prototype, as this copy's no-op meter (the API ships it unminified; a
+ * bundle that renamed it only costs the listening, as before).
+ */
+function isApiNoopMeter(meter: Meter): boolean {
+  const noop = createNoopMeter();
+  if (meter === noop) return true;
+  const prototype: unknown = Object.getPrototypeOf(meter);
+  const noopPrototype = Object.getPrototypeOf(noop) as object;
+  if (typeof prototype !== 'object' || prototype === null) return false;
+  return (
+    (prototype as { constructor?: { name?: unknown } }).constructor?.name ===
+      noopPrototype.constructor.name &&
+    sameKeys(Object.getOwnPropertyNames(prototype), Object.getOwnPropertyNames(noopPrototype))
+  );
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((key) => b.includes(key));
+}
+
 /** A counter or histogram whose measurements never throw. */
 export interface GuardedRecorder {
   record(value: number, attributes?: Attributes): void;
@@ -90,7 +117,8 @@ export class GuardedMeter {
   meterErrors = 0;
   /**
    * The API's no-op meter (no MeterProvider registered when the meter was got: the API has no
-   * proxy for meters, so it stays a no-op). Then nothing needs to listen or subscribe at all.
+   * proxy for meters, so it stays a no-op), from any copy of the API ({@link isApiNoopMeter}).
+   * Then nothing needs to listen or subscribe at all.
    */
   readonly isNoop: boolean;
   readonly #meter: Meter | undefined;
@@ -103,8 +131,8 @@ export class GuardedMeter {
         options.meter ??
         (options.meterProvider ?? metrics.getMeterProvider()).getMeter(scope.name, scope.version),
     );
-    this.isNoop =
-      this.#meter === undefined || this.#guard(() => this.#meter === createNoopMeter()) === true;
+    const meter = this.#meter;
+    this.isNoop = meter === undefined || this.#guard(() => isApiNoopMeter(meter)) === true;
   }
 
   /** Runs `f`; a throw is counted and gives `undefined`. */

@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from '../clock.js';
+import { emptyObjectArray } from './object-array.js';
 
 /**
  * One scheduled expiry: an object that is its own entry (an attempt is its timeout's entry, so
@@ -23,7 +24,7 @@ export interface QueueEntry {
  * entry just added (a later one, which would make the head late).
  */
 export class DeadlineQueue {
-  #entries: QueueEntry[] = [];
+  #entries: QueueEntry[] = emptyObjectArray();
   #head = 0;
   #timer: TimerHandle | undefined;
   #firing = false;
@@ -50,7 +51,7 @@ export class DeadlineQueue {
   close(): void {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#entries = [];
+    this.#entries = emptyObjectArray();
     this.#head = 0;
   }
 
@@ -91,7 +92,7 @@ export class DeadlineQueue {
   /** Reclaims the consumed prefix once it is most of the array (amortised O(1), no `shift`). */
   #compact(): void {
     if (this.#head === this.#entries.length) {
-      this.#entries = [];
+      this.#entries = emptyObjectArray();
       this.#head = 0;
     } else if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
       this.#entries = this.#entries.slice(this.#head);

@@ -4,9 +4,17 @@
  * outcome to a sink. One attempt is an `Attempt` (attempt.ts); the deadline, the abandoned cap
  * and the verdict have a file each.
  *
+ * One batch is one {@link BatchRun}, a class at module level, for the reason attempt.ts gives:
+ * its methods are the same functions in every batch. The engine was once a function whose item
+ * and worker loops were closures made afresh by each batch; the optimized code of one batch then
+ * called the previous batch's closures, so every new batch deoptimized it ("wrong call target")
+ * and ran its first 100,000 items in slower code while it was compiled again (on Node 24 that
+ * made `fetchAll` 1.76× p-map in the benchmark instead of ~1.1×). The batch is also its attempts'
+ * {@link AttemptHost}: no second object on the hot path.
+ *
  * Over 300 lines on purpose: the item loop and the worker loop share the batch's state (the stop,
- * the wakers, the counters) as closure variables; split into modules, that state would travel
- * through one more host object on the hot path that the benchmark holds to 1.5× p-map.
+ * the wakers, the counters); split into modules, that state would travel through one more host
+ * object on the hot path that the benchmark holds to 1.5× p-map.
  */
 import type { Clock } from '../clock.js';
 import { defaultClassify } from '../classify.js';
@@ -23,7 +31,14 @@ import {
 import type { Classification, Importance } from '../options.js';
 import type { BatchStats, Outcome } from '../outcome.js';
 import { AbandonedCap } from './abandoned-cap.js';
-import { Attempt, type AttemptHost, type Counts, type FetchOne, type Waker } from './attempt.js';
+import {
+  Attempt,
+  type AttemptHost,
+  type Call,
+  type Counts,
+  type FetchOne,
+  type Waker,
+} from './attempt.js';
 import { BatchDeadline } from './batch-deadline.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { describeThrown } from './describe.js';
@@ -32,6 +47,7 @@ import { callHook } from './hooks.js';
 import { itemSource, readUntilStopped, STOPPED_READING, type ItemSource } from './item-source.js';
 import type { ResolvedOptions } from './resolve-options.js';
 import { Verdict } from './verdict.js';
+import { emptyObjectArray } from './object-array.js';
 import {
   attemptEnd,
   batchEnd,
@@ -95,45 +111,125 @@ export function startEngine<T, R>(
   sink: OutcomeSink<T, R>,
 ): EngineRun {
   assertFetchOne(fetchOne);
-  const source: ItemSource<T> = itemSource(items);
-  const clock: Clock = o.clock;
-  const startedAt = clock.now();
-  const counts: Counts = emptyCounts();
-  let endedAt: number | undefined;
-  let stopReason: StopReason | undefined;
+  return new BatchRun(itemSource(items), fetchOne, o, sink);
+}
+
+/** One batch: its state, its workers' loops, and what its attempts need of it. */
+class BatchRun<T, R> implements AttemptHost<T, R>, EngineRun {
+  readonly clock: Clock;
+  readonly deadlineAt: number;
+  readonly timeoutMs: number;
+  readonly hedgeDelayMs: number | undefined;
+  readonly timeouts: DeadlineQueue;
+  readonly hedges: DeadlineQueue;
   // What each worker is waiting on (an attempt, a retry sleep, an abandoned-slot wait, a read of
   // the source) leaves its wake-up here, at the worker's index: a worker waits on one thing at a
   // time, so one slot per worker is enough and costs no Set operations on the hot path.
   // `stop()` calls them all.
-  const wakers: (Waker | undefined)[] = [];
+  readonly wakers: (Waker | undefined)[] = emptyObjectArray();
+  readonly counts: Counts = emptyCounts();
+  readonly done: Promise<void>;
 
-  const stop = (reason: StopReason) => {
-    if (stopReason !== undefined) return;
-    stopReason = reason;
-    for (const waker of wakers) waker?.wake();
-  };
-  const deadline = new BatchDeadline(clock, startedAt, o.deadline, () =>
-    stop({ kind: 'deadline' }),
-  );
-  const verdict = new Verdict(o, (error) => stop({ kind: 'cancelled', by: 'fatal', cause: error }));
-  const cap = new AbandonedCap(o.maxAbandoned, clock, counts);
-  const timeouts = new DeadlineQueue(clock);
-  const hedges = new DeadlineQueue(clock);
-  const classify = o.classify ?? defaultClassify;
-  const onCallerAbort = () => stop({ kind: 'cancelled', by: 'caller', cause: o.signal?.reason });
-  if (o.signal?.aborted === true) onCallerAbort();
-  else o.signal?.addEventListener('abort', onCallerAbort, { once: true });
+  readonly #o: ResolvedOptions<T, R>;
+  readonly #source: ItemSource<T>;
+  readonly #sink: OutcomeSink<T, R>;
+  readonly #startedAt: number;
+  #endedAt: number | undefined = undefined;
+  #stopReason: StopReason | undefined = undefined;
+  readonly #deadline: BatchDeadline;
+  readonly #verdict: Verdict;
+  readonly #cap: AbandonedCap;
+  readonly #classify: (error: unknown, item: T) => Classification;
+  #firstAttempts = 0;
+  #retriesGranted = 0;
+  // Workers are started one at a time, each time one takes an item and capacity remains, so a
+  // batch of 3 items at concurrency Infinity starts 3 workers, not millions.
+  #workers = 0;
+  #spawned = 0;
+  #sourceDone = false;
+  #internalFailure: { error: unknown } | undefined = undefined;
+  #allWorkersDone!: () => void;
+  readonly #onCallerAbort = () =>
+    this.#stop({ kind: 'cancelled', by: 'caller', cause: this.#o.signal?.reason });
 
-  const stoppedError = (index: number, attempts: number, last: unknown): ItemError => {
+  constructor(
+    source: ItemSource<T>,
+    readonly fetchOne: FetchOne<T, R>,
+    o: ResolvedOptions<T, R>,
+    sink: OutcomeSink<T, R>,
+  ) {
+    this.#o = o;
+    this.#source = source;
+    this.#sink = sink;
+    const clock = o.clock;
+    this.clock = clock;
+    this.#startedAt = clock.now();
+    this.#deadline = new BatchDeadline(clock, this.#startedAt, o.deadline, () =>
+      this.#stop({ kind: 'deadline' }),
+    );
+    this.deadlineAt = this.#deadline.at;
+    this.timeoutMs = o.timeout;
+    this.hedgeDelayMs = o.hedgeDelay;
+    this.#verdict = new Verdict(o, (error) =>
+      this.#stop({ kind: 'cancelled', by: 'fatal', cause: error }),
+    );
+    this.#cap = new AbandonedCap(o.maxAbandoned, clock, this.counts);
+    this.timeouts = new DeadlineQueue(clock);
+    this.hedges = new DeadlineQueue(clock);
+    this.#classify = o.classify ?? defaultClassify;
+    if (o.signal?.aborted === true) this.#onCallerAbort();
+    else o.signal?.addEventListener('abort', this.#onCallerAbort, { once: true });
+    const workersDone = new Promise<void>((resolve) => (this.#allWorkersDone = resolve));
+    this.#spawnWorker();
+    this.done = workersDone.then(() => this.#finish());
+  }
+
+  stop(by: CancelledBy, cause?: unknown): void {
+    this.#stop({ kind: 'cancelled', by, cause });
+  }
+
+  stats(): BatchStats {
+    return { ...this.counts, durationMs: (this.#endedAt ?? this.clock.now()) - this.#startedAt };
+  }
+
+  fatal(): FatalError | undefined {
+    return this.#verdict.fatal;
+  }
+
+  stoppedEarly(): boolean {
+    return this.#stopReason !== undefined;
+  }
+
+  #stop(reason: StopReason): void {
+    if (this.#stopReason !== undefined) return;
+    this.#stopReason = reason;
+    for (const waker of this.wakers) waker?.wake();
+  }
+
+  stoppedError(index: number, attempts: number, last: unknown): ItemError {
+    const stopReason = this.#stopReason;
     if (stopReason?.kind === 'deadline') {
       const fields = { index, attempts, ...(last === undefined ? {} : { cause: last }) };
-      return new DeadlineError({ ...fields, deadlineMs: o.deadline });
+      return new DeadlineError({ ...fields, deadlineMs: this.#o.deadline });
     }
     const reason = stopReason as Extract<StopReason, { kind: 'cancelled' }>;
     return new CancelledError({ index, attempts, by: reason.by, cause: last ?? reason.cause });
-  };
+  }
 
-  const settle = (outcome: Outcome<T, R>, importance: Importance) => {
+  timeoutError(index: number, attempts: number): ItemError {
+    return new TimeoutError({ index, attempts, timeoutMs: this.timeoutMs });
+  }
+
+  callAbandoned(call: Call<T, R>): void {
+    this.#cap.abandoned(call);
+  }
+
+  abandonedCallEnded(call: Call<T, R>): void {
+    this.#cap.ended(call);
+  }
+
+  #settle(outcome: Outcome<T, R>, importance: Importance): void {
+    const counts = this.counts;
     counts.total += 1;
     if (outcome.status === 'fulfilled') counts.fulfilled += 1;
     else if (outcome.status === 'skipped') counts.skipped += 1;
@@ -143,19 +239,21 @@ export function startEngine<T, R>(
       if (code === 'TIMEOUT') counts.timedOut += 1;
       if (code === 'CANCELLED' || code === 'DEADLINE') counts.cancelled += 1;
     }
-    verdict.settled(outcome, importance);
+    this.#verdict.settled(outcome, importance);
     if (outcomeSettled.hasSubscribers)
       outcomeSettled.publish({
         status: outcome.status,
         code: outcome.status === 'rejected' ? outcome.error.code : undefined,
       } satisfies OutcomeMessage);
-    sink.emit(outcome);
-    if (o.onOutcome !== undefined) callHook(counts, o.onOutcome, outcome);
-  };
+    this.#sink.emit(outcome);
+    const onOutcome = this.#o.onOutcome;
+    if (onOutcome !== undefined) callHook(counts, onOutcome, outcome);
+  }
 
   /** Sleeps `ms` on the clock, waking early if the batch stops. */
-  const sleep = (worker: number, ms: number) =>
-    new Promise<void>((resolve) => {
+  #sleep(worker: number, ms: number): Promise<void> {
+    const { clock, wakers } = this;
+    return new Promise<void>((resolve) => {
       const wake = () => {
         clock.clearTimeout(timer);
         wakers[worker] = undefined;
@@ -164,95 +262,81 @@ export function startEngine<T, R>(
       const timer = clock.setTimeout(wake, ms);
       wakers[worker] = { wake };
     });
-
-  const host: AttemptHost<T, R> = {
-    fetchOne,
-    clock,
-    deadlineAt: deadline.at,
-    timeoutMs: o.timeout,
-    hedgeDelayMs: o.hedgeDelay,
-    timeouts,
-    hedges,
-    wakers,
-    counts,
-    stoppedError,
-    timeoutError: (index, attempts) => new TimeoutError({ index, attempts, timeoutMs: o.timeout }),
-    callAbandoned: (call) => cap.abandoned(call),
-    abandonedCallEnded: (call) => cap.ended(call),
-  };
+  }
 
   // The one backoff of docs/conventions.md; a `random` that throws or strays counts as a hook error.
-  const delayBeforeRetry = (retryNo: number) =>
-    retryDelay(o.retry, retryNo, () => {
-      counts.hookErrors += 1;
+  #delayBeforeRetry(retryNo: number): number {
+    return retryDelay(this.#o.retry, retryNo, () => {
+      this.counts.hookErrors += 1;
     });
+  }
 
   /** Why a retry after `delay` cannot be taken (attempts left); `undefined`: it can. */
-  const retryRefused = (delay: number): RetryRefusedBy | undefined => {
+  #retryRefused(delay: number): RetryRefusedBy | undefined {
     // Never sleep past the deadline: a retry that cannot start in time is not taken.
-    if (clock.now() + delay >= deadline.at) return 'deadline';
-    if (o.budget !== undefined) {
+    if (this.clock.now() + delay >= this.deadlineAt) return 'deadline';
+    const budget = this.#o.budget;
+    if (budget !== undefined) {
       // The token is taken when the retry is granted, not when it starts after its delay, so
       // a wave of simultaneous failures cannot all pass the check before any retry counts.
-      if (retriesGranted >= o.budget.minRetries + o.budget.ratio * firstAttempts) {
-        counts.budgetRefused += 1;
+      if (this.#retriesGranted >= budget.minRetries + budget.ratio * this.#firstAttempts) {
+        this.counts.budgetRefused += 1;
         return 'budget';
       }
-      retriesGranted += 1;
+      this.#retriesGranted += 1;
     }
     return undefined;
-  };
-  let firstAttempts = 0;
-  let retriesGranted = 0;
+  }
 
-  const importanceOf = (item: T): Importance => {
-    if (o.importance === undefined) return 'required';
+  #importanceOf(item: T): Importance {
+    const hook = this.#o.importance;
+    if (hook === undefined) return 'required';
     try {
-      const importance = o.importance(item);
+      const importance = hook(item);
       if (importance === 'optional' || importance === 'required') return importance;
     } catch {
       // Counted below: the safe default is required.
     }
-    counts.hookErrors += 1;
+    this.counts.hookErrors += 1;
     return 'required';
-  };
+  }
 
-  const classifyFailure = (error: unknown, item: T): Classification => {
+  #classifyFailure(error: unknown, item: T): Classification {
     try {
-      const verdict = classify(error, item);
+      const verdict = this.#classify(error, item);
       if (VERDICTS.has(verdict)) return verdict;
     } catch {
       // Counted below: the safe default is fatal for the item.
     }
-    counts.hookErrors += 1;
+    this.counts.hookErrors += 1;
     return 'fatal';
-  };
+  }
 
-  /** Settles a rejected outcome; a function, not a closure per item. */
-  const reject = (
+  /** Settles a rejected outcome. */
+  #reject(
     item: T,
     index: number,
     error: ItemError,
     attempts: number,
     itemStart: number,
     importance: Importance,
-  ) =>
-    settle(
-      { status: 'rejected', item, index, error, attempts, durationMs: clock.now() - itemStart },
-      importance,
-    );
+  ): void {
+    const durationMs = this.clock.now() - itemStart;
+    this.#settle({ status: 'rejected', item, index, error, attempts, durationMs }, importance);
+  }
 
   /** Runs every attempt of one item and settles its single outcome. */
-  const runItem = async (worker: number, item: T, index: number): Promise<void> => {
-    const importance = importanceOf(item);
+  async #runItem(worker: number, item: T, index: number): Promise<void> {
+    const clock = this.clock;
+    const importance = this.#importanceOf(item);
     // Read after the user's hook ran: its CPU time is not the first attempt's.
     const itemStart = clock.now();
     let attempts = 0;
     let lastError: unknown;
     for (;;) {
       let waited = false;
-      while (stopReason === undefined && cap.full) {
-        await cap.wait(worker, wakers);
+      while (this.#stopReason === undefined && this.#cap.full) {
+        await this.#cap.wait(worker, this.wakers);
         waited = true;
       }
       // An attempt's timeout counts from the moment it really starts: not the cap wait, not the
@@ -260,15 +344,15 @@ export function startEngine<T, R>(
       // turn to run (every waiter of the cap is woken at once). A stale start made a timeout fire
       // before its call had run at all.
       const attemptStart = attempts === 0 && !waited ? itemStart : clock.now();
-      if (stopReason !== undefined || deadline.passed(attemptStart)) {
-        const error = stoppedError(index, attempts, lastError);
-        return reject(item, index, error, attempts, itemStart, importance);
+      if (this.#stopReason !== undefined || this.#deadline.passed(attemptStart)) {
+        const error = this.stoppedError(index, attempts, lastError);
+        return this.#reject(item, index, error, attempts, itemStart, importance);
       }
       attempts += 1;
-      if (attempts === 1) firstAttempts += 1;
-      else counts.retried += 1;
+      if (attempts === 1) this.#firstAttempts += 1;
+      else this.counts.retried += 1;
 
-      const attempt = new Attempt(host, worker, item, index, attempts, attemptStart, lastError);
+      const attempt = new Attempt(this, worker, item, index, attempts, attemptStart, lastError);
       const result = (await attempt.done).ending!;
       if (attemptEnd.hasSubscribers)
         attemptEnd.publish({
@@ -277,23 +361,23 @@ export function startEngine<T, R>(
         } satisfies AttemptEndMessage);
       if (result.kind === 'value') {
         const durationMs = clock.now() - itemStart;
-        return settle(
+        return this.#settle(
           { status: 'fulfilled', item, index, value: result.value, attempts, durationMs },
           importance,
         );
       }
       // The error the attempt's signal was aborted with, if it was: the same object.
       if (result.kind === 'stopped')
-        return reject(item, index, result.error, attempts, itemStart, importance);
+        return this.#reject(item, index, result.error, attempts, itemStart, importance);
 
       const error = result.error;
       lastError = error;
-      const classification = classifyFailure(error, item);
+      const classification = this.#classifyFailure(error, item);
       if (classification === 'skip')
-        return settle({ status: 'skipped', item, index, reason: error }, importance);
+        return this.#settle({ status: 'skipped', item, index, reason: error }, importance);
       if (classification === 'fatal') {
         if (importance === 'required') {
-          verdict.declare(
+          this.#verdict.declare(
             new FatalError(`required item ${index} failed fatally`, {
               index,
               attempts,
@@ -304,59 +388,62 @@ export function startEngine<T, R>(
         }
         const message = `item ${index}: ${describeThrown(error)}`;
         const fatal = new FatalError(message, { index, attempts, cause: error });
-        return reject(item, index, fatal, attempts, itemStart, importance);
+        return this.#reject(item, index, fatal, attempts, itemStart, importance);
       }
       let refusedBy: RetryRefusedBy | undefined =
-        attempts >= o.retry.maxAttempts ? 'attempts' : undefined;
-      const delay = refusedBy === undefined ? delayBeforeRetry(attempts) : 0;
-      refusedBy ??= retryRefused(delay);
+        attempts >= this.#o.retry.maxAttempts ? 'attempts' : undefined;
+      const delay = refusedBy === undefined ? this.#delayBeforeRetry(attempts) : 0;
+      refusedBy ??= this.#retryRefused(delay);
       if (refusedBy === undefined) {
-        if (delay > 0) await sleep(worker, delay);
+        if (delay > 0) await this.#sleep(worker, delay);
         continue;
       }
       const final =
         result.kind === 'timeout'
           ? result.error
           : new TransientError({ index, attempts, cause: error, retryRefusedBy: refusedBy });
-      return reject(item, index, final, attempts, itemStart, importance);
+      return this.#reject(item, index, final, attempts, itemStart, importance);
     }
-  };
+  }
 
-  // Workers are started one at a time, each time one takes an item and capacity remains, so a
-  // batch of 3 items at concurrency Infinity starts 3 workers, not millions.
-  let workers = 0;
-  let sourceDone = false;
-  let internalFailure: { error: unknown } | undefined;
-  let allWorkersDone!: () => void;
-  const workersDone = new Promise<void>((resolve) => (allWorkersDone = resolve));
-  let spawned = 0;
-  const spawnWorker = () => {
-    const id = spawned++;
-    workers += 1;
-    const exit = () => {
-      workers -= 1;
-      if (workers === 0) allWorkersDone();
-    };
+  #spawnWorker(): void {
+    const id = this.#spawned++;
+    this.#workers += 1;
+    // The worker's slot exists before its first attempt stores itself there: that store then
+    // always meets an array of objects, never an empty one to grow and convert.
+    this.wakers.push(undefined);
     // A worker only throws on a bug of this package (user code is caught where it is called);
     // it surfaces as the rejection of `done`, never as an unhandled rejection.
-    worker(id).then(exit, (error: unknown) => {
-      internalFailure ??= { error };
-      exit();
-    });
-  };
-  const worker = async (id: number) => {
+    this.#worker(id).then(
+      () => this.#workerExited(),
+      (error: unknown) => {
+        this.#internalFailure ??= { error };
+        this.#workerExited();
+      },
+    );
+  }
+
+  #workerExited(): void {
+    this.#workers -= 1;
+    if (this.#workers === 0) this.#allWorkersDone();
+  }
+
+  async #worker(id: number): Promise<void> {
+    const source = this.#source;
+    const sink = this.#sink;
     for (;;) {
       if (sink.space !== undefined) await sink.space();
+      const stopReason = this.#stopReason;
       if (stopReason?.kind === 'cancelled' && stopReason.by === 'consumer') return;
       let next: Awaited<ReturnType<ItemSource<T>['next']>> | typeof STOPPED_READING;
       try {
         if (source.nextSync !== undefined) next = source.nextSync();
         // After a stop an async source is not read further: its next item may take any time
         // to come (or never come), and the batch has promised to settle at once.
-        else if (stopReason !== undefined) return;
-        else next = await readUntilStopped(source.next(), id, wakers);
+        else if (this.#stopReason !== undefined) return;
+        else next = await readUntilStopped(source.next(), id, this.wakers);
       } catch (error) {
-        verdict.declare(
+        this.#verdict.declare(
           new FatalError('reading the items failed', { index: -1, attempts: 0, cause: error }),
           'item-source',
         );
@@ -364,42 +451,37 @@ export function startEngine<T, R>(
       }
       if (next === STOPPED_READING) return;
       if (next === undefined) {
-        sourceDone = true;
+        this.#sourceDone = true;
         return;
       }
       // The item starts first (its first attempt begins synchronously), then the next worker:
       // items start in input order.
-      const running = runItem(id, next.item, next.index);
-      if (workers < o.concurrency && !sourceDone) spawnWorker();
+      const running = this.#runItem(id, next.item, next.index);
+      if (this.#workers < this.#o.concurrency && !this.#sourceDone) this.#spawnWorker();
       await running;
     }
-  };
-  spawnWorker();
+  }
 
-  const done = workersDone.then(() => {
-    endedAt = clock.now();
-    deadline.clear();
-    o.signal?.removeEventListener('abort', onCallerAbort);
-    timeouts.close();
-    hedges.close();
-    cap.close();
-    source.close(() => {
-      counts.hookErrors += 1;
+  /** Once every worker has exited: timers cleared, the source closed, the verdict given. */
+  #finish(): void {
+    const o = this.#o;
+    const endedAt = this.clock.now();
+    this.#endedAt = endedAt;
+    this.#deadline.clear();
+    o.signal?.removeEventListener('abort', this.#onCallerAbort);
+    this.timeouts.close();
+    this.hedges.close();
+    this.#cap.close();
+    this.#source.close(() => {
+      this.counts.hookErrors += 1;
     });
-    verdict.finish(stopReason?.kind === 'cancelled' ? stopReason.by : undefined);
+    const stopReason = this.#stopReason;
+    this.#verdict.finish(stopReason?.kind === 'cancelled' ? stopReason.by : undefined);
     if (batchEnd.hasSubscribers)
       batchEnd.publish({
-        stats: { ...counts, durationMs: endedAt - startedAt },
-        fatal: verdict.reason,
+        stats: { ...this.counts, durationMs: endedAt - this.#startedAt },
+        fatal: this.#verdict.reason,
       } satisfies BatchEndMessage);
-    if (internalFailure !== undefined) throw internalFailure.error;
-  });
-
-  return {
-    done,
-    stop: (by, cause) => stop({ kind: 'cancelled', by, cause }),
-    stats: () => ({ ...counts, durationMs: (endedAt ?? clock.now()) - startedAt }),
-    fatal: () => verdict.fatal,
-    stoppedEarly: () => stopReason !== undefined,
-  };
+    if (this.#internalFailure !== undefined) throw this.#internalFailure.error;
+  }
 }

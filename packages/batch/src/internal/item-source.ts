@@ -82,32 +82,10 @@ function callReturn(iterator: { return?: () => unknown }, onError: () => void): 
 export function itemSource<T>(items: Iterable<T> | AsyncIterable<T>): ItemSource<T> {
   assertItems(items);
   const asyncIterator = (items as AsyncIterable<T>)[Symbol.asyncIterator];
-  const syncIterator = (items as Iterable<T>)[Symbol.iterator];
+  if (typeof asyncIterator !== 'function')
+    return new SyncItemSource((items as Iterable<T>)[Symbol.iterator]());
   let index = 0;
   let finished = false;
-
-  if (typeof asyncIterator !== 'function') {
-    const iterator = syncIterator.call(items);
-    const nextSync = () => {
-      if (finished) return undefined;
-      const step = iterator.next();
-      if (step.done === true) {
-        finished = true;
-        return undefined;
-      }
-      return { item: step.value, index: index++ };
-    };
-    return {
-      nextSync,
-      next: () => Promise.resolve(nextSync()),
-      close: (onError) => {
-        if (finished) return;
-        finished = true;
-        callReturn(iterator, onError);
-      },
-    };
-  }
-
   const iterator = asyncIterator.call(items);
   let chain: Promise<unknown> = Promise.resolve();
   return {
@@ -136,4 +114,38 @@ export function itemSource<T>(items: Iterable<T> | AsyncIterable<T>): ItemSource
       chain = chain.then(() => callReturn(iterator, onError));
     },
   };
+}
+
+/**
+ * A synchronous iterable's items. A class, not closures made per batch: `nextSync` is called once
+ * per item, and a call site that met one batch's closure deoptimizes on the next one's.
+ */
+class SyncItemSource<T> implements ItemSource<T> {
+  #index = 0;
+  #finished = false;
+  readonly #iterator: Iterator<T>;
+
+  constructor(iterator: Iterator<T>) {
+    this.#iterator = iterator;
+  }
+
+  nextSync(): { readonly item: T; readonly index: number } | undefined {
+    if (this.#finished) return undefined;
+    const step = this.#iterator.next();
+    if (step.done === true) {
+      this.#finished = true;
+      return undefined;
+    }
+    return { item: step.value, index: this.#index++ };
+  }
+
+  next(): Promise<{ readonly item: T; readonly index: number } | undefined> {
+    return Promise.resolve(this.nextSync());
+  }
+
+  close(onError: () => void): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    callReturn(this.#iterator, onError);
+  }
 }
