@@ -36,7 +36,11 @@ import { SEGMENT_SUFFIX } from './storage/segment-log.js';
 
 /** One dead letter, as {@link listDeadLetters} finds it. */
 export interface DeadLetter {
-  /** The chunk's id (unique across restarts). */
+  /**
+   * The dead letter's own id: the chunk's id, `-dl` and a hash of the output. Not the chunk's
+   * id itself, which may still be stored for the chunk's other routes (a replay must not collide
+   * with it).
+   */
   readonly id: string;
   /** The output that gave it up (its folder under `rejected/`). */
   readonly output: string;

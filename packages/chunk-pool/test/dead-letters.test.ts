@@ -166,6 +166,27 @@ describe('replay puts dead letters back through the pool', () => {
     await pool.close();
   });
 
+  test('a chunk dead-lettered by one output while another still has it: both get every record (the replayed one and the original had one id, so recovery kept only one of them)', async () => {
+    const dir = tempDir();
+    // Routed to both: archive gives up the chunks, debug never takes them.
+    const both = { route: () => ['archive', 'debug'] };
+    const pool = await openFile(dir, both);
+    for (const record of records(20, 100)) await pool.append('app', record);
+    await pool.flush();
+    while ((pool.stats().outputs.archive?.pendingChunks ?? 0) > 0) {
+      await (await pool.take('archive')).retry();
+    }
+    expect(pool.stats().outputs.debug?.pendingChunks).toBe(2);
+    await pool.close();
+    const letters = await listDeadLetters(dir);
+    expect(letters).toHaveLength(2);
+    expect(await replayDeadLetters(dir, { output: 'archive' })).toMatchObject({ records: 20 });
+    const again = await openFile(dir, both);
+    expect((await takeAll(again, 'archive')).sort()).toEqual(named(20).sort());
+    expect((await takeAll(again, 'debug')).sort()).toEqual(named(20).sort());
+    await again.close();
+  });
+
   test('replay and drop refuse while a pool holds the folder; listing still works', async () => {
     const dir = tempDir();
     await deadLetters(dir, 10);

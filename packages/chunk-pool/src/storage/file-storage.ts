@@ -298,18 +298,20 @@ class FileStorage implements ChunkStorage {
     return guard('writing the dead letter of', header.id, async () => {
       const folder = join(this.#rejectedDir, safeName(output, 'output'));
       await makeFolder(this.#fs, folder, DIR_MODE);
-      // A segment of its own, holding just this chunk: the same format, readable by the same code.
-      const headerBytes = encodeHeader({ ...header, routes: [output] });
-      const recordsFrame = Buffer.allocUnsafe(recordsFrameLength(header.id, headerBytes, records));
-      writeRecordsFrame(recordsFrame, 0, header.id, headerBytes, records);
+      // A segment of its own, holding just this chunk under an id of its own (see deadLetterId):
+      // the same format, readable by the same code.
+      const id = deadLetterId(header.id, output);
+      const headerBytes = encodeHeader({ ...header, id, routes: [output] });
+      const recordsFrame = Buffer.allocUnsafe(recordsFrameLength(id, headerBytes, records));
+      writeRecordsFrame(recordsFrame, 0, id, headerBytes, records);
       fillChecksums(recordsFrame, 0);
       // Written aside and renamed: a crash mid-write leaves a `.tmp` (the chunk is still in its
       // segment, delivered again after the restart), never a torn dead letter to replay.
-      const path = join(folder, `${safeName(header.id, 'chunk id')}${SEGMENT_SUFFIX}`);
+      const path = join(folder, `${safeName(id, 'chunk id')}${SEGMENT_SUFFIX}`);
       await writeWholeFile(
         this.#fs,
         `${path}.tmp`,
-        [PREAMBLE, recordsFrame, markerFrame(FrameKind.DeadLetter, header.id, reason)],
+        [PREAMBLE, recordsFrame, markerFrame(FrameKind.DeadLetter, id, reason)],
         this.#fsync !== 'never',
       );
       await this.#fs.rename(`${path}.tmp`, path);
@@ -474,6 +476,18 @@ function storageError(error: unknown, what: string): ChunkPoolError {
 }
 
 /** The folders of a storage folder: the pool's segments, dead letters, damaged segments. */
+/**
+ * A dead letter's own chunk id: the chunk's id (without the suffix of an earlier dead letter) and
+ * a hash of the chunk's id and the output. Never the chunk's own id: the chunk may still be stored
+ * for its other routes, and a replayed dead letter with that id was taken for it at recovery (the
+ * first of the two held; the other's records were lost). Distinct per chunk and output, short
+ * whatever the history (a dead letter replayed and given up again gets a new one, not a longer one).
+ */
+export function deadLetterId(chunkId: string, output: string): string {
+  const base = chunkId.replace(/-dl[0-9a-z]+$/, '');
+  return `${base}-dl${(zlib.crc32(`${chunkId}>${output}`) >>> 0).toString(36)}`;
+}
+
 export function storageFolders(dir: string): {
   segments: string;
   rejected: string;
