@@ -178,12 +178,7 @@ export async function replayDeadLetters(
         damaged.push(letter);
         continue;
       }
-      if (into !== undefined && into !== letter.route) {
-        const reroute = JSON.stringify([letter.route, into]);
-        await appendSynced(path, end, markerFrame(FrameKind.Rerouted, letter.id, reroute));
-      }
-      // The commit point: before it the file is a dead letter, after it a chunk to deliver.
-      await rename(path, join(segments, await freeName(segments, letter.id)));
+      await reviveFile({ path, letter, end }, segments, into);
       totals.chunks += 1;
       totals.records += letter.recordCount;
       totals.bytes += letter.bytes;
@@ -191,6 +186,73 @@ export async function replayDeadLetters(
     await syncFolder(segments);
     return { ...totals, damaged };
   });
+}
+
+/**
+ * For the file storage of a running pool, which holds the folder's lock: one dead letter made a
+ * segment again (as {@link replayDeadLetters} does it), its name durable. Resolves with the
+ * segment's file name. A damaged one is refused (`CORRUPT_CHUNK`).
+ */
+export async function reviveDeadLetterFile(
+  dir: string,
+  output: string,
+  id: string,
+  into: string | undefined,
+): Promise<string> {
+  const { rejected, segments } = folders(dir);
+  const file = await readLetter(letterPath(rejected, output, id), output).catch(
+    (error: unknown) => {
+      throw notFoundOr(error, output, id);
+    },
+  );
+  if (file.letter.damage !== undefined) {
+    throw new ChunkPoolError(
+      'CORRUPT_CHUNK',
+      `dead letter ${id} of output ${output} is damaged (${file.letter.damage}): drop it, or read what is left with readDeadLetter()`,
+    );
+  }
+  const name = await reviveFile(
+    file,
+    segments,
+    into === undefined ? undefined : safeName(into, 'output'),
+  );
+  await syncFolder(segments);
+  return name;
+}
+
+/** For the file storage of a running pool: one dead letter deleted; resolves with what it was. */
+export async function dropDeadLetterFile(
+  dir: string,
+  output: string,
+  id: string,
+): Promise<DeadLetter> {
+  const { rejected } = folders(dir);
+  const path = letterPath(rejected, output, id);
+  const { letter } = await readLetter(path, output).catch((error: unknown) => {
+    throw notFoundOr(error, output, id);
+  });
+  await rm(path);
+  return letter;
+}
+
+/**
+ * The reroute (when `into` is another output), then the rename: the commit point. Before it the
+ * file is a dead letter, after it a chunk to deliver; killed between the two, the dead letter
+ * names its new route and a replay run again finishes it. Resolves with the segment's name.
+ */
+async function reviveFile(
+  { path, letter, end }: Pick<LetterFile, 'path' | 'letter' | 'end'>,
+  segments: string,
+  into: string | undefined,
+): Promise<string> {
+  if (into !== undefined && into !== letter.route) {
+    const reroute = JSON.stringify([letter.route, into]);
+    await appendSynced(path, end, markerFrame(FrameKind.Rerouted, letter.id, reroute));
+  }
+  await mkdir(segments, { recursive: true, mode: 0o700 });
+  const name = await freeName(segments, letter.id);
+  await rename(path, join(segments, name));
+  return name;
 }
 
 /**
@@ -237,7 +299,7 @@ function folders(dir: string): { rejected: string; segments: string } {
   return storageFolders(dir);
 }
 
-function checkSelection(
+export function checkSelection(
   selection: ReplayOptions,
   known: readonly string[],
   call: string,

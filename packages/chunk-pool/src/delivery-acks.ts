@@ -72,6 +72,7 @@ export class DeliveryAcks {
   readonly #barriers = new Map<string, Barrier[]>();
   /** Records numbered before this run accepted any (the recovered ones). */
   #recoveredRecords = 0;
+  #replayedRecords = 0;
   /** Records accepted and then taken back (their durable write failed): numbers not reused. */
   #unacceptedRecords = 0;
   readonly #acceptedRecords: () => number;
@@ -86,7 +87,12 @@ export class DeliveryAcks {
 
   /** The sequence number the next accepted record gets. */
   nextSequence(): number {
-    return this.#recoveredRecords + this.#unacceptedRecords + this.#acceptedRecords();
+    return (
+      this.#recoveredRecords +
+      this.#replayedRecords +
+      this.#unacceptedRecords +
+      this.#acceptedRecords()
+    );
   }
 
   /** Accepted records were taken back (`fsync: 'always'`, their write failed). */
@@ -106,6 +112,15 @@ export class DeliveryAcks {
   /** A chunk was opened for appends: numbered from the next sequence number. */
   opened(chunk: Chunk): void {
     this.#track(chunk, this.nextSequence());
+  }
+
+  /**
+   * A dead letter replayed into the running pool: numbered from the next sequence number. (The
+   * pool sealed its open chunks first, so no chunk still taking records owns those numbers.)
+   */
+  replayed(chunk: Chunk): void {
+    this.#track(chunk, this.nextSequence());
+    this.#replayedRecords += chunk.recordCount;
   }
 
   /** A recovered chunk was taken over: numbered next among the recovered records. */

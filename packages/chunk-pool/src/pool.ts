@@ -49,7 +49,14 @@ import { backoffDelay } from './retry-schedule.js';
 import { splitRecords } from './recovery-split.js';
 import { SpillQueue } from './spill-queue.js';
 import type { ChunkPoolStats, OutputStats, Volume } from './stats.js';
-import type { RecoveredChunk } from './storage/storage.js';
+import type { ChunkStorage, RecoveredChunk } from './storage/storage.js';
+import {
+  checkSelection,
+  type DeadLetter,
+  type DeadLetterSelection,
+  type DeadLetterTotals,
+  type ReplayOptions,
+} from './dead-letters.js';
 import { poolWritable } from './writable.js';
 
 /** How an `append` ended: accepted, or dropped by `whenFull: 'drop-newest'` (counted). */
@@ -137,6 +144,8 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   );
   readonly #droppedWhenFull = new VolumeCounter();
   readonly #recovered = { chunks: 0, records: 0 };
+  /** Dead letters replayed into this running pool (see replayDeadLetters). */
+  readonly #replayed = { chunks: 0, records: 0 };
   /** What damaged storage cost, as storage counted it at open. */
   readonly #lost = { records: 0, bytes: 0 };
   /** Chunks whose configured routes are all done but that unconfigured routes still hold. */
@@ -464,6 +473,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       accepted: { ...this.#accepted },
       droppedWhenFull: { ...this.#droppedWhenFull },
       recovered: { ...this.#recovered },
+      replayed: { ...this.#replayed },
       quarantined: this.#quarantined,
       lost: { ...this.#lost },
       unrouted: this.#unroutedStats(),
@@ -1604,7 +1614,11 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
    * `dropUnrouted()`. Its records stay in memory while they fit in `recoveryBytesUp` (charged to
    * the inputs' share); the rest stay down and come up through the outputs' reserves.
    */
-  #adopt(found: RecoveredChunk, recoveryBytes: { used: number }): void {
+  #adopt(
+    found: RecoveredChunk,
+    recoveryBytes: { used: number },
+    how: 'recovered' | 'replayed' = 'recovered',
+  ): void {
     const pending = found.routes.filter((route) => !found.doneRoutes.includes(route));
     const routes = pending.filter((route) => this.#outputs.has(route));
     const unrouted = pending.filter((route) => !this.#outputs.has(route));
@@ -1631,8 +1645,9 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     chunk.bytes = found.bytes;
     chunk.records = undefined;
     this.#storedBytes += chunk.bytes;
-    this.#recovered.chunks += 1;
-    this.#recovered.records += chunk.recordCount;
+    const counted = how === 'recovered' ? this.#recovered : this.#replayed;
+    counted.chunks += 1;
+    counted.records += chunk.recordCount;
     if (routes.length === 0) {
       this.#unrouted.set(chunk.id, chunk);
       return;
@@ -1649,9 +1664,142 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       this.#checkSpillable(chunk);
     }
     this.#chunks.add(chunk);
-    this.#acks.recovered(chunk);
+    if (how === 'recovered') this.#acks.recovered(chunk);
+    else this.#acks.replayed(chunk);
     recountHolding(chunk, this.#quotaOf); // a recovered backlog counts against its outputs' limits
     for (const route of routes) (this.#outputs.get(route) as OutputState).queue.add(chunk);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Dead letters, while the pool runs
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * The dead letters of this pool's storage, oldest first: what {@link listDeadLetters} lists
+   * for a folder no pool holds, while this pool holds it.
+   *
+   * @throws {ChunkPoolError} `INVALID_OPTION` for a storage that keeps no dead letters (memory
+   *   storage drops them, counted); `POOL_CLOSED`.
+   *
+   * @example
+   * ```ts
+   * for (const letter of await pool.deadLetters({ output: 'archive' })) {
+   *   console.log(letter.id, letter.recordCount, letter.reason);
+   * }
+   * ```
+   */
+  async deadLetters(selection: DeadLetterSelection = {}): Promise<DeadLetter[]> {
+    const store = this.#deadLetterStore('deadLetters');
+    checkSelection(selection, ['output', 'ids'], 'deadLetters');
+    return store.deadLetters(selection);
+  }
+
+  /**
+   * Replays dead letters into this running pool, after the outage that made them: each becomes a
+   * stored chunk again, for `into` or its own route, in one atomic rename (a crash leaves it a
+   * dead letter or a stored chunk, never both: nothing is delivered twice), and is taken over as
+   * a chunk recovered at open is — the same reserve split and accounting — then delivered like
+   * any other. Its records get delivery-ack numbers from `nextSequence()` (open chunks are
+   * sealed first). Damaged dead letters are skipped and returned.
+   *
+   * @throws {ChunkPoolError} `UNKNOWN_OUTPUT` when `into` is not configured;
+   *   `UNKNOWN_DEAD_LETTER` for an id that is not there; `INVALID_OPTION` for a storage that
+   *   keeps no dead letters; `POOL_CLOSED`; a storage error (the dead letters before it are
+   *   replayed).
+   *
+   * @example
+   * ```ts
+   * // The archive backend is back: its dead letters go out again, without a restart.
+   * const { records, damaged } = await pool.replayDeadLetters({ output: 'archive' });
+   * ```
+   */
+  async replayDeadLetters(
+    options: ReplayOptions = {},
+  ): Promise<DeadLetterTotals & { damaged: DeadLetter[] }> {
+    const store = this.#deadLetterStore('replayDeadLetters');
+    checkSelection(options, ['output', 'ids', 'into'], 'replayDeadLetters');
+    const { into, ...selection } = options;
+    if (into !== undefined && !this.#outputs.has(into)) {
+      throw unknownOutput(into, this.#options.outputs);
+    }
+    const letters = await store.deadLetters(selection);
+    const totals = { chunks: 0, records: 0, bytes: 0 };
+    const damaged: DeadLetter[] = [];
+    // Replayed records are numbered after every record accepted so far: no chunk may still be
+    // taking records then (its later records would share the replayed ones' numbers).
+    this.#sealOpenChunks();
+    for (const letter of letters) {
+      if (this.#closing !== undefined) throw closedError();
+      if (letter.damage !== undefined) {
+        damaged.push(letter);
+        continue;
+      }
+      const found = await store
+        .reviveDeadLetter(letter.output, letter.id, into)
+        .catch((error: unknown) => {
+          throw storageFailure(error, `replaying dead letter ${letter.id} failed`);
+        });
+      for (const piece of await this.#fitToReserve(found)) {
+        this.#adopt(piece, { used: 0 }, 'replayed');
+      }
+      totals.chunks += 1;
+      totals.records += letter.recordCount;
+      totals.bytes += letter.bytes;
+    }
+    for (const state of this.#outputs.values()) this.#serve(state);
+    return { ...totals, damaged };
+  }
+
+  /**
+   * Deletes the selected dead letters of this pool's storage (damaged ones included).
+   *
+   * @throws {ChunkPoolError} as {@link deadLetters}; `UNKNOWN_DEAD_LETTER` for an id that is not
+   *   there.
+   *
+   * @example
+   * ```ts
+   * await pool.dropDeadLetters({ output: 'debug' });
+   * ```
+   */
+  async dropDeadLetters(selection: DeadLetterSelection = {}): Promise<DeadLetterTotals> {
+    const store = this.#deadLetterStore('dropDeadLetters');
+    checkSelection(selection, ['output', 'ids'], 'dropDeadLetters');
+    const totals = { chunks: 0, records: 0, bytes: 0 };
+    for (const letter of await store.deadLetters(selection)) {
+      const dropped = await store
+        .dropDeadLetter(letter.output, letter.id)
+        .catch((error: unknown) => {
+          throw storageFailure(error, `dropping dead letter ${letter.id} failed`);
+        });
+      totals.chunks += 1;
+      totals.records += dropped.recordCount;
+      totals.bytes += dropped.bytes;
+    }
+    return totals;
+  }
+
+  /** The storage's dead-letter calls, when it has them and the pool is open. */
+  #deadLetterStore(
+    call: string,
+  ): Required<Pick<ChunkStorage, 'deadLetters' | 'reviveDeadLetter' | 'dropDeadLetter'>> {
+    if (this.#closing !== undefined) throw closedError();
+    const { storage } = this.#options;
+    const { deadLetters, reviveDeadLetter, dropDeadLetter } = storage;
+    if (
+      deadLetters === undefined ||
+      reviveDeadLetter === undefined ||
+      dropDeadLetter === undefined
+    ) {
+      throw new ChunkPoolError(
+        'INVALID_OPTION',
+        `${call}: this pool's storage keeps no dead letters (memory storage drops them, counted in stats().outputs.<name>.deadLettered); use fileStorage to keep them`,
+      );
+    }
+    return {
+      deadLetters: (selection) => deadLetters.call(storage, selection),
+      reviveDeadLetter: (output, id, into) => reviveDeadLetter.call(storage, output, id, into),
+      dropDeadLetter: (output, id) => dropDeadLetter.call(storage, output, id),
+    };
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -98,6 +98,8 @@ export interface ChunkPoolStats {
   readonly droppedWhenFull: Volume;
   /** Recovered from storage at open. */
   readonly recovered: { readonly chunks: number; readonly records: number };
+  /** Dead letters replayed into the running pool (`pool.replayDeadLetters()`), since it opened. */
+  readonly replayed: { readonly chunks: number; readonly records: number };
   /** Damaged storage moved to quarantine: segment files found damaged at open, chunks that fail to read. */
   readonly quarantined: number;
   /**

@@ -12,6 +12,13 @@
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { countOption, invalidOption, rejectUnknownKeys } from '@holdfast/internal';
+import {
+  dropDeadLetterFile,
+  listDeadLetters,
+  reviveDeadLetterFile,
+  type DeadLetter,
+  type DeadLetterSelection,
+} from '../dead-letters.js';
 import { ChunkPoolError, isChunkPoolError } from '../errors.js';
 import { DirLock } from './dir-lock.js';
 import { makeFolder, nodeFileSystem, syncFolder, type StorageFileSystem } from './fs.js';
@@ -321,6 +328,24 @@ class FileStorage implements ChunkStorage {
   }
 
   /** Copies what the chunk's frames hold now to the quarantine folder, then deletes the chunk. */
+  deadLetters(selection: DeadLetterSelection): Promise<DeadLetter[]> {
+    return listDeadLetters(this.#dir, selection);
+  }
+
+  reviveDeadLetter(output: string, id: string, into: string | undefined): Promise<RecoveredChunk> {
+    return guard('replaying the dead letter', id, async () => {
+      const name = await reviveDeadLetterFile(this.#dir, output, id, into);
+      const bytes = await this.#fs.readFile(join(this.#segmentsDir, name));
+      const [chunk] = this.#adopt(this.#log.adopt(name, bytes.length), decodeSegment(bytes).frames);
+      if (chunk === undefined) throw new Error(`${name} holds no chunk that is not stored already`);
+      return chunk;
+    });
+  }
+
+  dropDeadLetter(output: string, id: string): Promise<DeadLetter> {
+    return guard('dropping the dead letter', id, () => dropDeadLetterFile(this.#dir, output, id));
+  }
+
   quarantine(id: string, reason: string): Promise<void> {
     return guard('quarantining', id, async () => {
       const target = join(this.#quarantineDir, `${safeName(id, 'chunk id')}${SEGMENT_SUFFIX}`);

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { DeadLetter, DeadLetterSelection } from '../dead-letters.js';
 
 /** What identifies a chunk in storage. `id` is `[A-Za-z0-9_-]+`, safe as a file name. */
 export interface ChunkHeader {
@@ -100,6 +101,19 @@ export interface ChunkStorage {
     reason: string,
     records: readonly Buffer[],
   ): Promise<void>;
+  /**
+   * The dead letters it keeps, oldest first (file storage: `rejected/<output>/`), for a running
+   * pool's `deadLetters()`. Optional: a storage without it keeps none (memory storage drops them).
+   */
+  deadLetters?(selection: DeadLetterSelection): Promise<DeadLetter[]>;
+  /**
+   * Makes one dead letter a stored chunk again, for `into` (its route when absent), in one atomic
+   * step (a crash leaves it a dead letter or a stored chunk, never both), and returns it as a
+   * recovered chunk for the running pool to take over. Optional, with `deadLetters`.
+   */
+  reviveDeadLetter?(output: string, id: string, into: string | undefined): Promise<RecoveredChunk>;
+  /** Deletes one dead letter; resolves with what it was. Optional, with `deadLetters`. */
+  dropDeadLetter?(output: string, id: string): Promise<DeadLetter>;
   /** Moves a chunk that failed to read aside, so it is never read again. */
   quarantine(id: string, reason: string): Promise<void>;
   /** Releases files and handles; the pool calls it once, last. */
