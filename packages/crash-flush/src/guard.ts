@@ -289,17 +289,28 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
     else spoolOrLose(r); // custom sinks, an unreachable or slow backend: sent at next start
   };
 
+  /**
+   * Reports `sendLater` is still sending. A death does not wait for them (the process ends with
+   * its flush): it spools them — a capture made just before the crash was lost with the process
+   * otherwise.
+   */
+  const inFlight = new Set<CrashReport>();
+
   /** Sends while the process runs (user code: bounded by sendTimeout); spools what fails. */
   const sendLater = (r: CrashReport) => {
     if (forwardToMain) return forward(r);
     const startedAt = performance.now();
+    inFlight.add(r);
     track(
       callAsync(() => sink.send(r), o.sendTimeout).then(
         () => {
+          // Already delivered or spooled by a death, if it is no longer in flight.
+          if (!inFlight.delete(r)) return;
           counts.sent += 1;
           publishSend(r.kind, 'sent', startedAt);
         },
         () => {
+          if (!inFlight.delete(r)) return;
           counts.sinkErrors += 1;
           spoolOrLose(r);
           publishSend(r.kind, 'failed', startedAt);
@@ -338,6 +349,14 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
     try {
       const admitted = admit(report(kind, fields));
       if (admitted !== undefined) sendNow(admitted, deadline);
+      if (fatal) {
+        // What was still being sent goes to the spool (sent at the next start, with its `id`):
+        // sending it again now would deliver it twice whenever its send had in fact arrived.
+        for (const pending of [...inFlight]) {
+          inFlight.delete(pending);
+          spoolOrLose(pending);
+        }
+      }
     } catch {
       // Nothing in the guard may change how the process dies.
     } finally {

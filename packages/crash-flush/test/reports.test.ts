@@ -225,6 +225,20 @@ describe('reports no longer lost', () => {
     expect(reports.map((r) => r.attr('holdfast.kind'))).toEqual(['uncaughtException']);
   }, 30_000);
 
+  test('a capture still being sent when the process dies is spooled with the death, never lost', async () => {
+    // The sink takes nothing in time: the capture's send is still pending 10 ms later, when the
+    // real death comes (the crash matrix saw the same race under load, with a sink that answers).
+    const spool = join(work, 'spool-in-flight');
+    server.mode = 'hang';
+    const died = await guarded('capture-then-death', { SPOOL_DIR: spool, FLUSH_MS: '300' });
+    server.mode = 'ok';
+    expect(died.code).toBe(1);
+    const kinds = readdirSync(spool)
+      .filter((n) => n.endsWith('.json'))
+      .map((n) => (JSON.parse(readFileSync(join(spool, n), 'utf8')) as { kind: string }).kind);
+    expect(kinds.sort()).toEqual(['capture', 'uncaughtException']);
+  }, 30_000);
+
   test('a sink answering 302 has not taken the report: it stays spooled, not counted recovered', async () => {
     const spool = join(work, 'spool-302');
     server.mode = 'redirect';
