@@ -7,21 +7,10 @@ import { fetchAll } from '@holdfast/batch';
 import { VirtualClock as BatchClock } from '@holdfast/batch/testing';
 import { ChunkPool } from '@holdfast/chunk-pool';
 import { VirtualClock as PoolClock } from '@holdfast/chunk-pool/testing';
+import { seededRandom as seeded } from '@holdfast/internal';
 
 const RETRIES = 6;
 const POLICY = { maxAttempts: RETRIES + 1, minDelay: 100, maxDelay: 3_000, factor: 3 };
-
-/** mulberry32: a small seeded generator, so both packages draw the same numbers. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const gaps = (times: readonly number[]) => times.slice(1).map((t, i) => t - times[i]!);
 

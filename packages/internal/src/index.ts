@@ -26,5 +26,6 @@ export {
   type RetryOptions,
   type RetryPolicy,
 } from './retry.js';
+export { seededRandom } from './seeded-random.js';
 export { VirtualClock } from './virtual-clock.js';
 export { WaiterQueue } from './waiter-queue.js';

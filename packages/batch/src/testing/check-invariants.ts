@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { seededRandom } from '@holdfast/internal';
 import { fetchAll } from '../fetch-all.js';
 import type { FetchOne } from '../internal/engine.js';
 import type { FetchOptions, Importance } from '../options.js';
@@ -249,16 +250,4 @@ export async function checkBatchInvariants<R>(check: InvariantCheck<R>): Promise
       ...(check.seed === undefined ? {} : { seed: check.seed }),
     },
   );
-}
-
-/** A small deterministic PRNG (mulberry32): uniform in [0, 1), the same sequence for a seed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
