@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ChunkPoolError, fileStorage, type ChunkStorage } from '../src/index.js';
-import { checkChunkStorage, type StorageFixture } from '../src/testing.js';
+import { checkChunkStorage, overrideStorage, type StorageFixture } from '../src/testing.js';
 import { errorProblem } from '../src/testing/checked-errors.js';
 import { faultInjector } from '../src/testing/faulty-storage.js';
 import type { FsyncPolicy } from '../src/storage/file-storage.js';
@@ -19,27 +19,6 @@ function fileFixture(
       create: () => wrap(fileStorage({ dir, fsync })),
       dispose: () => rmSync(dir, { recursive: true, force: true }),
     };
-  };
-}
-
-/** `storage` with some of its methods replaced. */
-function patched(storage: ChunkStorage, methods: Partial<ChunkStorage>): ChunkStorage {
-  return {
-    persistent: storage.persistent,
-    syncEachAppend: storage.syncEachAppend,
-    open: (options) => storage.open(options),
-    append: (header, records) => storage.append(header, records),
-    seal: (id) => storage.seal(id),
-    sync: () => storage.sync(),
-    read: (id) => storage.read(id),
-    markRouteDone: (id, output) => storage.markRouteDone(id, output),
-    reroute: (id, from, to) => storage.reroute(id, from, to),
-    delete: (id) => storage.delete(id),
-    deadLetter: (header, output, reason, records) =>
-      storage.deadLetter(header, output, reason, records),
-    quarantine: (id, reason) => storage.quarantine(id, reason),
-    close: () => storage.close(),
-    ...methods,
   };
 }
 
@@ -63,7 +42,7 @@ describe('checkChunkStorage with faults', () => {
   // but the last record of each write of two or more, and says it wrote them all.
   test('catches a storage that loses a record it was given', async () => {
     const losing = (storage: ChunkStorage): ChunkStorage =>
-      patched(storage, {
+      overrideStorage(storage, {
         append: (header, records) =>
           storage.append(header, records.length < 2 ? records : records.slice(0, -1)),
       });
@@ -80,7 +59,7 @@ describe('checkChunkStorage with faults', () => {
   test('catches a storage error that reaches the user without the OS error as its cause', async () => {
     let syncs = 0;
     const causeless = (storage: ChunkStorage): ChunkStorage =>
-      patched(storage, {
+      overrideStorage(storage, {
         sync: async () => {
           if (++syncs % 3 === 0) throw new ChunkPoolError('STORAGE_ERROR', 'the disk failed');
           await storage.sync();
@@ -109,7 +88,7 @@ describe('checkChunkStorage with faults', () => {
 });
 
 describe('faultInjector', () => {
-  const storage = patched(fileStorage({ dir: '/nonexistent' }), {
+  const storage = overrideStorage(fileStorage({ dir: '/nonexistent' }), {
     sync: () => Promise.resolve(),
     read: () => Promise.resolve([Buffer.from('x')]),
   });
@@ -147,7 +126,7 @@ describe('faultInjector', () => {
 
   test("'recoverable' leaves appends, done marks and deletions alone; 'any' fails them", async () => {
     const header = { id: 'c1', tag: 't', createdAt: 0, routes: ['a'] };
-    const calls = patched(storage, {
+    const calls = overrideStorage(storage, {
       append: () => Promise.resolve(),
       markRouteDone: () => Promise.resolve(),
       delete: () => Promise.resolve(),

@@ -50,16 +50,14 @@ test('checkChunkStorage catches a storage that loses a record', async () => {
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const { fileStorage } = await import('../src/index.js');
-  const { checkChunkStorage } = await import('../src/testing.js');
+  const { checkChunkStorage, overrideStorage } = await import('../src/testing.js');
   const losing = checkChunkStorage(
     () => {
       const dir = mkdtempSync(join(tmpdir(), 'holdfast-pool-control-'));
       return {
         create: () => {
           const real = fileStorage({ dir, fsync: 'batch' });
-          return {
-            persistent: real.persistent,
-            syncEachAppend: real.syncEachAppend,
+          return overrideStorage(real, {
             open: async (options) => {
               const scan = await real.open(options);
               const chunks = scan.chunks.map((chunk) =>
@@ -69,21 +67,11 @@ test('checkChunkStorage catches a storage that loses a record', async () => {
               );
               return { ...scan, chunks };
             },
-            append: (header, records) => real.append(header, records),
-            seal: (id) => real.seal(id),
-            sync: () => real.sync(),
             read: async (id) => {
               const records = await real.read(id);
               return records.length < 2 ? records : records.slice(0, -1);
             },
-            markRouteDone: (id, output) => real.markRouteDone(id, output),
-            reroute: (id, from, to) => real.reroute(id, from, to),
-            delete: (id) => real.delete(id),
-            deadLetter: (header, output, reason, records) =>
-              real.deadLetter(header, output, reason, records),
-            quarantine: (id, reason) => real.quarantine(id, reason),
-            close: () => real.close(),
-          };
+          });
         },
         dispose: () => rmSync(dir, { recursive: true, force: true }),
       };

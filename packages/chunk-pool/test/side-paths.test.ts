@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { ChunkPool, fileStorage, isChunkPoolError, type ChunkStorage } from '../src/index.js';
-import { VirtualClock } from '../src/testing.js';
+import { VirtualClock, overrideStorage } from '../src/testing.js';
 import { R, osError, tempDir } from './support.js';
 
 // Ten records of 100 bytes a chunk (each costs R bytes of memory: payload and overhead).
@@ -9,23 +9,7 @@ const small = { chunkBytes: 10 * R, maxBytesUp: 60 * R, reservePerOutput: 10 * R
 /** File storage in a fresh folder, with some of its methods replaced. */
 function fileStorageWith(overrides: (real: ChunkStorage) => Partial<ChunkStorage>): ChunkStorage {
   const real = fileStorage({ dir: tempDir(), fsync: 'batch' });
-  return {
-    persistent: real.persistent,
-    syncEachAppend: real.syncEachAppend,
-    open: (options) => real.open(options),
-    append: (header, records) => real.append(header, records),
-    seal: (id) => real.seal(id),
-    sync: () => real.sync(),
-    read: (id) => real.read(id),
-    markRouteDone: (id, output) => real.markRouteDone(id, output),
-    reroute: (id, from, to) => real.reroute(id, from, to),
-    delete: (id) => real.delete(id),
-    deadLetter: (header, output, reason, records) =>
-      real.deadLetter(header, output, reason, records),
-    quarantine: (id, reason) => real.quarantine(id, reason),
-    close: () => real.close(),
-    ...overrides(real),
-  };
+  return overrideStorage(real, overrides(real));
 }
 
 /** Values a user's code may throw, from plain to hostile. */

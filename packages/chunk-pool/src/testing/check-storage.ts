@@ -13,6 +13,7 @@ import {
 import { checkedErrors, errorProblem } from './checked-errors.js';
 import { faultInjector, type Fault, type FaultyCalls } from './faulty-storage.js';
 import { scheduledStorage } from './scheduled-storage.js';
+import { overrideStorage } from './storage-overrides.js';
 
 /** One place for a storage to live during one property run. */
 export interface StorageFixture {
@@ -183,14 +184,13 @@ async function checkOpenAndCloseFaults(
     ] as const) {
       const injected = Object.assign(new Error(`${code}: injected into ${call}`), { code });
       const storage = place.create();
-      const faulty: ChunkStorage = {
-        ...bound(storage),
+      const faulty = overrideStorage(storage, {
         [call]: async () => {
           if (call === 'open') return Promise.reject(injected);
           await storage.close();
           throw injected;
         },
-      };
+      });
       let failure: unknown;
       try {
         const pool = await ChunkPool.open({ ...MODEL_POOL_OPTIONS, storage: faulty });
@@ -211,24 +211,4 @@ async function checkOpenAndCloseFaults(
   } finally {
     await place.dispose?.();
   }
-}
-
-/** The storage's methods bound to it, so that one can be replaced by spreading. */
-function bound(storage: ChunkStorage): ChunkStorage {
-  return {
-    persistent: storage.persistent,
-    syncEachAppend: storage.syncEachAppend,
-    open: (options) => storage.open(options),
-    append: (header, records) => storage.append(header, records),
-    seal: (id) => storage.seal(id),
-    sync: () => storage.sync(),
-    read: (id) => storage.read(id),
-    markRouteDone: (id, output) => storage.markRouteDone(id, output),
-    reroute: (id, from, to) => storage.reroute(id, from, to),
-    delete: (id) => storage.delete(id),
-    deadLetter: (header, output, reason, records) =>
-      storage.deadLetter(header, output, reason, records),
-    quarantine: (id, reason) => storage.quarantine(id, reason),
-    close: () => storage.close(),
-  };
 }

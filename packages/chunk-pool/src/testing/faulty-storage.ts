@@ -1,4 +1,5 @@
 import type { ChunkStorage } from '../storage/storage.js';
+import { overrideStorage } from './storage-overrides.js';
 
 /** What one storage call of a fault plan does: its normal work, or fail, or hang. */
 export type Fault = 'none' | 'ENOSPC' | 'EIO' | 'hang';
@@ -85,29 +86,26 @@ export function faultInjector(
     call: (...args: A) => Promise<R>,
     canHang?: boolean,
   ) => (calls === 'any' ? faulty(name, call, canHang) : call);
-  const wrap = (storage: ChunkStorage): ChunkStorage => ({
-    persistent: storage.persistent,
-    syncEachAppend: storage.syncEachAppend,
-    open: (options) => storage.open(options),
-    // Not hung when each append is written through: the pool counts the records of an append in
-    // flight as pending before it resolves, which the model's exact accounting does not allow.
-    append: any(
-      'append',
-      (header, records) => storage.append(header, records),
-      !storage.syncEachAppend,
-    ),
-    seal: any('seal', (id) => storage.seal(id)),
-    sync: faulty('sync', () => storage.sync()),
-    read: faulty('read', (id: string) => storage.read(id)),
-    markRouteDone: any('markRouteDone', (id, output) => storage.markRouteDone(id, output)),
-    reroute: any('reroute', (id, from, to) => storage.reroute(id, from, to)),
-    delete: any('delete', (id) => storage.delete(id)),
-    deadLetter: faulty('deadLetter', (header, output, reason, records) =>
-      storage.deadLetter(header, output, reason, records),
-    ),
-    quarantine: any('quarantine', (id, reason) => storage.quarantine(id, reason)),
-    close: () => storage.close(),
-  });
+  const wrap = (storage: ChunkStorage): ChunkStorage =>
+    overrideStorage(storage, {
+      // Not hung when each append is written through: the pool counts the records of an append in
+      // flight as pending before it resolves, which the model's exact accounting does not allow.
+      append: any(
+        'append',
+        (header, records) => storage.append(header, records),
+        !storage.syncEachAppend,
+      ),
+      seal: any('seal', (id) => storage.seal(id)),
+      sync: faulty('sync', () => storage.sync()),
+      read: faulty('read', (id: string) => storage.read(id)),
+      markRouteDone: any('markRouteDone', (id, output) => storage.markRouteDone(id, output)),
+      reroute: any('reroute', (id, from, to) => storage.reroute(id, from, to)),
+      delete: any('delete', (id) => storage.delete(id)),
+      deadLetter: faulty('deadLetter', (header, output, reason, records) =>
+        storage.deadLetter(header, output, reason, records),
+      ),
+      quarantine: any('quarantine', (id, reason) => storage.quarantine(id, reason)),
+    });
   return {
     wrap,
     injected: (error) => typeof error === 'object' && error !== null && injected.has(error),
@@ -212,37 +210,31 @@ export function plannedFaults(
       return run(...args);
     };
   return {
-    wrap: (storage) => ({
-      persistent: storage.persistent,
-      syncEachAppend: storage.syncEachAppend,
-      open: (options) => storage.open(options),
-      append: faulted(
-        'append',
-        async (header, records) => {
-          await storage.append(header, records);
-          stored.set(header.id, [...(stored.get(header.id) ?? []), ...records]);
+    wrap: (storage) =>
+      overrideStorage(storage, {
+        append: faulted(
+          'append',
+          async (header, records) => {
+            await storage.append(header, records);
+            stored.set(header.id, [...(stored.get(header.id) ?? []), ...records]);
+          },
+          (header, records) => lost.push({ routes: header.routes, records: records.length }),
+        ),
+        sync: faulted('sync', () => storage.sync()),
+        read: faulted('read', (id: string) => storage.read(id)),
+        markRouteDone: faulted(
+          'markRouteDone',
+          (id: string, output: string) => storage.markRouteDone(id, output),
+          (id, output) => redelivered.push({ output, records: stored.get(id) ?? [] }),
+        ),
+        delete: async (id) => {
+          await storage.delete(id);
+          stored.delete(id);
         },
-        (header, records) => lost.push({ routes: header.routes, records: records.length }),
-      ),
-      seal: (id) => storage.seal(id),
-      sync: faulted('sync', () => storage.sync()),
-      read: faulted('read', (id: string) => storage.read(id)),
-      markRouteDone: faulted(
-        'markRouteDone',
-        (id: string, output: string) => storage.markRouteDone(id, output),
-        (id, output) => redelivered.push({ output, records: stored.get(id) ?? [] }),
-      ),
-      reroute: (id, from, to) => storage.reroute(id, from, to),
-      delete: async (id) => {
-        await storage.delete(id);
-        stored.delete(id);
-      },
-      deadLetter: faulted('deadLetter', (header, output, reason, records) =>
-        storage.deadLetter(header, output, reason, records),
-      ),
-      quarantine: (id, reason) => storage.quarantine(id, reason),
-      close: () => storage.close(),
-    }),
+        deadLetter: faulted('deadLetter', (header, output, reason, records) =>
+          storage.deadLetter(header, output, reason, records),
+        ),
+      }),
     faults: {
       fired,
       nextHangEnd: () => (hangs.size === 0 ? undefined : Math.min(...hangs)),

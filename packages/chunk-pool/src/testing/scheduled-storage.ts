@@ -1,5 +1,6 @@
 import type fc from 'fast-check';
 import type { ChunkStorage } from '../storage/storage.js';
+import { overrideStorage } from './storage-overrides.js';
 
 /**
  * Puts a storage's calls under fast-check's scheduler: each call starts only when the scheduler
@@ -23,23 +24,21 @@ export function scheduledStorage(scheduler: fc.Scheduler): {
       }
     };
   return {
-    wrap: (storage) => ({
-      persistent: storage.persistent,
-      syncEachAppend: storage.syncEachAppend,
-      open: (options) => storage.open(options),
-      append: gate('append', (header, records) => storage.append(header, records)),
-      seal: gate('seal', (id) => storage.seal(id)),
-      sync: gate('sync', () => storage.sync()),
-      read: gate('read', (id) => storage.read(id)),
-      markRouteDone: gate('markRouteDone', (id, output) => storage.markRouteDone(id, output)),
-      reroute: gate('reroute', (id, from, to) => storage.reroute(id, from, to)),
-      delete: gate('delete', (id) => storage.delete(id)),
-      deadLetter: gate('deadLetter', (header, output, reason, records) =>
-        storage.deadLetter(header, output, reason, records),
-      ),
-      quarantine: gate('quarantine', (id, reason) => storage.quarantine(id, reason)),
-      close: () => storage.close(),
-    }),
+    // open and close (and the dead-letter methods) are not gated: they run alone.
+    wrap: (storage) =>
+      overrideStorage(storage, {
+        append: gate('append', (header, records) => storage.append(header, records)),
+        seal: gate('seal', (id) => storage.seal(id)),
+        sync: gate('sync', () => storage.sync()),
+        read: gate('read', (id) => storage.read(id)),
+        markRouteDone: gate('markRouteDone', (id, output) => storage.markRouteDone(id, output)),
+        reroute: gate('reroute', (id, from, to) => storage.reroute(id, from, to)),
+        delete: gate('delete', (id) => storage.delete(id)),
+        deadLetter: gate('deadLetter', (header, output, reason, records) =>
+          storage.deadLetter(header, output, reason, records),
+        ),
+        quarantine: gate('quarantine', (id, reason) => storage.quarantine(id, reason)),
+      }),
     idle: async () => {
       while (running > 0) await new Promise((resolve) => setTimeout(resolve, 1));
     },
