@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { describeValue } from '@holdfast/internal';
 import { ChunkPoolError } from './errors.js';
 import { DirLock } from './storage/dir-lock.js';
-import { safeName, storageFolders } from './storage/file-storage.js';
+import { safeName, storageFolders } from './storage/names.js';
 import { chunksOfSegment } from './storage/segment-chunks.js';
 import {
   decodeSegment,

@@ -21,6 +21,7 @@ import {
 } from '../dead-letters.js';
 import { ChunkPoolError, isChunkPoolError } from '../errors.js';
 import { DirLock } from './dir-lock.js';
+import { safeName, storageFolders } from './names.js';
 import { makeFolder, nodeFileSystem, syncFolder, type StorageFileSystem } from './fs.js';
 import { chunksOfSegment, type Extent } from './segment-chunks.js';
 import {
@@ -70,8 +71,6 @@ export interface FileStorageOptions {
   readonly segmentBytes?: number;
 }
 
-// Ids come from the pool, but a storage must not trust a name it turns into a path.
-const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const DIR_MODE = 0o700;
 const DEFAULT_SEGMENT_BYTES = 16 << 20;
 
@@ -511,29 +510,6 @@ function storageError(error: unknown, what: string): ChunkPoolError {
 export function deadLetterId(chunkId: string, output: string): string {
   const base = chunkId.replace(/-dl[0-9a-z]+$/, '');
   return `${base}-dl${(zlib.crc32(`${chunkId}>${output}`) >>> 0).toString(36)}`;
-}
-
-export function storageFolders(dir: string): {
-  segments: string;
-  rejected: string;
-  quarantine: string;
-} {
-  return {
-    segments: join(dir, 'segments'),
-    rejected: join(dir, 'rejected'),
-    quarantine: join(dir, 'quarantine'),
-  };
-}
-
-/** `name` if it is safe as a file name (it names a chunk's or an output's file or folder). */
-export function safeName(name: string, what: string): string {
-  if (!SAFE_NAME.test(name)) {
-    throw new ChunkPoolError(
-      'INVALID_OPTION',
-      `${what} ${JSON.stringify(name)} is not a safe file name`,
-    );
-  }
-  return name;
 }
 
 /** Writes a whole file (mode 0600), fsynced before it is closed when `fsync` is true. */
