@@ -200,7 +200,8 @@ function summarize(name, run, { report, seconds }, equivalents) {
     }
     return { file, counts, equivalentSurvivors };
   });
-  for (const entry of listed.filter((candidate) => !matched.has(candidate))) {
+  // Only the files run now can tell whether an entry still matches a survivor.
+  for (const entry of listed.filter((item) => run.includes(item.file) && !matched.has(item))) {
     console.warn(
       `== docs/quality-equivalent.json: no surviving mutant matches ${entry.file}:${entry.line} ` +
         `${entry.mutator} -> ${JSON.stringify(entry.replacement)}; update or remove the entry`,
@@ -260,14 +261,17 @@ there shows as no coverage.
  * blanking them.
  */
 function previousRow(previousSection, file) {
-  const line = previousSection
+  // Prettier pads the cells, so a row is found by its first cell, not by its first characters.
+  const cells = previousSection
     .split('\n')
-    .find((candidate) => candidate.startsWith(`| \`${file}\` |`));
-  if (line === undefined) return undefined;
-  const cells = line
-    .split('|')
-    .slice(1, -1)
-    .map((cell) => cell.trim());
+    .map((line) =>
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.trim()),
+    )
+    .find((row) => row[0] === `\`${file}\``);
+  if (cells === undefined) return undefined;
   if (cells[1] === 'not run' || cells.length < 8) return undefined;
   const [Killed, Timeout, Survived, NoCoverage, equivalent] = cells.slice(3, 8).map(Number);
   // A section written before the date column: its rows date from the section's run.

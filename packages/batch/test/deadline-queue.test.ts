@@ -180,6 +180,32 @@ describe('DeadlineQueue', () => {
     expect(clock.pendingTimers()).toBe(0);
   });
 
+  test('clearTimeout() is given only handles setTimeout() returned (an entry cancelled while the queue fires)', () => {
+    const { clock, fireAt } = manualClock();
+    const given: unknown[] = [];
+    const strict: Clock = {
+      now: clock.now,
+      setTimeout: (callback, ms) => {
+        const handle = clock.setTimeout(callback, ms);
+        given.push(handle);
+        return handle;
+      },
+      clearTimeout: (handle) => {
+        // A user's clock may well throw on a handle it never gave out.
+        if (!given.includes(handle)) throw new Error(`clearTimeout(${String(handle)})`);
+        clock.clearTimeout(handle);
+      },
+    };
+    const queue = new DeadlineQueue(strict);
+    const log: string[] = [];
+    const b = entry('b', strict, log);
+    queue.add({ at: 0, live: false, expire: () => queue.cancel(b) }, 10);
+    queue.add(b, 10);
+    fireAt(10); // the first entry cancels the last live one while no timer is armed
+    expect(log).toEqual([]);
+    queue.close();
+  });
+
   test('close() clears the timer and forgets every entry; the queue can be used again', async () => {
     const clock = new VirtualClock();
     const queue = new DeadlineQueue(clock);

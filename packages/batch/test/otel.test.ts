@@ -9,6 +9,7 @@ import type { Meter } from '@opentelemetry/api';
 import { afterEach, describe, expect, test } from 'vitest';
 import { testMeterProvider, total } from '../../internal/test/otel-reader.js';
 import { fetchAll } from '../src/index.js';
+import { VirtualClock } from '../src/testing.js';
 import {
   ATTEMPT_END_CHANNEL,
   BATCH_END_CHANNEL,
@@ -90,6 +91,45 @@ describe('instrumentBatch', () => {
         'holdfast.batch.fatal.reason': 'breaker',
       }),
     ).toBe(1);
+  });
+
+  test('a required item failing fatally, and a throwing item source, each name their fatal reason', async () => {
+    const { meterProvider, collect } = testMeterProvider();
+    instrumentation = instrumentBatch({ meterProvider });
+    const required = await fetchAll([1], () => Promise.reject(new Error('bad')), {
+      importance: () => 'required', // said explicitly: a valid answer, not a hook error
+    });
+    expect(required.fatal?.message).toBe('required item 0 failed fatally');
+    expect(required.stats.hookErrors).toBe(0);
+    function* failingSource() {
+      yield 1;
+      throw new Error('listing failed');
+    }
+    const source = await fetchAll(failingSource(), (n) => n);
+    expect(source.fatal).toMatchObject({ message: 'reading the items failed', index: -1 });
+    const m = await collect();
+    for (const reason of ['required-item', 'item-source']) {
+      expect(
+        total(m, 'holdfast.batch.batches', {
+          'holdfast.batch.verdict': 'fatal',
+          'holdfast.batch.fatal.reason': reason,
+        }),
+        reason,
+      ).toBe(1);
+    }
+  });
+
+  test('an attempt’s duration is the time from its start to its end, in seconds', async () => {
+    const { meterProvider, collect } = testMeterProvider();
+    instrumentation = instrumentBatch({ meterProvider });
+    const clock = new VirtualClock();
+    await clock.advanceBy(1_000_000); // a clock far from zero: a sum instead of a difference shows
+    await clock.runUntilSettled(
+      fetchAll([250, 750], (ms) => clock.sleep(ms), { clock, concurrency: 1 }),
+    );
+    const m = await collect();
+    const points = m.get('holdfast.batch.attempt.duration')?.points ?? [];
+    expect(points.reduce((sum, point) => sum + (point.sum ?? 0), 0)).toBeCloseTo(1, 6);
   });
 
   test('a meter whose instruments throw costs only its measurements; the batch and listeners go on', async () => {
