@@ -4,6 +4,7 @@
  * bounds, a retry landing on the deadline), durations on a virtual clock, and counters that add
  * up. All on a VirtualClock: nothing here depends on how busy the machine is.
  */
+import { getEventListeners } from 'node:events';
 import { describe, expect, test, vi } from 'vitest';
 import {
   fetchAll,
@@ -276,6 +277,7 @@ describe('counters and durations', () => {
 
   test('durations: of each outcome from its start, of the batch until its end (not growing after)', async () => {
     const clock = new VirtualClock();
+    await clock.advanceBy(1_000_000); // far from zero: a sum of two times would not equal their difference
     const promise = fetchAll(
       [30, 70],
       async (ms) => {
@@ -290,6 +292,52 @@ describe('counters and durations', () => {
     expect(result.stats.durationMs).toBe(70);
     expect(result.outcomes[1]).toMatchObject({ status: 'rejected', attempts: 1 });
     expect(errorOf(result.outcomes[1]).message).toBe('item 1: denied');
+  });
+
+  test('a second stop does not change why the batch stopped: a deadline stays the reason', async () => {
+    const clock = new VirtualClock();
+    const caller = new AbortController();
+    const result = await clock.runUntilSettled(
+      fetchAll(['a', 'b', 'c'], untilAborted, {
+        clock,
+        concurrency: 3,
+        deadline: 100,
+        signal: caller.signal,
+        // The caller aborts once it sees the first stopped item, before the batch has finished.
+        onOutcome: (outcome) => {
+          if (outcome.index === 0) caller.abort(new Error('caller gave up'));
+        },
+      }),
+    );
+    expect(result.outcomes.map((outcome) => isDeadlineError(errorOf(outcome)))).toEqual([
+      true,
+      true,
+      true,
+    ]);
+    // Stopped by its deadline, not by the caller: every required item failing is the verdict.
+    expect(result.fatal?.message).toBe('every required item failed (3 of 3)');
+  });
+
+  test('the batch leaves no listener on the caller’s signal, and clears only timers it set', async () => {
+    const caller = new AbortController();
+    const given: unknown[] = [];
+    const virtual = new VirtualClock();
+    // A user's clock may throw on a handle it never gave out (no deadline: no deadline timer).
+    const strict = {
+      now: () => virtual.now(),
+      setTimeout: (callback: () => void, ms: number) => {
+        const handle = virtual.setTimeout(callback, ms);
+        given.push(handle);
+        return handle;
+      },
+      clearTimeout: (handle: unknown) => {
+        if (!given.includes(handle)) throw new Error(`clearTimeout(${String(handle)})`);
+        virtual.clearTimeout(handle);
+      },
+    };
+    const result = await fetchAll([1, 2], (n) => n, { clock: strict, signal: caller.signal });
+    expect(result.values).toEqual([1, 2]);
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
   });
 
   test("a required item's fatal failure names it in the verdict and in its outcome", async () => {

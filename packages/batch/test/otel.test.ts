@@ -107,8 +107,10 @@ describe('instrumentBatch', () => {
     }
     const source = await fetchAll(failingSource(), (n) => n);
     expect(source.fatal).toMatchObject({ message: 'reading the items failed', index: -1 });
+    const allFailed = await fetchAll([1, 2, 3], () => Promise.reject(reset()));
+    expect(allFailed.fatal?.message).toBe('every required item failed (3 of 3)');
     const m = await collect();
-    for (const reason of ['required-item', 'item-source']) {
+    for (const reason of ['required-item', 'item-source', 'all-failed']) {
       expect(
         total(m, 'holdfast.batch.batches', {
           'holdfast.batch.verdict': 'fatal',
@@ -128,8 +130,10 @@ describe('instrumentBatch', () => {
       fetchAll([250, 750], (ms) => clock.sleep(ms), { clock, concurrency: 1 }),
     );
     const m = await collect();
-    const points = m.get('holdfast.batch.attempt.duration')?.points ?? [];
-    expect(points.reduce((sum, point) => sum + (point.sum ?? 0), 0)).toBeCloseTo(1, 6);
+    const sum = (name: string) =>
+      (m.get(name)?.points ?? []).reduce((total, point) => total + (point.sum ?? 0), 0);
+    expect(sum('holdfast.batch.attempt.duration')).toBeCloseTo(1, 6);
+    expect(sum('holdfast.batch.duration')).toBeCloseTo(1, 6); // the batch: both, one after the other
   });
 
   test('a meter whose instruments throw costs only its measurements; the batch and listeners go on', async () => {
