@@ -63,8 +63,11 @@ const require = createRequire(import.meta.url);
 function main() {
   const args = process.argv.slice(2);
   const force = args.includes('--force');
-  const [name, ...files] = args.filter((arg) => arg !== '--force');
-  const usage = `usage: pnpm test:mutation [${Object.keys(coreFiles).join('|')} [core file ...]] [--force]`;
+  // `--from-report`: no Stryker run; the last run's report summarised again (after an edit of
+  // docs/quality-equivalent.json, say).
+  const fromReport = args.includes('--from-report');
+  const [name, ...files] = args.filter((arg) => arg !== '--force' && arg !== '--from-report');
+  const usage = `usage: pnpm test:mutation [${Object.keys(coreFiles).join('|')} [core file ...]] [--force | --from-report]`;
   if (name !== undefined && !(name in coreFiles)) fail(`${usage}\nunknown package: ${name}`);
   const strangers = files.filter((file) => !coreFiles[name].includes(file));
   if (strangers.length > 0) {
@@ -72,13 +75,13 @@ function main() {
       `${usage}\nnot a core file of ${name}: ${strangers.join(', ')} (one of ${coreFiles[name].join(', ')})`,
     );
   }
-  if (Number(process.versions.node.split('.')[0]) < 22) rerunOnNode24();
+  if (!fromReport && Number(process.versions.node.split('.')[0]) < 22) rerunOnNode24();
 
   const equivalents = readEquivalents();
   for (const pkg of name === undefined ? Object.keys(coreFiles) : [name]) {
     // A subset of the core files (a quicker run while working on one file) is reported as such.
     const run = files.length > 0 ? files : coreFiles[pkg];
-    const result = runStryker(pkg, run, force);
+    const result = fromReport ? lastReport(pkg) : runStryker(pkg, run, force);
     writeQualityPage(pkg, summarize(pkg, run, result, equivalents));
   }
 }
@@ -161,7 +164,21 @@ function runStryker(name, files, force) {
     process.exit(child.status ?? 1);
   }
   console.log(`== ${name}: ${formatDuration(seconds)}`);
-  return { report: JSON.parse(readFileSync(reportFile, 'utf8')), seconds };
+  writeFileSync(runFile(name), `${JSON.stringify({ seconds, node: process.version })}\n`);
+  return { report: JSON.parse(readFileSync(reportFile, 'utf8')), seconds, node: process.version };
+}
+
+/** How long the last run of a package took: kept beside its report. */
+const runFile = (name) => join(root, 'reports/mutation', `${name}.run.json`);
+
+/** The last run's report and duration, for `--from-report`. */
+function lastReport(name) {
+  const reportFile = join(root, 'reports/mutation', `${name}.json`);
+  if (!existsSync(reportFile) || !existsSync(runFile(name))) {
+    fail(`--from-report: no report of a run of ${name} here (reports/mutation/${name}.json)`);
+  }
+  const { seconds, node } = JSON.parse(readFileSync(runFile(name), 'utf8'));
+  return { report: JSON.parse(readFileSync(reportFile, 'utf8')), seconds, node };
 }
 
 /** Hand-edited: `[{ package, file, line, mutator, replacement, why }]`. */
@@ -172,7 +189,7 @@ function readEquivalents() {
 
 const countedStatuses = new Set(['Killed', 'Timeout', 'Survived', 'NoCoverage']);
 
-function summarize(name, run, { report, seconds }, equivalents) {
+function summarize(name, run, { report, seconds, node }, equivalents) {
   const packageDir = join(root, 'packages', name);
   const listed = equivalents.filter((entry) => entry.package === name);
   const matched = new Set();
@@ -207,7 +224,7 @@ function summarize(name, run, { report, seconds }, equivalents) {
         `${entry.mutator} -> ${JSON.stringify(entry.replacement)}; update or remove the entry`,
     );
   }
-  return { name, files, seconds };
+  return { name, files, seconds, node };
 }
 
 function score(counts) {
@@ -243,6 +260,8 @@ that package, read the survivors (the run prints them, and
 \`docs/quality.md\` and \`.stryker/<package>.incremental.json\`. Results are incremental: a re-run
 tests only the mutants whose code or covering tests changed (\`--force\` retests everything),
 and a run stopped with Ctrl-C keeps what it tested there, so the next run goes on from it.
+After an edit of the equivalent list, \`pnpm test:mutation <package> --from-report\` writes the
+section again from the last run's report, without running anything.
 Without a package it runs all four in turn; \`pnpm test:mutation <package> <core file> ...\` runs
 only those files, a quicker loop while working on one (the other files keep their last
 results, each row dated). The package issues set the score each
@@ -279,7 +298,7 @@ function previousRow(previousSection, file) {
   return { counts: { Killed, Timeout, Survived, NoCoverage, equivalent }, date };
 }
 
-function renderSection({ name, files, seconds }, previousSection) {
+function renderSection({ name, files, seconds, node }, previousSection) {
   const today = new Date().toISOString().slice(0, 10);
   const partial = files.length < coreFiles[name].length;
   const command = ['pnpm test:mutation', name, ...(partial ? files.map(({ file }) => file) : [])];
@@ -323,7 +342,7 @@ function renderSection({ name, files, seconds }, previousSection) {
     '',
     `**${overall.all}**${measured < coreFiles[name].length ? ` over ${measured} of ${coreFiles[name].length} core files` : ''} ` +
       `(${overall.withoutEquivalents} without equivalent mutants). ` +
-      `Last command: \`${command.join(' ')}\`, run on ${today} (Node ${process.version}, ` +
+      `Last command: \`${command.join(' ')}\`, run on ${today} (Node ${node}, ` +
       `StrykerJS ${strykerVersion()}, ${workers} workers, ${formatDuration(seconds)})` +
       (partial ? "; the other files' rows are from their last run (date in the row)." : '.'),
     '',
