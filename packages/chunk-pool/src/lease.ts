@@ -4,6 +4,12 @@
  *
  * @module
  */
+import {
+  describeValue,
+  durationOption,
+  invalidOption,
+  rejectUnknownKeys,
+} from '@holdfast/internal';
 import type { ChunkInfo } from './chunk.js';
 import { ChunkPoolError } from './errors.js';
 
@@ -69,22 +75,28 @@ export class ChunkLease {
   }
 
   /**
-   * Not delivered, try again after `delay` ms (default: the output's backoff). Past
-   * `retry.maxAttempts` the chunk goes to the output's dead letters instead.
+   * Not delivered, try again after `delay` ms (default: the output's backoff; `Infinity`: not in
+   * this process, the chunk stays stored for a restart). Past `retry.maxAttempts` the chunk goes
+   * to the output's dead letters instead. Bad options reject with a `TypeError` naming them; the
+   * lease is then still out.
    */
   retry(options: { readonly delay?: number } = {}): Promise<void> {
-    const delay = options.delay;
-    if (delay !== undefined && !(Number.isFinite(delay) && delay >= 0)) {
-      return Promise.reject(
-        new ChunkPoolError('INVALID_OPTION', `retry delay must be a number ≥ 0, got ${delay}`),
-      );
+    let delay: number | undefined;
+    try {
+      delay = retryDelay(options);
+    } catch (error) {
+      return Promise.reject(error);
     }
     return this.#once({ kind: 'retry', delay });
   }
 
-  /** Will never be delivered to this output: drop it, counted and emitted as `dropped`. */
+  /**
+   * Will never be delivered to this output: drop it, counted and emitted as `dropped` with
+   * `reason` (a value that is not a string is described, as an error message would be).
+   */
   drop(reason: string): Promise<void> {
-    return this.#once({ kind: 'drop', reason: String(reason) });
+    const text = typeof reason === 'string' ? reason : describeValue(reason);
+    return this.#once({ kind: 'drop', reason: text });
   }
 
   /** @internal The pool ends the lease (timeout, close) without a settlement. */
@@ -104,4 +116,15 @@ export class ChunkLease {
     this.#settled = true;
     return this.#settle(settlement);
   }
+}
+
+/** The `delay` of `lease.retry(options)`, validated; `undefined`: the output's backoff. */
+function retryDelay(options: unknown): number | undefined {
+  const path = 'lease.retry(options)';
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw invalidOption(path, 'an object such as { delay: 5000 }', options);
+  }
+  rejectUnknownKeys(options, ['delay'], path);
+  const delay = (options as { readonly delay?: unknown }).delay;
+  return delay === undefined ? undefined : durationOption(delay, `${path}.delay`);
 }
