@@ -11,12 +11,14 @@ export {
   type TimerFunctions,
 } from './long-timer.js';
 export {
+  callOptions,
   countOption,
   durationOption,
   invalidOption,
   nearestName,
   parseDurationFlag,
   rejectUnknownKeys,
+  signalOption,
   type OptionError,
 } from './options.js';
 export {

@@ -143,3 +143,26 @@ export function parseDurationFlag(text: string, flag: string): number {
   }
   return Number(match[1]) * (UNITS[match[2] ?? 'ms'] ?? 1);
 }
+
+/** An optional `AbortSignal` at `path`: `undefined`, or a `TypeError` for anything else. */
+export function signalOption(value: unknown, path: string): AbortSignal | undefined {
+  if (value === undefined || value instanceof AbortSignal) return value;
+  throw invalidOption(path, 'an AbortSignal', value);
+}
+
+/**
+ * The options object of one call (`pool.take(output, options)`): `undefined` is `{}`; anything
+ * but a plain object, or an object with a key not in `known`, is a `TypeError` naming `path`.
+ */
+export function callOptions(
+  value: unknown,
+  known: readonly string[],
+  path: string,
+): Readonly<Record<string, unknown>> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalidOption(path, 'an object', value);
+  }
+  rejectUnknownKeys(value, known, path);
+  return value as Record<string, unknown>;
+}

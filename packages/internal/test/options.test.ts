@@ -1,11 +1,13 @@
 import { expect, test } from 'vitest';
 import { describeValue } from '../src/describe-value.js';
 import {
+  callOptions,
   countOption,
   durationOption,
   nearestName,
   parseDurationFlag,
   rejectUnknownKeys,
+  signalOption,
 } from '../src/options.js';
 
 test('a value is shown with its type: NaN as NaN, a string number as a string', () => {
@@ -118,5 +120,33 @@ test('a renamed key names its new name; a unit suffix is read past; an exact nam
   );
   expect(nearestName('shutdownGraceSeconds', ['flushTimeout', 'shutdownGrace'])).toBe(
     'shutdownGrace',
+  );
+});
+
+test('a signal option is undefined or an AbortSignal; anything else is named', () => {
+  const signal = new AbortController().signal;
+  expect(signalOption(signal, 'signal')).toBe(signal);
+  expect(signalOption(undefined, 'signal')).toBeUndefined();
+  expect(() => signalOption(5, 'take(output, options).signal')).toThrow(
+    'take(output, options).signal: expected an AbortSignal, got 5 (number)',
+  );
+  // Looks like one, is not one: its listeners would never be called by an abort.
+  expect(() => signalOption({ aborted: false, addEventListener() {} }, 'signal')).toThrow(
+    TypeError,
+  );
+  expect(() => signalOption(null, 'signal')).toThrow('signal: expected an AbortSignal, got null');
+});
+
+test("a call's options are undefined or a plain object with known keys only", () => {
+  expect(callOptions(undefined, ['signal'], 'options')).toEqual({});
+  const given = { signal: undefined };
+  expect(callOptions(given, ['signal'], 'options')).toBe(given);
+  expect(() => callOptions(null, ['signal'], 'take(output, options)')).toThrow(
+    'take(output, options): expected an object, got null',
+  );
+  expect(() => callOptions(5, ['signal'], 'options')).toThrow('expected an object, got 5 (number)');
+  expect(() => callOptions([], ['signal'], 'options')).toThrow('got an array of 0');
+  expect(() => callOptions({ signl: 1 }, ['signal'], 'options')).toThrow(
+    'options: unknown option `signl` (did you mean `signal`?)',
   );
 });

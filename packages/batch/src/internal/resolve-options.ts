@@ -6,7 +6,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import type { Outcome } from '../outcome.js';
 import type { Classification, FetchOptions, Importance } from '../options.js';
-import { resolveRetry as resolvePolicy, type RetryPolicy } from '@holdfast/internal';
+import { resolveRetry as resolvePolicy, signalOption, type RetryPolicy } from '@holdfast/internal';
 import { callback, duration, fail, integer, knownKeys, optionalObject } from './validate.js';
 
 /** Options after defaults and validation: what the engine runs on. */
@@ -134,8 +134,7 @@ export function resolveOptions<T, R>(
   const o = (optionalObject('options', options) ?? {}) as Record<string, unknown>;
   knownKeys('options', o, OPTION_KEYS);
   const concurrency = integer('concurrency', o.concurrency, 8, { min: 1, infinite: true });
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
-    fail('signal', 'an AbortSignal', o.signal);
+  signalOption(o.signal, 'signal');
   return {
     concurrency,
     timeout: duration('timeout', o.timeout, 30_000),

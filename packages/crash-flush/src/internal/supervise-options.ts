@@ -2,6 +2,7 @@
 import type { SuperviseOptions, SuperviseSelfOptions } from '../supervise.js';
 import type { Metadata } from '../options.js';
 import type { Sink } from '../sinks.js';
+import { signalOption } from '@holdfast/internal';
 import { signalList } from './guard-options.js';
 import { badOption, duration, integer, nested, rejectUnknownKeys } from './validate.js';
 
@@ -68,8 +69,7 @@ export function checkSuperviseOptions(options: SuperviseOptions): void {
     ['window'],
   );
   duration('rateLimit.window', rateLimit.window, 60_000);
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
-    badOption('signal', 'an AbortSignal', options.signal);
+  signalOption(options.signal, 'signal');
 }
 
 const SELF_KEYS = [

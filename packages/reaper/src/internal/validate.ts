@@ -9,6 +9,7 @@ import {
   durationOption,
   invalidOption,
   rejectUnknownKeys,
+  signalOption,
 } from '@holdfast/internal';
 
 /** A value as a message shows it; never throws, whatever the value's getters do. */
@@ -49,9 +50,7 @@ export function optionalFunction<F>(name: string, value: unknown): F | undefined
 }
 
 export function optionalSignal(name: string, value: unknown): AbortSignal | undefined {
-  if (value === undefined) return undefined;
-  if (!(value instanceof AbortSignal)) fail(name, 'an AbortSignal', value);
-  return value;
+  return signalOption(value, name);
 }
 
 /**
