@@ -2,6 +2,20 @@
  * A chunk: records of one tag, sealed at a size or age limit, routed to one or more outputs. The
  * pool's internal view, plus {@link ChunkInfo}, the read-only view outputs and events see.
  *
+ * A chunk's life is three states, each changed only by the transition methods below, which
+ * throw an {@link IllegalChunkTransition} (a bug in the pool) for a move {@link TRANSITIONS} does
+ * not list. docs/chunk-pool.md draws the same table ("A chunk's life"); a test keeps the two equal.
+ *
+ * - **phase**, where it is in the pool: `open` (taking records) → `sealing` (no more records;
+ *   with `fsync: 'always'` until its last write is on disk) → `queued` (in its routes' queues,
+ *   leased or waiting for a retry) → `done` (left the pool). A chunk whose configured routes are
+ *   all done but that outputs no longer configured still need is `parked` (kept stored, out of
+ *   every queue) until `reroute()` makes it `queued` again or `dropUnrouted()` makes it `done`.
+ * - **residency**, where its records are: `up` (in memory), `loading` (being read back from
+ *   storage), `down` (only in storage).
+ * - **stored**, what storage holds of it: `none` yet (or memory storage), a `complete` copy (so
+ *   it may go down), or `failed` (a write failed: it stays up and is delivered from memory).
+ *
  * @module
  */
 import type { Account } from './budget.js';
@@ -24,6 +38,81 @@ export interface ChunkInfo {
   readonly bytes: number;
 }
 
+export type ChunkPhase = 'open' | 'sealing' | 'queued' | 'parked' | 'done';
+export type ChunkResidency = 'up' | 'loading' | 'down';
+export type ChunkStored = 'none' | 'complete' | 'failed';
+
+/**
+ * Every legal move of each of a chunk's three states: `from: [to, ...]`. Anything else is a bug
+ * in the pool. A chunk recovered from storage starts `queued` (or `parked`), `down` (or `up`
+ * within `recoveryBytesUp`) and `complete`; a new one `open`, `up` and `none`.
+ */
+export const TRANSITIONS = {
+  phase: {
+    open: ['sealing'],
+    // An empty chunk (its only records' writes failed) leaves without being handed out.
+    sealing: ['queued', 'done'],
+    queued: ['parked', 'done'],
+    parked: ['queued', 'done'],
+    done: [],
+  },
+  residency: {
+    up: ['down'],
+    down: ['loading'],
+    // A failed read leaves it down.
+    loading: ['up', 'down'],
+  },
+  stored: {
+    none: ['complete', 'failed'],
+    complete: [],
+    // Failed stays failed: a later write may fail too, and a torn write is never trusted.
+    failed: ['failed'],
+  },
+} as const satisfies {
+  phase: Record<ChunkPhase, readonly ChunkPhase[]>;
+  residency: Record<ChunkResidency, readonly ChunkResidency[]>;
+  stored: Record<ChunkStored, readonly ChunkStored[]>;
+};
+
+/** A chunk asked to make a move its state table does not allow: a bug in the pool, not the user's. */
+export class IllegalChunkTransition extends Error {
+  override name = 'IllegalChunkTransition';
+  constructor(
+    readonly chunkId: string,
+    readonly state: keyof typeof TRANSITIONS,
+    readonly from: string,
+    readonly to: string,
+  ) {
+    super(`internal error: chunk ${chunkId} cannot go from ${state} ${from} to ${to}`);
+  }
+}
+
+function check<S extends keyof typeof TRANSITIONS>(
+  chunk: Chunk,
+  state: S,
+  from: string,
+  to: string,
+): void {
+  const allowed = (TRANSITIONS[state] as Record<string, readonly string[]>)[from] ?? [];
+  if (!allowed.includes(to)) throw new IllegalChunkTransition(chunk.id, state, from, to);
+}
+
+/** A chunk taken over from storage (recovered at open or replayed from a dead letter). */
+export interface StoredChunkInit {
+  readonly id: string;
+  readonly tag: string;
+  readonly createdAt: number;
+  readonly routes: readonly string[];
+  /** The configured routes it still has to go to. */
+  readonly pending: readonly string[];
+  /** Its routes that are no longer configured outputs. */
+  readonly unrouted: readonly string[];
+  readonly recordCount: number;
+  readonly bytes: number;
+  /** Its records, when it comes up at once (within `recoveryBytesUp`); else it is down. */
+  readonly records: readonly Buffer[] | undefined;
+}
+
 // Creation order of chunks in this process (see `Chunk.sequence`).
 let created = 0;
 
@@ -35,17 +124,19 @@ export class Chunk implements ChunkInfo, ChunkHeader {
   readonly tag: string;
   readonly createdAt: number;
   readonly routes: readonly string[];
+  #phase: ChunkPhase = 'open';
+  #residency: ChunkResidency = 'up';
+  #stored: ChunkStored = 'none';
+  #storageError: Error | undefined;
   /**
-   * The records while the chunk is up; `undefined` while it is down (only in storage). While the
+   * The records while the chunk is up (invariant: `undefined` exactly when it is not). While the
    * chunk is open the array may be longer than `recordCount` (empty slots, filled by appends);
    * sealing trims it.
    */
-  records: Buffer[] | undefined = [];
-  recordCount = 0;
-  bytes = 0;
-  sealed = false;
-  /** A complete copy is in storage, so the chunk may go down. */
-  persisted = false;
+  #records: Buffer[] | undefined;
+  #recordCount = 0;
+  #bytes = 0;
+  #leases = 0;
   /** The account paying for the chunk's bytes while it is up. */
   charge: Account | undefined;
   /** Configured outputs that have not yet acked or dropped the chunk. */
@@ -59,26 +150,12 @@ export class Chunk implements ChunkInfo, ChunkHeader {
   readonly attempts = new Map<string, number>();
   /** Per output: clock time before which the chunk is not handed out again (a waiting retry). */
   readonly notBefore = new Map<string, number>();
-  /** Leases currently out on this chunk (at most one per output). */
-  leases = 0;
-  /** Every route is done (or the chunk was dropped): it has left the pool. */
-  done = false;
-  /**
-   * In its routes' queues: sealed and, with `fsync: 'always'`, every append on disk. Only such a
-   * chunk may be dropped by `whenFull: 'drop-oldest'` — before, its appends have not resolved, so
-   * its records are not accepted yet and cannot be counted as dropped.
-   */
-  handedOut = false;
   /** `fsync: 'always'`: records appended since the last write was started. */
   unwritten = 0;
   /** `fsync: 'always'`: the write that will carry the `unwritten` records. */
   pendingWrite: Promise<void> | undefined;
-  /** Why the chunk could not be written to storage (it is then delivered from memory). */
-  storageError: Error | undefined;
-  /** A read from storage is under way. */
-  loading = false;
   /** Storage operations on this chunk, in order: each is chained after the previous one. */
-  io: Promise<void> = Promise.resolve();
+  #io: Promise<void> = Promise.resolve();
   /** Timer that seals the chunk when it reaches `chunkAge`. */
   ageTimer: unknown;
   /** What the chunk counts against its routes' own quotas (see output-quota.ts). */
@@ -89,19 +166,101 @@ export class Chunk implements ChunkInfo, ChunkHeader {
    */
   refusedBy: readonly OutputQuota[] = NO_QUOTAS;
 
-  /** `pending`: the routes still to deliver to (default: all of `routes`). */
+  /**
+   * A new, open chunk. `pending`: the routes still to deliver to (default: all of `routes`);
+   * `slots`: room for that many records before its array grows.
+   */
   constructor(
     id: string,
     tag: string,
     createdAt: number,
     routes: readonly string[],
     pending: readonly string[] = routes,
+    slots = 0,
   ) {
     this.id = id;
     this.tag = tag;
     this.createdAt = createdAt;
     this.routes = routes;
     this.pendingRoutes = new Set(pending);
+    this.#records = new Array<Buffer>(slots);
+  }
+
+  /** A chunk taken over from storage: sealed, in its routes' queues (or parked), stored. */
+  static fromStorage(init: StoredChunkInit): Chunk {
+    const chunk = new Chunk(init.id, init.tag, init.createdAt, init.routes, init.pending);
+    for (const route of init.unrouted) chunk.unroutedRoutes.add(route);
+    chunk.#phase = init.pending.length === 0 ? 'parked' : 'queued';
+    chunk.#stored = 'complete';
+    chunk.#recordCount = init.recordCount;
+    chunk.#bytes = init.bytes;
+    chunk.#records = init.records === undefined ? undefined : [...init.records];
+    chunk.#residency = init.records === undefined ? 'down' : 'up';
+    return chunk;
+  }
+
+  get phase(): ChunkPhase {
+    return this.#phase;
+  }
+
+  get residency(): ChunkResidency {
+    return this.#residency;
+  }
+
+  get stored(): ChunkStored {
+    return this.#stored;
+  }
+
+  /** Takes no more records. */
+  get sealed(): boolean {
+    return this.#phase !== 'open';
+  }
+
+  /** In its routes' queues (or leased, or waiting for a retry): may be dropped for room. */
+  get queued(): boolean {
+    return this.#phase === 'queued';
+  }
+
+  /** Every route is done (or the chunk was dropped): it has left the pool. */
+  get done(): boolean {
+    return this.#phase === 'done';
+  }
+
+  get up(): boolean {
+    return this.#residency === 'up';
+  }
+
+  get loading(): boolean {
+    return this.#residency === 'loading';
+  }
+
+  /** A complete copy is in storage, so the chunk may go down. */
+  get persisted(): boolean {
+    return this.#stored === 'complete';
+  }
+
+  /** Why the chunk could not be written to storage (it is then delivered from memory). */
+  get storageError(): Error | undefined {
+    return this.#storageError;
+  }
+
+  /** The records while up; `undefined` while loading or down. */
+  get records(): Buffer[] | undefined {
+    return this.#records;
+  }
+
+  get recordCount(): number {
+    return this.#recordCount;
+  }
+
+  /** Payload bytes. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Leases currently out on this chunk (at most one per output). */
+  get leases(): number {
+    return this.#leases;
   }
 
   /** What the records cost the memory budget while up: payload plus per-record overhead. */
@@ -109,15 +268,104 @@ export class Chunk implements ChunkInfo, ChunkHeader {
     return memoryCost(this.bytes, this.recordCount);
   }
 
-  get up(): boolean {
-    return this.records !== undefined;
+  /** The last step of the chunk's storage chain (it never rejects). */
+  get io(): Promise<void> {
+    return this.#io;
+  }
+
+  // --- phase ------------------------------------------------------------------------------------
+
+  /** open → sealing: takes no more records; the spare slots go. */
+  seal(): void {
+    this.#move('phase', 'sealing');
+    (this.#records as Buffer[]).length = this.#recordCount;
+  }
+
+  /** sealing → queued (or parked → queued, rerouted): its routes may lease it. */
+  queue(): void {
+    this.#move('phase', 'queued');
+  }
+
+  /** queued → parked: its configured routes are done; outputs no longer configured keep it. */
+  park(): void {
+    this.#move('phase', 'parked');
+  }
+
+  /** → done: it has left the pool; its records (if up) go with it. */
+  finish(): void {
+    this.#move('phase', 'done');
+    if (this.#residency === 'up') this.takeDown();
+  }
+
+  // --- residency --------------------------------------------------------------------------------
+
+  /** up → down: its records leave memory (it is stored, or done). */
+  takeDown(): void {
+    this.#move('residency', 'down');
+    this.#records = undefined;
+  }
+
+  /** down → loading: a read from storage starts. */
+  startLoading(): void {
+    this.#move('residency', 'loading');
+  }
+
+  /** loading → up: the read brought `records` back. */
+  loaded(records: Buffer[]): void {
+    this.#move('residency', 'up');
+    this.#records = records;
+  }
+
+  /** loading → down: the read failed. */
+  loadFailed(): void {
+    this.#move('residency', 'down');
+  }
+
+  // --- stored -----------------------------------------------------------------------------------
+
+  /** none → complete: every record is in storage. */
+  markStored(): void {
+    this.#move('stored', 'complete');
+  }
+
+  /** none (or failed) → failed: a write of this chunk failed with `error`. */
+  markStoreFailed(error: Error): void {
+    this.#move('stored', 'failed');
+    this.#storageError = error;
+  }
+
+  // --- records and leases -----------------------------------------------------------------------
+
+  /** Adds a record to an open chunk (in a spare slot when there is one). */
+  addRecord(record: Buffer): void {
+    if (this.#phase !== 'open')
+      throw new IllegalChunkTransition(this.id, 'phase', this.#phase, 'a new record');
+    (this.#records as Buffer[])[this.#recordCount] = record;
+    this.#bytes += record.length;
+    this.#recordCount += 1;
+  }
+
+  /** Takes `count` records from `start` out again (their durable write failed); returns them. */
+  removeRecords(start: number, count: number): Buffer[] {
+    const removed = (this.#records as Buffer[]).splice(start, count);
+    for (const record of removed) this.#bytes -= record.length;
+    this.#recordCount -= removed.length;
+    return removed;
+  }
+
+  leased(): void {
+    this.#leases += 1;
+  }
+
+  leaseEnded(): void {
+    this.#leases -= 1;
   }
 
   /** Chains a storage operation after the previous ones on this chunk. */
   chain(operation: () => Promise<void>): Promise<void> {
-    const next = this.io.then(operation);
+    const next = this.#io.then(operation);
     // The chain itself must survive a failed step; callers handle the failure on `next`.
-    this.io = next.catch(() => undefined);
+    this.#io = next.catch(() => undefined);
     return next;
   }
 
@@ -130,5 +378,14 @@ export class Chunk implements ChunkInfo, ChunkHeader {
       recordCount: this.recordCount,
       bytes: this.bytes,
     };
+  }
+
+  #move<S extends keyof typeof TRANSITIONS>(state: S, to: string): void {
+    const from =
+      state === 'phase' ? this.#phase : state === 'residency' ? this.#residency : this.#stored;
+    check(this, state, from, to);
+    if (state === 'phase') this.#phase = to as ChunkPhase;
+    else if (state === 'residency') this.#residency = to as ChunkResidency;
+    else this.#stored = to as ChunkStored;
   }
 }

@@ -747,9 +747,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       }
     }
     // Slots past `recordCount` are spare capacity (see #recordSlots); sealing trims them.
-    (chunk.records as Buffer[])[chunk.recordCount] = record;
-    chunk.bytes += record.length;
-    chunk.recordCount += 1;
+    chunk.addRecord(record);
     if (this.#limited) {
       chunk.held.addRecord(memoryCost(record.length, 1), record.length);
       if (chunk.refusedBy.length > 0) this.#countRefused(chunk.refusedBy, 1, record.length);
@@ -767,9 +765,9 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     const clock = this.#options.clock;
     // Wall-clock time, not the pool's monotonic clock: it is stored, and a later run orders
     // recovered chunks by it (a monotonic reading means nothing in another process).
-    const chunk = new Chunk(this.#newChunkId(), tag, wallClock.now(), routes);
+    const id = this.#newChunkId();
+    const chunk = new Chunk(id, tag, wallClock.now(), routes, routes, this.#recordSlots);
     if (refused.length > 0) chunk.refusedBy = refused;
-    chunk.records = new Array<Buffer>(this.#recordSlots);
     chunk.charge = this.#budget.input;
     this.#budget.input.addChunk();
     this.#inputChunks.add(chunk);
@@ -841,11 +839,9 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
 
   /** Takes back records whose durable write failed (their appends reject). */
   #unaccept(chunk: Chunk, start: number, count: number): void {
-    const removed = (chunk.records as Buffer[]).splice(start, count);
+    const removed = chunk.removeRecords(start, count);
     let bytes = 0;
     for (const record of removed) bytes += record.length;
-    chunk.bytes -= bytes;
-    chunk.recordCount -= removed.length;
     chunk.charge?.release(memoryCost(bytes, removed.length));
     recountHolding(chunk, this.#quotaOf);
     this.#countRefused(chunk.refusedBy, -removed.length, -bytes); // they were never accepted
@@ -919,7 +915,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     // Under memory pressure only a chunk on the inputs' account frees what inputs need: looking
     // among those alone skips the backlog that is down, which an outage makes long (#18).
     for (const chunk of storageBound ? this.#chunks : this.#inputChunks) {
-      if (!chunk.handedOut || chunk.leases > 0 || chunk.loading) continue;
+      if (!chunk.queued || chunk.leases > 0 || chunk.loading) continue;
       return chunk;
     }
     return undefined;
@@ -1014,8 +1010,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
 
   #seal(chunk: Chunk): void {
     if (chunk.sealed) return;
-    chunk.sealed = true;
-    (chunk.records as Buffer[]).length = chunk.recordCount;
+    chunk.seal();
     this.#recordSlots = Math.min(MAX_RECORD_SLOTS, Math.max(16, chunk.recordCount));
     this.#options.clock.clearTimeout(chunk.ageTimer);
     if (this.#openChunks.get(chunk.tag) === chunk) this.#openChunks.delete(chunk.tag);
@@ -1072,7 +1067,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       this.#forget(chunk);
       return;
     }
-    chunk.handedOut = true;
+    chunk.queue();
     this.#emit('sealed', chunk.info());
     if (chunk.refusedBy.length > 0) {
       // Its records were counted as dropped for these outputs as they were placed.
@@ -1096,8 +1091,9 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   }
 
   #persisted(chunk: Chunk): void {
-    if (chunk.done) return;
-    chunk.persisted = true;
+    // A chunk one of whose writes failed stays failed (delivered from memory): see chunk.ts.
+    if (chunk.done || chunk.stored !== 'none') return;
+    chunk.markStored();
     this.#checkSpillable(chunk);
     // An output's memory limit, with persistent storage: its chunks past it go down once written.
     if (this.#limited && overMemoryQuota(chunk) && this.#spillable(chunk)) this.#putDown(chunk);
@@ -1108,7 +1104,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   /** Reports a failed write of a chunk; the chunk stays up and is still delivered from memory. */
   #storageError(chunk: Chunk, error: unknown): ChunkPoolError {
     const poolError = storageFailure(error, `storage failed on chunk ${chunk.id}`);
-    chunk.storageError = poolError;
+    chunk.markStoreFailed(poolError);
     if (poolError.code === 'STORAGE_FULL') this.#markStorageFull(poolError);
     this.#emit('storage-error', { chunk: chunk.info(), error: poolError });
     return poolError;
@@ -1136,10 +1132,10 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     this.#admitWaiters();
   }
 
-  /** Releases a stored chunk's memory; it is read back when an output needs it. */
+  /** Releases a stored chunk's memory (it must be up); it is read back when an output needs it. */
   #putDown(chunk: Chunk): void {
     this.#release(chunk);
-    chunk.records = undefined;
+    chunk.takeDown();
     recountHolding(chunk, this.#quotaOf);
   }
 
@@ -1199,28 +1195,30 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   }
 
   #bringUp(chunk: Chunk, account: Account, state: OutputState): void {
-    chunk.loading = true;
+    chunk.startLoading();
     state.loading += 1;
     account.addChunk();
     const loaded = (): void => {
-      chunk.loading = false;
       state.loading -= 1;
       this.#relieve();
     };
+    let read: Buffer[] = [];
     chunk
       .chain(() =>
         this.#options.storage.read(chunk.id).then((records) => {
-          chunk.records = records;
+          read = records;
         }),
       )
       .then(
         () => {
+          chunk.loaded(read);
           chunk.charge = account;
           recountHolding(chunk, this.#quotaOf);
           if (chunk.done) this.#putDown(chunk);
           loaded();
         },
         (error: unknown) => {
+          chunk.loadFailed();
           account.release(chunk.memoryBytes);
           account.removeChunk();
           if (chunk.done) {
@@ -1254,7 +1252,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
 
   #lease(state: OutputState, chunk: Chunk): ChunkLease {
     state.queue.delete(chunk);
-    chunk.leases += 1;
+    chunk.leased();
     this.#spillQueue.delete(chunk);
     const attempt = (chunk.attempts.get(state.name) ?? 0) + 1;
     chunk.attempts.set(state.name, attempt);
@@ -1274,7 +1272,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     const entry = state.leases.get(lease);
     if (entry !== undefined) this.#options.clock.clearTimeout(entry.timer);
     state.leases.delete(lease);
-    chunk.leases -= 1;
+    chunk.leaseEnded();
     this.#checkSpillable(chunk);
   }
 
@@ -1412,7 +1410,12 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
       : Promise.resolve();
     if (chunk.pendingRoutes.size === 0) {
       this.#park(chunk);
-    } else if (chunk.leases === 0 && chunk.persisted && chunk.charge !== this.#budget.input) {
+    } else if (
+      chunk.leases === 0 &&
+      chunk.up &&
+      chunk.persisted &&
+      chunk.charge !== this.#budget.input
+    ) {
       // Memory brought up for this output goes back as soon as no lease holds it.
       this.#putDown(chunk);
     }
@@ -1460,13 +1463,12 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
    */
   #forget(chunk: Chunk, { keepStored = false } = {}): void {
     if (chunk.done) return;
-    chunk.done = true;
+    this.#release(chunk); // while it is still up: what it held is given back
+    chunk.finish();
     this.#spillQueue.delete(chunk);
     this.#options.clock.clearTimeout(chunk.ageTimer);
     if (this.#openChunks.get(chunk.tag) === chunk) this.#openChunks.delete(chunk.tag);
     for (const state of this.#outputs.values()) state.queue.delete(chunk);
-    this.#release(chunk);
-    chunk.records = undefined;
     recountHolding(chunk, this.#quotaOf);
     this.#storedBytes -= chunk.bytes;
     this.#chunks.delete(chunk);
@@ -1636,27 +1638,27 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
         );
       return;
     }
-    const chunk = new Chunk(found.id, found.tag, found.createdAt, found.routes, routes);
-    for (const route of unrouted) chunk.unroutedRoutes.add(route);
-    chunk.sealed = true;
-    chunk.handedOut = true;
-    chunk.persisted = true;
-    chunk.recordCount = found.recordCount;
-    chunk.bytes = found.bytes;
-    chunk.records = undefined;
+    const cost = memoryCost(found.bytes, found.recordCount);
+    const comesUp =
+      routes.length > 0 &&
+      found.records !== undefined &&
+      recoveryBytes.used + cost <= this.#options.recoveryBytesUp;
+    const chunk = Chunk.fromStorage({
+      ...found,
+      pending: routes,
+      unrouted,
+      records: comesUp ? found.records : undefined,
+    });
     this.#storedBytes += chunk.bytes;
     const counted = how === 'recovered' ? this.#recovered : this.#replayed;
     counted.chunks += 1;
     counted.records += chunk.recordCount;
     if (routes.length === 0) {
-      this.#unrouted.set(chunk.id, chunk);
+      this.#unrouted.set(chunk.id, chunk); // parked
       return;
     }
-    const { recoveryBytesUp } = this.#options;
-    const cost = memoryCost(found.bytes, found.recordCount);
-    if (found.records !== undefined && recoveryBytes.used + cost <= recoveryBytesUp) {
+    if (comesUp) {
       recoveryBytes.used += cost;
-      chunk.records = [...found.records];
       chunk.charge = this.#budget.input;
       this.#budget.input.tryCharge(cost);
       this.#budget.input.addChunk();
@@ -1909,7 +1911,10 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   /** After an unrouted route went: the chunk is pending again, parked, or no longer needed. */
   #settleUnrouted(chunk: Chunk): void {
     if (chunk.pendingRoutes.size > 0) {
-      if (this.#unrouted.delete(chunk.id)) this.#chunks.add(chunk);
+      if (this.#unrouted.delete(chunk.id)) {
+        chunk.queue(); // parked → queued: pending again
+        this.#chunks.add(chunk);
+      }
     } else if (chunk.unroutedRoutes.size === 0) {
       this.#forget(chunk);
     }
@@ -1917,8 +1922,9 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
 
   /** Every configured route is done but some unconfigured ones remain: kept stored, down. */
   #park(chunk: Chunk): void {
+    chunk.park();
     for (const state of this.#outputs.values()) state.queue.delete(chunk);
-    if (chunk.leases === 0) this.#putDown(chunk);
+    if (chunk.leases === 0 && chunk.up) this.#putDown(chunk);
     this.#chunks.delete(chunk);
     this.#acks.settled(chunk);
     this.#inputChunks.delete(chunk); // no longer pending, so never dropped for room
