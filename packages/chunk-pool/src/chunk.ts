@@ -2,19 +2,11 @@
  * A chunk: records of one tag, sealed at a size or age limit, routed to one or more outputs. The
  * pool's internal view, plus {@link ChunkInfo}, the read-only view outputs and events see.
  *
- * A chunk's life is three states, each changed only by the transition methods below, which
- * throw an {@link IllegalChunkTransition} (a bug in the pool) for a move {@link TRANSITIONS} does
- * not list. docs/chunk-pool.md draws the same table ("A chunk's life"); a test keeps the two equal.
+ * A chunk's life is three explicit states (see chunk-states.ts), changed only by the
+ * transition methods below.
  *
- * - **phase**, where it is in the pool: `open` (taking records) → `sealing` (no more records;
- *   with `fsync: 'always'` until its last write is on disk) → `queued` (in its routes' queues,
- *   leased or waiting for a retry) → `done` (left the pool). A chunk whose configured routes are
- *   all done but that outputs no longer configured still need is `parked` (kept stored, out of
- *   every queue) until `reroute()` makes it `queued` again or `dropUnrouted()` makes it `done`.
- * - **residency**, where its records are: `up` (in memory), `loading` (being read back from
- *   storage), `down` (only in storage).
- * - **stored**, what storage holds of it: `none` yet (or memory storage), a `complete` copy (so
- *   it may go down), or `failed` (a write failed: it stays up and is delivered from memory).
+ * Over 300 lines: a read-only getter per state and per count, and one small method per
+ * transition, each documented; split up, a chunk's life would no longer be in one place.
  *
  * @module
  */
@@ -22,6 +14,14 @@ import type { Account } from './budget.js';
 import { NO_QUOTAS, QuotaHolding, type OutputQuota } from './output-quota.js';
 import { memoryCost } from './record-cost.js';
 import type { ChunkHeader } from './storage/storage.js';
+import {
+  checkTransition,
+  IllegalChunkTransition,
+  type ChunkPhase,
+  type ChunkResidency,
+  type ChunkStored,
+  type TRANSITIONS,
+} from './chunk-states.js';
 
 /** What outputs and events see of a chunk. */
 export interface ChunkInfo {
@@ -36,65 +36,6 @@ export interface ChunkInfo {
   readonly recordCount: number;
   /** Payload bytes (the sum of the records' lengths). */
   readonly bytes: number;
-}
-
-export type ChunkPhase = 'open' | 'sealing' | 'queued' | 'parked' | 'done';
-export type ChunkResidency = 'up' | 'loading' | 'down';
-export type ChunkStored = 'none' | 'complete' | 'failed';
-
-/**
- * Every legal move of each of a chunk's three states: `from: [to, ...]`. Anything else is a bug
- * in the pool. A chunk recovered from storage starts `queued` (or `parked`), `down` (or `up`
- * within `recoveryBytesUp`) and `complete`; a new one `open`, `up` and `none`.
- */
-export const TRANSITIONS = {
-  phase: {
-    open: ['sealing'],
-    // An empty chunk (its only records' writes failed) leaves without being handed out.
-    sealing: ['queued', 'done'],
-    queued: ['parked', 'done'],
-    parked: ['queued', 'done'],
-    done: [],
-  },
-  residency: {
-    up: ['down'],
-    down: ['loading'],
-    // A failed read leaves it down.
-    loading: ['up', 'down'],
-  },
-  stored: {
-    none: ['complete', 'failed'],
-    complete: [],
-    // Failed stays failed: a later write may fail too, and a torn write is never trusted.
-    failed: ['failed'],
-  },
-} as const satisfies {
-  phase: Record<ChunkPhase, readonly ChunkPhase[]>;
-  residency: Record<ChunkResidency, readonly ChunkResidency[]>;
-  stored: Record<ChunkStored, readonly ChunkStored[]>;
-};
-
-/** A chunk asked to make a move its state table does not allow: a bug in the pool, not the user's. */
-export class IllegalChunkTransition extends Error {
-  override name = 'IllegalChunkTransition';
-  constructor(
-    readonly chunkId: string,
-    readonly state: keyof typeof TRANSITIONS,
-    readonly from: string,
-    readonly to: string,
-  ) {
-    super(`internal error: chunk ${chunkId} cannot go from ${state} ${from} to ${to}`);
-  }
-}
-
-function check<S extends keyof typeof TRANSITIONS>(
-  chunk: Chunk,
-  state: S,
-  from: string,
-  to: string,
-): void {
-  const allowed = (TRANSITIONS[state] as Record<string, readonly string[]>)[from] ?? [];
-  if (!allowed.includes(to)) throw new IllegalChunkTransition(chunk.id, state, from, to);
 }
 
 /** A chunk taken over from storage (recovered at open or replayed from a dead letter). */
@@ -299,8 +240,14 @@ export class Chunk implements ChunkInfo, ChunkHeader {
 
   // --- residency --------------------------------------------------------------------------------
 
-  /** up → down: its records leave memory (it is stored, or done). */
+  /**
+   * up → down: its records leave memory. Invariant: only once storage holds a complete copy, or
+   * as the chunk leaves the pool; else records would be lost.
+   */
   takeDown(): void {
+    if (this.#stored !== 'complete' && this.#phase !== 'done') {
+      throw new IllegalChunkTransition(this.id, 'residency', 'up', `down (stored ${this.#stored})`);
+    }
     this.#move('residency', 'down');
     this.#records = undefined;
   }
@@ -338,8 +285,10 @@ export class Chunk implements ChunkInfo, ChunkHeader {
 
   /** Adds a record to an open chunk (in a spare slot when there is one). */
   addRecord(record: Buffer): void {
-    if (this.#phase !== 'open')
-      throw new IllegalChunkTransition(this.id, 'phase', this.#phase, 'a new record');
+    // Only an open chunk takes records: anything else is the pool's bug, like a bad transition.
+    if (this.#phase !== 'open') {
+      throw new IllegalChunkTransition(this.id, 'phase', this.#phase, 'open');
+    }
     (this.#records as Buffer[])[this.#recordCount] = record;
     this.#bytes += record.length;
     this.#recordCount += 1;
@@ -383,7 +332,7 @@ export class Chunk implements ChunkInfo, ChunkHeader {
   #move<S extends keyof typeof TRANSITIONS>(state: S, to: string): void {
     const from =
       state === 'phase' ? this.#phase : state === 'residency' ? this.#residency : this.#stored;
-    check(this, state, from, to);
+    checkTransition(this.id, state, from, to);
     if (state === 'phase') this.#phase = to as ChunkPhase;
     else if (state === 'residency') this.#residency = to as ChunkResidency;
     else this.#stored = to as ChunkStored;
