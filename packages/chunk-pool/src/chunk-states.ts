@@ -25,8 +25,7 @@ export type ChunkStored = 'none' | 'complete' | 'failed';
 
 /**
  * Every legal move of each of a chunk's three states: `from: [to, ...]`. Anything else is a bug
- * in the pool. A chunk recovered from storage starts `queued` (or `parked`), `down` (or `up`
- * within `recoveryBytesUp`) and `complete`; a new one `open`, `up` and `none`.
+ * in the pool.
  */
 export const TRANSITIONS = {
   phase: {
@@ -53,6 +52,21 @@ export const TRANSITIONS = {
   phase: Record<ChunkPhase, readonly ChunkPhase[]>;
   residency: Record<ChunkResidency, readonly ChunkResidency[]>;
   stored: Record<ChunkStored, readonly ChunkStored[]>;
+};
+
+/**
+ * The states a chunk starts in: a new chunk `open`, `up`, `none`; one taken over from storage
+ * (recovered at open, or a replayed dead letter) `queued` or `parked`, `down` or `up` (within
+ * `recoveryBytesUp`), `complete`.
+ */
+export const INITIAL = {
+  phase: ['open', 'queued', 'parked'],
+  residency: ['up', 'down'],
+  stored: ['none', 'complete'],
+} as const satisfies {
+  phase: readonly ChunkPhase[];
+  residency: readonly ChunkResidency[];
+  stored: readonly ChunkStored[];
 };
 
 /** A chunk asked to make a move its state table does not allow: a bug in the pool, not the user's. */

@@ -245,10 +245,10 @@ export class Chunk implements ChunkInfo, ChunkHeader {
    * as the chunk leaves the pool; else records would be lost.
    */
   takeDown(): void {
-    if (this.#stored !== 'complete' && this.#phase !== 'done') {
+    if (this.#residency === 'up' && this.#stored !== 'complete' && this.#phase !== 'done') {
       throw new IllegalChunkTransition(this.id, 'residency', 'up', `down (stored ${this.#stored})`);
     }
-    this.#move('residency', 'down');
+    this.#move('residency', 'down', 'up');
     this.#records = undefined;
   }
 
@@ -265,7 +265,7 @@ export class Chunk implements ChunkInfo, ChunkHeader {
 
   /** loading → down: the read failed. */
   loadFailed(): void {
-    this.#move('residency', 'down');
+    this.#move('residency', 'down', 'loading');
   }
 
   // --- stored -----------------------------------------------------------------------------------
@@ -329,9 +329,21 @@ export class Chunk implements ChunkInfo, ChunkHeader {
     };
   }
 
-  #move<S extends keyof typeof TRANSITIONS>(state: S, to: string): void {
+  /**
+   * Moves `state` to `to` if the table allows it (and, for a method that makes only one of the
+   * table's moves to `to`, if the state is `onlyFrom`); else throws, changing nothing.
+   */
+  #move<S extends keyof typeof TRANSITIONS>(state: S, to: string, onlyFrom?: string): void {
     const from =
       state === 'phase' ? this.#phase : state === 'residency' ? this.#residency : this.#stored;
+    if (onlyFrom !== undefined && from !== onlyFrom) {
+      throw new IllegalChunkTransition(
+        this.id,
+        state,
+        from,
+        `${to} (this way only from ${onlyFrom})`,
+      );
+    }
     checkTransition(this.id, state, from, to);
     if (state === 'phase') this.#phase = to as ChunkPhase;
     else if (state === 'residency') this.#residency = to as ChunkResidency;
