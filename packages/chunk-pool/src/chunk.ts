@@ -78,8 +78,7 @@ export class Chunk implements ChunkInfo, ChunkHeader {
   #recordCount = 0;
   #bytes = 0;
   #leases = 0;
-  /** The account paying for the chunk's bytes while it is up. */
-  charge: Account | undefined;
+  #charge: Account | undefined;
   /** Configured outputs that have not yet acked or dropped the chunk. */
   readonly pendingRoutes: Set<string>;
   /**
@@ -92,44 +91,49 @@ export class Chunk implements ChunkInfo, ChunkHeader {
   /** Per output: clock time before which the chunk is not handed out again (a waiting retry). */
   readonly notBefore = new Map<string, number>();
   /** `fsync: 'always'`: records appended since the last write was started. */
-  unwritten = 0;
+  #unwritten = 0;
   /** `fsync: 'always'`: the write that will carry the `unwritten` records. */
-  pendingWrite: Promise<void> | undefined;
+  #pendingWrite: Promise<void> | undefined;
   /** Storage operations on this chunk, in order: each is chained after the previous one. */
   #io: Promise<void> = Promise.resolve();
-  /** Timer that seals the chunk when it reaches `chunkAge`. */
-  ageTimer: unknown;
+  #ageTimer: unknown;
   /** What the chunk counts against its routes' own quotas (see output-quota.ts). */
   readonly held = new QuotaHolding();
   /**
    * Outputs the tag routes to that this chunk leaves out: `'drop-newest'` outputs that were full
    * when it opened. Each record placed in it is counted as dropped for them.
    */
-  refusedBy: readonly OutputQuota[] = NO_QUOTAS;
+  readonly refusedBy: readonly OutputQuota[];
 
   /**
    * A new, open chunk. `pending`: the routes still to deliver to (default: all of `routes`);
-   * `slots`: room for that many records before its array grows.
+   * `slots`: room for that many records before its array grows; `refusedBy`: see above.
    */
   constructor(
     id: string,
     tag: string,
     createdAt: number,
     routes: readonly string[],
-    pending: readonly string[] = routes,
-    slots = 0,
+    {
+      pending = routes,
+      slots = 0,
+      refusedBy = NO_QUOTAS,
+    }: { pending?: readonly string[]; slots?: number; refusedBy?: readonly OutputQuota[] } = {},
   ) {
     this.id = id;
     this.tag = tag;
     this.createdAt = createdAt;
     this.routes = routes;
     this.pendingRoutes = new Set(pending);
+    this.refusedBy = refusedBy;
     this.#records = new Array<Buffer>(slots);
   }
 
   /** A chunk taken over from storage: sealed, in its routes' queues (or parked), stored. */
   static fromStorage(init: StoredChunkInit): Chunk {
-    const chunk = new Chunk(init.id, init.tag, init.createdAt, init.routes, init.pending);
+    const chunk = new Chunk(init.id, init.tag, init.createdAt, init.routes, {
+      pending: init.pending,
+    });
     for (const route of init.unrouted) chunk.unroutedRoutes.add(route);
     chunk.#phase = init.pending.length === 0 ? 'parked' : 'queued';
     chunk.#stored = 'complete';
@@ -207,6 +211,16 @@ export class Chunk implements ChunkInfo, ChunkHeader {
   /** What the records cost the memory budget while up: payload plus per-record overhead. */
   get memoryBytes(): number {
     return memoryCost(this.bytes, this.recordCount);
+  }
+
+  /** The account paying for the chunk's records while it is up. */
+  get charge(): Account | undefined {
+    return this.#charge;
+  }
+
+  /** Timer that seals the chunk when it reaches `chunkAge`. */
+  get ageTimer(): unknown {
+    return this.#ageTimer;
   }
 
   /** The last step of the chunk's storage chain (it never rejects). */
@@ -300,6 +314,50 @@ export class Chunk implements ChunkInfo, ChunkHeader {
     for (const record of removed) this.#bytes -= record.length;
     this.#recordCount -= removed.length;
     return removed;
+  }
+
+  /** From now on `account` pays for the records (the caller charged it). */
+  chargeTo(account: Account): void {
+    this.#charge = account;
+  }
+
+  /**
+   * Gives back to its account what the records of an up chunk cost; the chunk is then on no
+   * account. False (and nothing done) when it was on none, or is not up.
+   */
+  releaseCharge(): boolean {
+    const charge = this.#charge;
+    if (charge === undefined || !this.up) return false;
+    charge.release(this.memoryBytes);
+    charge.removeChunk();
+    this.#charge = undefined;
+    return true;
+  }
+
+  /** The timer that seals the chunk at `chunkAge`, set when it opens. */
+  setAgeTimer(timer: unknown): void {
+    this.#ageTimer = timer;
+  }
+
+  /**
+   * `fsync: 'always'`: the record just added goes to storage with every record added since the
+   * last write started, as one group written after the chunk's earlier writes:
+   * `write(chunk, batch, start)` is called once per group, and every append of the group waits
+   * for the same promise.
+   */
+  writeGroup(
+    write: (chunk: Chunk, batch: Buffer[], start: number) => Promise<void>,
+  ): Promise<void> {
+    this.#unwritten += 1;
+    this.#pendingWrite ??= this.chain(() => {
+      const end = this.#recordCount;
+      const start = end - this.#unwritten;
+      const batch = (this.#records as Buffer[]).slice(start, end);
+      this.#unwritten = 0;
+      this.#pendingWrite = undefined;
+      return write(this, batch, start);
+    });
+    return this.#pendingWrite;
   }
 
   leased(): void {

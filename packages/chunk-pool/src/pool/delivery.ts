@@ -89,7 +89,7 @@ export class Delivery {
       .then(
         () => {
           chunk.loaded(read);
-          chunk.charge = account;
+          chunk.chargeTo(account);
           recountHolding(chunk, pool.quotaOf);
           // Left the pool while it was read: the memory goes back at once.
           if (chunk.done) pool.memory.moveDown(chunk);

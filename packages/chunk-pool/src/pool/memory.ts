@@ -71,10 +71,7 @@ export class Memory {
    * (so on no input list), and must go down or leave the pool next.
    */
   releaseCharge(chunk: Chunk): void {
-    if (chunk.charge === undefined || !chunk.up) return;
-    chunk.charge.release(chunk.memoryBytes);
-    chunk.charge.removeChunk();
-    chunk.charge = undefined;
+    if (!chunk.releaseCharge()) return;
     this.#spillQueue.delete(chunk);
     this.#pool.inputChunks.delete(chunk);
   }

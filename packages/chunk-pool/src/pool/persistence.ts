@@ -182,24 +182,18 @@ export class Persistence {
    * fails, they reject and their records leave the chunk (they were never accepted).
    */
   writeThrough(chunk: Chunk): Promise<void> {
-    chunk.unwritten += 1;
-    chunk.pendingWrite ??= chunk.chain(async () => {
-      const records = chunk.records as Buffer[];
-      const count = chunk.unwritten;
-      const end = chunk.recordCount;
-      const start = end - count;
-      const batch = records.slice(start, end);
-      chunk.unwritten = 0;
-      chunk.pendingWrite = undefined;
-      try {
-        await this.#pool.options.storage.append(chunk, batch);
-      } catch (error) {
-        this.#unaccept(chunk, start, count);
-        throw this.storageError(chunk, error);
-      }
-    });
-    return chunk.pendingWrite;
+    return chunk.writeGroup(this.#appendGroup);
   }
+
+  /** Writes one group of `fsync: 'always'` appends; on failure takes them back and rejects. */
+  readonly #appendGroup = async (chunk: Chunk, batch: Buffer[], start: number): Promise<void> => {
+    try {
+      await this.#pool.options.storage.append(chunk, batch);
+    } catch (error) {
+      this.#unaccept(chunk, start, batch.length);
+      throw this.storageError(chunk, error);
+    }
+  };
 
   /** Takes back records whose durable write failed (their appends reject). */
   #unaccept(chunk: Chunk, start: number, count: number): void {

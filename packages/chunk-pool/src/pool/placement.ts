@@ -124,15 +124,17 @@ export class Placement {
     // Wall-clock time, not the pool's monotonic clock: it is stored, and a later run orders
     // recovered chunks by it (a monotonic reading means nothing in another process).
     const id = pool.newChunkId();
-    const chunk = new Chunk(id, tag, wallClock.now(), routes, routes, this.#recordSlots);
-    if (refused.length > 0) chunk.refusedBy = refused;
-    chunk.charge = pool.budget.input;
+    const chunk = new Chunk(id, tag, wallClock.now(), routes, {
+      slots: this.#recordSlots,
+      ...(refused.length > 0 ? { refusedBy: refused } : {}),
+    });
+    chunk.chargeTo(pool.budget.input);
     pool.budget.input.addChunk();
     pool.inputChunks.add(chunk);
     pool.acks.opened(chunk);
     // Its records never go to the full 'drop-newest' outputs: dropped there, for the acks.
     for (const quota of refused) pool.acks.routeSettled(chunk, quota.output, 'dropped');
-    chunk.ageTimer = clock.setTimeout(() => pool.persistence.seal(chunk), pool.options.chunkAge);
+    chunk.setAgeTimer(clock.setTimeout(() => pool.persistence.seal(chunk), pool.options.chunkAge));
     pool.chunks.add(chunk);
     pool.openChunks.set(tag, chunk);
     recountHolding(chunk, pool.quotaOf);

@@ -149,7 +149,7 @@ export class Recovery {
     }
     if (comesUp) {
       recoveryBytes.used += cost;
-      chunk.charge = pool.budget.input;
+      chunk.chargeTo(pool.budget.input);
       pool.budget.input.tryCharge(cost);
       pool.budget.input.addChunk();
       pool.inputChunks.add(chunk);
