@@ -5,8 +5,9 @@
  * A chunk's life is three explicit states (see chunk-states.ts), changed only by the
  * transition methods below.
  *
- * Over 300 lines: a read-only getter per state and per count, and one small method per
- * transition, each documented; split up, a chunk's life would no longer be in one place.
+ * Over 300 lines: a read-only getter per state and per count, one small method per transition,
+ * and the little else a chunk owns (its charge, its `fsync: 'always'` write groups), each
+ * documented; split up, a chunk's life would no longer be in one place.
  *
  * @module
  */
