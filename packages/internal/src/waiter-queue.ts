@@ -75,6 +75,19 @@ export class WaiterQueue<T, D = undefined> {
     return true;
   }
 
+  /**
+   * Wakes, in the order they came, every caller waiting now whose data `matches` (a watermark
+   * reached, say), with `value`; the others keep waiting. Returns how many were woken.
+   */
+  wakeWhere(matches: (data: D) => boolean, value: T): number {
+    const woken = [...this.#waiters].filter((waiter) => matches(waiter.data));
+    for (const waiter of woken) {
+      waiter.leave();
+      waiter.resolve(value);
+    }
+    return woken.length;
+  }
+
   /** Wakes every caller waiting now with `value` (callers that wait during this call are not). */
   wakeAll(value: T): number {
     const woken = [...this.#waiters];

@@ -93,3 +93,18 @@ test('abortError and onAbort: an aborted wait rejects with what abortError makes
   queue.wakeOne(3);
   await expect(other).resolves.toBe(3);
 });
+
+test('wakeWhere wakes only the waiters whose data matches, in order; the others keep waiting', async () => {
+  const queue = new WaiterQueue<number, number>();
+  const order: string[] = [];
+  const waits = [5, 2, 9, 1].map((below) =>
+    queue.wait(undefined, below).then((value) => order.push(`${below}:${value}`)),
+  );
+  expect(queue.wakeWhere((below) => below <= 5, 5)).toBe(3);
+  expect(queue.size).toBe(1);
+  expect(queue.peek()).toBe(9);
+  expect(queue.wakeWhere((below) => below <= 8, 8)).toBe(0);
+  expect(queue.wakeWhere((below) => below <= 9, 9)).toBe(1);
+  await Promise.all(waits);
+  expect(order).toEqual(['5:5', '2:5', '1:5', '9:9']);
+});
