@@ -238,7 +238,7 @@ export class Chunk implements ChunkInfo, ChunkHeader {
   }
 
   /** sealing → queued (or parked → queued, rerouted): its routes may lease it. */
-  queue(): void {
+  enqueue(): void {
     this.#move('phase', 'queued');
   }
 

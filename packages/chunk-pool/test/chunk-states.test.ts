@@ -50,7 +50,7 @@ test("the state diagrams in docs/chunk-pool.md are chunk-states.ts's table", () 
 const METHODS: Record<StateName, Record<string, (chunk: Chunk) => void>> = {
   phase: {
     sealing: (chunk) => chunk.seal(),
-    queued: (chunk) => chunk.queue(),
+    queued: (chunk) => chunk.enqueue(),
     parked: (chunk) => chunk.park(),
     done: (chunk) => chunk.finish(),
   },
@@ -168,7 +168,7 @@ test('a chunk goes down only with a complete copy in storage, or as it leaves th
   expect(() => unstored.takeDown()).toThrow('(stored failed)');
   expect(unstored.records).toHaveLength(1);
   unstored.seal();
-  unstored.queue();
+  unstored.enqueue();
   unstored.finish(); // leaving the pool: its records go with it
   expect([unstored.phase, unstored.residency, unstored.records]).toEqual([
     'done',

@@ -45,7 +45,7 @@ export class Persistence {
     if (pool.openChunks.get(chunk.tag) === chunk) pool.openChunks.delete(chunk.tag);
     const { storage } = pool.options;
     if (!storage.persistent) {
-      this.#queue(chunk);
+      this.#handToRoutes(chunk);
       return;
     }
     if (storage.syncEachAppend) {
@@ -56,18 +56,18 @@ export class Persistence {
         .then(
           () => {
             this.#stored(chunk);
-            this.#queue(chunk);
+            this.#handToRoutes(chunk);
             this.#sealWriteEnded();
           },
           (error: unknown) => {
             this.storageError(chunk, error);
-            this.#queue(chunk);
+            this.#handToRoutes(chunk);
             this.#sealWriteEnded();
           },
         );
       return;
     }
-    this.#queue(chunk);
+    this.#handToRoutes(chunk);
     const records = chunk.records as Buffer[];
     this.sealWrites += 1;
     chunk
@@ -99,14 +99,14 @@ export class Persistence {
   }
 
   /** sealing → queued: the chunk goes to the queues of its routes (an empty one leaves). */
-  #queue(chunk: Chunk): void {
+  #handToRoutes(chunk: Chunk): void {
     const pool = this.#pool;
     if (chunk.done) return;
     if (chunk.recordCount === 0) {
       pool.departures.removeFromPool(chunk);
       return;
     }
-    chunk.queue();
+    chunk.enqueue();
     pool.emit('sealed', chunk.info());
     if (chunk.refusedBy.length > 0) {
       // Its records were counted as dropped for these outputs as they were placed.

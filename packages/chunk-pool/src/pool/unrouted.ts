@@ -148,7 +148,7 @@ export class UnroutedChunks {
     const pool = this.#pool;
     if (chunk.pendingRoutes.size > 0) {
       if (this.#parked.delete(chunk.id)) {
-        chunk.queue(); // parked → queued: pending again
+        chunk.enqueue(); // parked → queued: pending again
         pool.chunks.add(chunk);
       }
     } else if (chunk.unroutedRoutes.size === 0) {
