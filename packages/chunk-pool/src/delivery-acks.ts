@@ -14,9 +14,9 @@
  *
  * @module
  */
-import { invalidOption } from '@holdfast/internal';
+import { invalidOption, WaiterQueue } from '@holdfast/internal';
 import type { Chunk, ChunkInfo } from './chunk.js';
-import { ChunkPoolError } from './errors.js';
+import { abortedError, closedError } from './pool/pool-errors.js';
 
 /**
  * The final state of a chunk's records on one route. `'done-earlier'`: done in a run before a
@@ -51,13 +51,6 @@ const SEVERITY: readonly RouteOutcome[] = [
   'dropped',
 ];
 
-interface Barrier {
-  readonly below: number;
-  readonly resolve: (settledBelow: number) => void;
-  readonly reject: (error: ChunkPoolError) => void;
-  readonly detach: () => void;
-}
-
 /** What the pool keeps per chunk while the chunk is tracked. */
 interface Tracked {
   readonly firstSequence: number;
@@ -69,7 +62,8 @@ export class DeliveryAcks {
   /** Per tag: its unsettled chunks, oldest (lowest `firstSequence`) first. */
   readonly #pending = new Map<string, Set<Chunk>>();
   readonly #tracked = new WeakMap<Chunk, Tracked>();
-  readonly #barriers = new Map<string, Barrier[]>();
+  /** Per tag: `whenSettled` calls waiting for the watermark to pass their `below`. */
+  readonly #waiting = new Map<string, WaiterQueue<number, number>>();
   /** Records numbered before this run accepted any (the recovered ones). */
   #recoveredRecords = 0;
   #replayedRecords = 0;
@@ -181,22 +175,19 @@ export class DeliveryAcks {
     if (signal?.aborted === true) return Promise.reject(abortedError(signal));
     const now = this.settledBelow(tag);
     if (now >= below) return Promise.resolve(now);
-    return new Promise<number>((resolve, reject) => {
-      const onAbort = (): void => {
-        this.#remove(tag, barrier);
-        reject(abortedError(signal));
-      };
-      const barrier: Barrier = {
-        below,
-        resolve,
-        reject,
-        detach: () => signal?.removeEventListener('abort', onAbort),
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const waiting = this.#barriers.get(tag);
-      if (waiting === undefined) this.#barriers.set(tag, [barrier]);
-      else waiting.push(barrier);
-    });
+    let waiting = this.#waiting.get(tag);
+    if (waiting === undefined) {
+      const queue = new WaiterQueue<number, number>({
+        abortError: abortedError,
+        // The last wait of a tag given up: the tag keeps no queue.
+        onAbort: () => {
+          if (queue.size === 0 && this.#waiting.get(tag) === queue) this.#waiting.delete(tag);
+        },
+      });
+      this.#waiting.set(tag, queue);
+      waiting = queue;
+    }
+    return waiting.wait(signal, below);
   }
 
   /**
@@ -205,13 +196,8 @@ export class DeliveryAcks {
    */
   close(): void {
     this.#closed = true;
-    for (const waiting of this.#barriers.values()) {
-      for (const barrier of waiting) {
-        barrier.detach();
-        barrier.reject(closedError());
-      }
-    }
-    this.#barriers.clear();
+    for (const waiting of this.#waiting.values()) waiting.rejectAll(closedError());
+    this.#waiting.clear();
   }
 
   #track(chunk: Chunk, firstSequence: number): void {
@@ -224,24 +210,10 @@ export class DeliveryAcks {
   }
 
   #wake(tag: string, settledBelow: number): void {
-    const waiting = this.#barriers.get(tag);
+    const waiting = this.#waiting.get(tag);
     if (waiting === undefined) return;
-    const stillWaiting = waiting.filter((barrier) => barrier.below > settledBelow);
-    if (stillWaiting.length === 0) this.#barriers.delete(tag);
-    else this.#barriers.set(tag, stillWaiting);
-    for (const barrier of waiting) {
-      if (barrier.below > settledBelow) continue;
-      barrier.detach();
-      barrier.resolve(settledBelow);
-    }
-  }
-
-  #remove(tag: string, barrier: Barrier): void {
-    const waiting = this.#barriers.get(tag);
-    if (waiting === undefined) return;
-    const index = waiting.indexOf(barrier);
-    if (index !== -1) waiting.splice(index, 1);
-    if (waiting.length === 0) this.#barriers.delete(tag);
+    waiting.wakeWhere((below) => below <= settledBelow, settledBelow);
+    if (waiting.size === 0) this.#waiting.delete(tag);
   }
 }
 
@@ -249,12 +221,4 @@ function worst(routes: Readonly<Record<string, RouteOutcome>>): RouteOutcome {
   let index = 0;
   for (const outcome of Object.values(routes)) index = Math.max(index, SEVERITY.indexOf(outcome));
   return SEVERITY[index] as RouteOutcome;
-}
-
-function closedError(): ChunkPoolError {
-  return new ChunkPoolError('POOL_CLOSED', 'the chunk pool is closed');
-}
-
-function abortedError(signal: AbortSignal | undefined): ChunkPoolError {
-  return new ChunkPoolError('ABORTED', 'the operation was aborted', { cause: signal?.reason });
 }

@@ -2,6 +2,9 @@
  * The pool's options, their defaults, and the checks that turn a bad value into an error naming
  * it.
  *
+ * Over 300 lines: most of it is the options' own documentation (each option's meaning, range and
+ * default, read in editors), kept next to the one function that checks them all.
+ *
  * @module
  */
 import { systemClock, type Clock } from './clock.js';

@@ -15,7 +15,7 @@ import type { OutputState } from './output-state.js';
  */
 export function oldestDroppableFor(state: OutputState): Chunk | undefined {
   for (const chunk of state.queue) {
-    if (chunk.handedOut && !chunk.loading) return chunk;
+    if (chunk.queued && !chunk.loading) return chunk;
   }
   return undefined;
 }
@@ -29,7 +29,7 @@ export function bestEffortVictim(
   outputs: ReadonlyMap<string, OutputState>,
 ): Chunk | undefined {
   for (const chunk of chunks) {
-    if (!chunk.handedOut || chunk.leases > 0 || chunk.loading) continue;
+    if (!chunk.queued || chunk.leases > 0 || chunk.loading) continue;
     // Still stored for an output no longer configured: kept for it (see `pool.unrouted()`).
     if (chunk.pendingRoutes.size === 0 || chunk.unroutedRoutes.size > 0) continue;
     let onlyBestEffort = true;

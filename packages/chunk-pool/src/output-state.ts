@@ -4,21 +4,14 @@
  *
  * @module
  */
+import { WaiterQueue } from '@holdfast/internal';
 import type { Chunk } from './chunk.js';
-import type { ChunkPoolError } from './errors.js';
 import type { ChunkLease } from './lease.js';
 import type { DropReason } from './events.js';
 import type { OutputPolicy, ResolvedRetry } from './options.js';
 import { OutputQuota } from './output-quota.js';
+import { abortedError } from './pool/pool-errors.js';
 import { Breaker } from './retry-schedule.js';
-
-/** A `take()` call waiting for a chunk. */
-export interface Taker {
-  readonly resolve: (lease: ChunkLease) => void;
-  readonly reject: (error: ChunkPoolError) => void;
-  /** Removes the abort listener; called once the taker leaves the queue. */
-  readonly detach: () => void;
-}
 
 /** A counter of records and bytes. */
 export class VolumeCounter {
@@ -52,7 +45,8 @@ export class OutputState {
   readonly queue = new Set<Chunk>();
   /** Leases out now, with their timeout timers. */
   readonly leases = new Map<ChunkLease, { readonly chunk: Chunk; readonly timer: unknown }>();
-  readonly takers: Taker[] = [];
+  /** `take()` calls waiting for a chunk. */
+  readonly takers = new WaiterQueue<ChunkLease>({ abortError: abortedError });
   /** Reads from storage under way for this output's takers. */
   loading = 0;
   /** Timer that wakes takers when a retry delay or the breaker's cooldown ends. */

@@ -30,4 +30,4 @@ export {
 } from './retry.js';
 export { seededRandom } from './seeded-random.js';
 export { VirtualClock } from './virtual-clock.js';
-export { WaiterQueue } from './waiter-queue.js';
+export { WaiterQueue, type WaiterQueueOptions } from './waiter-queue.js';
