@@ -22,7 +22,7 @@
  */
 import { lstat, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeValue } from '@holdfast/internal';
+import { callOptions, describeValue } from '@holdfast/internal';
 import { ChunkPoolError } from './errors.js';
 import { DirLock } from './storage/dir-lock.js';
 import { safeName, storageFolders } from './storage/names.js';
@@ -307,15 +307,10 @@ export function checkSelection(
   known: readonly string[],
   call: string,
 ): { output: string | undefined; ids: Set<string> | undefined } {
-  if (typeof selection !== 'object' || selection === null) {
-    throw new TypeError(`${call}: options must be an object, got ${describeValue(selection)}`);
-  }
-  for (const key of Object.keys(selection)) {
-    if (!known.includes(key)) {
-      throw new TypeError(`${call}: unknown option \`${key}\` (known: ${known.join(', ')})`);
-    }
-  }
-  const { output, ids } = selection;
+  const checked: ReplayOptions = callOptions(selection, known, `${call}(options)`);
+  // A name that becomes a path is checked here, for every call: `into` too, where it is known.
+  if (checked.into !== undefined && known.includes('into')) safeName(checked.into, 'into');
+  const { output, ids } = checked;
   if (output !== undefined) safeName(output, 'output');
   if (ids === undefined) return { output, ids: undefined };
   if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) {

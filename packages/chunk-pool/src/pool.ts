@@ -10,6 +10,7 @@
  * @module
  */
 import { EventEmitter } from 'node:events';
+import { callOptions, signalOption } from '@holdfast/internal';
 import type { Writable } from 'node:stream';
 import { isChunkPoolError } from './errors.js';
 import type { ChunkPoolEvents, UnroutedChunk } from './events.js';
@@ -94,10 +95,13 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
    * @throws {ChunkPoolError} `RECORD_TOO_LARGE`, `INVALID_RECORD`, `STORAGE_FULL`,
    *   `POOL_CLOSED`, `ABORTED`.
    */
-  append(tag: string, record: PoolRecord, options: CallOptions = {}): Promise<AppendOutcome> {
+  append(tag: string, record: PoolRecord, options?: CallOptions): Promise<AppendOutcome> {
     const pool = this.#pool;
     let bytes: Buffer;
+    let signal: AbortSignal | undefined;
     try {
+      // No options (the hot path): nothing to check.
+      if (options !== undefined) signal = callSignal(options, 'append(tag, record, options)');
       bytes = pool.placement.acceptable(tag, record);
     } catch (error) {
       return Promise.reject(error as Error);
@@ -105,7 +109,7 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
     if (pool.appendWaiters.size === 0 && pool.admission.admit(tag, bytes.length)) {
       return pool.placement.accept(tag, bytes);
     }
-    return pool.appendWaiters.whenFull(tag, bytes, options.signal);
+    return pool.appendWaiters.whenFull(tag, bytes, signal);
   }
 
   /**
@@ -148,12 +152,18 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
    *
    * @throws {ChunkPoolError} `UNKNOWN_OUTPUT`, `POOL_CLOSED`, `ABORTED`.
    */
-  take(output: string, options: CallOptions = {}): Promise<ChunkLease> {
+  take(output: string, options?: CallOptions): Promise<ChunkLease> {
     const pool = this.#pool;
+    let signal: AbortSignal | undefined;
+    try {
+      signal = callSignal(options, 'take(output, options)');
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     const state = pool.outputs.get(output);
     if (state === undefined) return Promise.reject(unknownOutput(output, pool.options.outputs));
     if (pool.closed) return Promise.reject(closedError());
-    return pool.delivery.take(state, options.signal);
+    return pool.delivery.take(state, signal);
   }
 
   /**
@@ -161,10 +171,12 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
    * `signal` aborts or the pool closes. Settle each lease before the loop asks for the next one,
    * or run several loops for concurrency.
    */
-  async *consume(output: string, options: CallOptions = {}): AsyncGenerator<ChunkLease> {
+  async *consume(output: string, options?: CallOptions): AsyncGenerator<ChunkLease> {
+    // Checked at the first `next()`, which rejects (a generator's body starts there).
+    const signal = callSignal(options, 'consume(output, options)');
     for (;;) {
       try {
-        yield await this.take(output, options);
+        yield await this.take(output, signal === undefined ? undefined : { signal });
       } catch (error) {
         if (isChunkPoolError(error, 'ABORTED') || isChunkPoolError(error, 'POOL_CLOSED')) return;
         throw error;
@@ -176,11 +188,17 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
    * Resolves when every accepted record is done (delivered, dropped or dead-lettered) on every
    * route; seals open chunks first. Use before `close()` for a graceful shutdown.
    */
-  drain(options: CallOptions = {}): Promise<void> {
+  drain(options?: CallOptions): Promise<void> {
     const pool = this.#pool;
+    let signal: AbortSignal | undefined;
+    try {
+      signal = callSignal(options, 'drain(options)');
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     pool.persistence.sealOpenChunks();
     if (pool.chunks.size === 0) return Promise.resolve();
-    return pool.drainWaiters.wait(options.signal);
+    return pool.drainWaiters.wait(signal);
   }
 
   /**
@@ -211,10 +229,16 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
    * @throws {TypeError} when `tag` is not a string or `below` not a whole number from 0 to
    *   `nextSequence()` (the promise rejects).
    */
-  whenSettled(tag: string, below?: number, options: CallOptions = {}): Promise<number> {
+  whenSettled(tag: string, below?: number, options?: CallOptions): Promise<number> {
     const { acks, closed } = this.#pool;
+    let signal: AbortSignal | undefined;
+    try {
+      signal = callSignal(options, 'whenSettled(tag, below, options)');
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     if (closed) return Promise.reject(closedError());
-    return acks.whenSettled(tag, below ?? acks.nextSequence(), options.signal);
+    return acks.whenSettled(tag, below ?? acks.nextSequence(), signal);
   }
 
   /** Gauges and counters, per input share and per output. */
@@ -354,4 +378,17 @@ export class ChunkPool extends EventEmitter<ChunkPoolEvents> implements AsyncDis
   dropUnrouted(route: string): Promise<Volume> {
     return this.#pool.unrouted.dropUnrouted(route);
   }
+}
+
+/** The keys of {@link CallOptions}. */
+const CALL_KEYS = ['signal'] as const satisfies readonly (keyof CallOptions)[];
+
+/**
+ * The `signal` of one call's options, checked as every option is (docs/conventions.md): a
+ * misspelt key or a signal that is not an `AbortSignal` is a `TypeError` naming it, never
+ * ignored (an append that cannot be aborted would wait forever).
+ */
+function callSignal(options: unknown, call: string): AbortSignal | undefined {
+  const checked = callOptions(options, CALL_KEYS, call);
+  return signalOption(checked.signal, `${call}.signal`);
 }

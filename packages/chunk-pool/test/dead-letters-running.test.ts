@@ -101,7 +101,11 @@ describe('dead letters of a running pool', () => {
       code: 'UNKNOWN_DEAD_LETTER',
     });
     await expect(pool.replayDeadLetters({ intoo: 'debug' } as never)).rejects.toThrow(
-      /replayDeadLetters: unknown option `intoo`/,
+      /replayDeadLetters\(options\): unknown option `intoo` \(did you mean `into`\?\)/,
+    );
+    // A name that is not a string is a TypeError naming it (it was an unknown output).
+    await expect(pool.replayDeadLetters({ into: 5 } as never)).rejects.toThrow(
+      'into: expected a string, got 5 (number)',
     );
     await expect(pool.deadLetters(null as never)).rejects.toThrow(TypeError);
     expect(await pool.deadLetters()).toHaveLength(1); // nothing moved
@@ -113,6 +117,23 @@ describe('dead letters of a running pool', () => {
       message: expect.stringMatching(/keeps no dead letters/),
     });
     await inMemory.close();
+  });
+
+  test('replays and drops called at once run one after another: every dead letter once, no call fails', async () => {
+    const dir = tempDir();
+    const pool = await open(dir);
+    await withDeadLetters(pool, 30);
+    const [first, second, dropped] = await Promise.all([
+      pool.replayDeadLetters({ output: 'archive' }),
+      pool.replayDeadLetters({ output: 'archive' }),
+      pool.dropDeadLetters({ output: 'archive' }),
+    ]);
+    // The first took all three; the others, run after it, found none left.
+    expect(first).toMatchObject({ chunks: 3, records: 30 });
+    expect(second).toMatchObject({ chunks: 0, records: 0 });
+    expect(dropped).toEqual({ chunks: 0, records: 0, bytes: 0 });
+    expect((await takeAll(pool, 'archive')).sort()).toEqual(named(30).sort());
+    await pool.close();
   });
 
   test("kill -9 part-way through a running pool's replay: after a replay run again, every record is delivered exactly once", async () => {

@@ -103,7 +103,7 @@ describe('dead letters can be listed and read', () => {
     });
     // A name that is not a string is a TypeError naming it, not tested as its string form.
     await expect(replayDeadLetters(dir, { into: ['debug'] } as never)).rejects.toThrow(
-      'output: expected a string, got an array of 1',
+      'into: expected a string, got an array of 1',
     );
     await expect(listDeadLetters(dir, { output: 7 } as never)).rejects.toThrow(TypeError);
     await expect(dropDeadLetters(dir, { ids: [12] } as never)).rejects.toThrow(

@@ -22,6 +22,11 @@ type DeadLetterStore = Required<
 
 export class DeadLetterCalls {
   readonly #pool: PoolCore;
+  /**
+   * The replay or drop under way: each waits for the one before it. Two at once would list the
+   * same dead letters, and the second would find them gone (UNKNOWN_DEAD_LETTER) or half-moved.
+   */
+  #turn: Promise<unknown> = Promise.resolve();
 
   constructor(pool: PoolCore) {
     this.#pool = pool;
@@ -36,9 +41,16 @@ export class DeadLetterCalls {
 
   /** See `ChunkPool.replayDeadLetters`. */
   async replay(options: ReplayOptions): Promise<DeadLetterTotals & { damaged: DeadLetter[] }> {
-    const pool = this.#pool;
     const store = this.#store('replayDeadLetters');
     checkSelection(options, ['output', 'ids', 'into'], 'replayDeadLetters');
+    return this.#inTurn(() => this.#replay(store, options));
+  }
+
+  async #replay(
+    store: DeadLetterStore,
+    options: ReplayOptions,
+  ): Promise<DeadLetterTotals & { damaged: DeadLetter[] }> {
+    const pool = this.#pool;
     const { into, ...selection } = options;
     if (into !== undefined && !pool.outputs.has(into)) {
       throw unknownOutput(into, pool.options.outputs);
@@ -75,6 +87,10 @@ export class DeadLetterCalls {
   async drop(selection: DeadLetterSelection): Promise<DeadLetterTotals> {
     const store = this.#store('dropDeadLetters');
     checkSelection(selection, ['output', 'ids'], 'dropDeadLetters');
+    return this.#inTurn(() => this.#drop(store, selection));
+  }
+
+  async #drop(store: DeadLetterStore, selection: DeadLetterSelection): Promise<DeadLetterTotals> {
     const totals = { chunks: 0, records: 0, bytes: 0 };
     for (const letter of await store.deadLetters(selection)) {
       const dropped = await store
@@ -87,6 +103,14 @@ export class DeadLetterCalls {
       totals.bytes += dropped.bytes;
     }
     return totals;
+  }
+
+  /** Runs `work` once every replay and drop started before it has settled. */
+  #inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.#turn.then(work);
+    // The queue goes on after a failed turn; the failure is the caller's, on `result`.
+    this.#turn = result.catch(() => undefined);
+    return result;
   }
 
   /** The storage's dead-letter calls, when it has them and the pool is open. */
