@@ -499,7 +499,6 @@ function storageError(error: unknown, what: string): ChunkPoolError {
   return new ChunkPoolError('STORAGE_ERROR', `${what} failed: ${message}`, { cause: error });
 }
 
-/** The folders of a storage folder: the pool's segments, dead letters, damaged segments. */
 /**
  * A dead letter's own chunk id: the chunk's id (without the suffix of an earlier dead letter) and
  * a hash of the chunk's id and the output. Never the chunk's own id: the chunk may still be stored

@@ -1,0 +1,275 @@
+/**
+ * File storage called directly, on a file system that fails the calls a test names: every
+ * failure reaches the caller as a `ChunkPoolError` saying what was being done to which chunk,
+ * a failed first write leaves no half chunk behind (a failed later one keeps what was written),
+ * each fsync policy syncs exactly what it promises, and bad options are named.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { fileStorage, type ChunkHeader } from '../src/index.js';
+import { fileStorageOn, type FsyncPolicy } from '../src/storage/file-storage.js';
+import { nodeFileSystem, type StorageFile, type StorageFileSystem } from '../src/storage/fs.js';
+import { tempDir } from './support.js';
+
+type FileCall = 'write' | 'datasync' | 'sync' | 'read';
+type FolderCall = 'readdir' | 'writeFile' | 'rm';
+
+/** Node's file system, with a count of each file call and the calls a test makes fail. */
+function faultyFs() {
+  const failing = new Map<FileCall | FolderCall, string>();
+  const calls = { write: 0, datasync: 0, sync: 0, read: 0 };
+  const fail = (call: FileCall | FolderCall) => {
+    const code = failing.get(call);
+    if (code !== undefined) throw Object.assign(new Error(`${code}: injected ${call}`), { code });
+  };
+  const wrapFile = (file: StorageFile): StorageFile => ({
+    write: async (...args) => {
+      calls.write += 1;
+      fail('write');
+      return file.write(...args);
+    },
+    writev: async (...args) => {
+      calls.write += 1;
+      fail('write');
+      return file.writev(...args);
+    },
+    read: async (...args) => {
+      calls.read += 1;
+      fail('read');
+      return file.read(...args);
+    },
+    writeFile: async (data) => {
+      fail('writeFile');
+      return file.writeFile(data);
+    },
+    datasync: async () => {
+      calls.datasync += 1;
+      fail('datasync');
+      return file.datasync();
+    },
+    sync: async () => {
+      calls.sync += 1;
+      fail('sync');
+      return file.sync();
+    },
+    truncate: (length) => file.truncate(length),
+    stat: () => file.stat(),
+    utimes: (atime, mtime) => file.utimes(atime, mtime),
+    close: () => file.close(),
+  });
+  const fs: StorageFileSystem = {
+    ...nodeFileSystem,
+    open: async (path, flags, mode) => wrapFile(await nodeFileSystem.open(path, flags, mode)),
+    readdir: async (path) => {
+      fail('readdir');
+      return nodeFileSystem.readdir(path);
+    },
+    writeFile: async (path, data, options) => {
+      fail('writeFile');
+      return nodeFileSystem.writeFile(path, data, options);
+    },
+    rm: async (path, options) => {
+      fail('rm');
+      return nodeFileSystem.rm(path, options);
+    },
+  };
+  return { fs, failing, calls };
+}
+
+const header = (id: string): ChunkHeader => ({ id, tag: 'app', createdAt: 1, routes: ['out'] });
+const buffers = (...texts: string[]) => texts.map((text) => Buffer.from(text));
+
+async function opened(fsync: FsyncPolicy = 'batch') {
+  const faults = faultyFs();
+  const dir = tempDir();
+  const storage = fileStorageOn(faults.fs, { dir, fsync });
+  await storage.open();
+  return { ...faults, dir, storage };
+}
+
+describe('a failing call names what it was doing, and to which chunk', () => {
+  test('each call: its verb and chunk in a STORAGE_ERROR, ENOSPC as STORAGE_FULL', async () => {
+    const { storage, failing } = await opened('batch');
+    await storage.append(header('c1'), buffers('a'));
+    const cases: [FileCall | FolderCall, () => Promise<unknown>, string][] = [
+      ['write', () => storage.append(header('c1'), buffers('b')), 'writing chunk c1 failed'],
+      [
+        'write',
+        () => storage.markRouteDone('c1', 'out'),
+        'marking a route done on chunk c1 failed',
+      ],
+      ['write', () => storage.reroute('c1', 'out', 'other'), 'rerouting chunk c1 failed'],
+      ['read', () => storage.read('c1'), 'reading chunk c1 failed'],
+      ['datasync', () => storage.sync(), 'making the segments durable failed'],
+      [
+        'writeFile',
+        () => storage.deadLetter(header('c1'), 'out', 'gave up', buffers('a')),
+        'writing the dead letter of chunk c1 failed',
+      ],
+    ];
+    for (const [call, run, message] of cases) {
+      failing.set(call, 'EIO');
+      await expect(run(), message).rejects.toMatchObject({
+        code: 'STORAGE_ERROR',
+        message: expect.stringContaining(`${message}: EIO: injected ${call}`) as string,
+        cause: { code: 'EIO' },
+      });
+      failing.delete(call);
+    }
+    failing.set('write', 'ENOSPC');
+    await expect(storage.append(header('c1'), buffers('c'))).rejects.toMatchObject({
+      code: 'STORAGE_FULL',
+      message: 'writing chunk c1: no space left (ENOSPC: injected write)',
+    });
+    failing.clear();
+    expect(await storage.read('c1')).toEqual(buffers('a')); // the failed appends added nothing
+    await storage.close();
+  });
+
+  test('opening: a folder that cannot be listed', async () => {
+    const { fs, failing } = faultyFs();
+    const storage = fileStorageOn(fs, { dir: tempDir() });
+    failing.set('readdir', 'EACCES');
+    await expect(storage.open()).rejects.toMatchObject({
+      code: 'STORAGE_ERROR',
+      message: 'opening the storage failed: EACCES: injected readdir',
+    });
+  });
+
+  test('ids that are not safe file names are refused by every call that takes one', async () => {
+    const { storage } = await opened();
+    for (const [name, run] of [
+      ['append', () => storage.append(header('../x'), buffers('a'))],
+      ['seal', () => storage.seal('../x')],
+      ['delete', () => storage.delete('../x')],
+    ] as const) {
+      await expect(run(), name).rejects.toMatchObject({
+        code: 'INVALID_OPTION',
+        message: 'chunk id "../x" is not a safe file name',
+      });
+    }
+    await expect(
+      storage.deadLetter(header('c1'), '../out', 'gave up', buffers('a')),
+    ).rejects.toMatchObject({ message: 'output "../out" is not a safe file name' });
+    await storage.close();
+  });
+});
+
+describe('a failed write', () => {
+  test('the first write of a chunk failing leaves no chunk: the next append starts it afresh', async () => {
+    const { storage, failing } = await opened();
+    failing.set('write', 'EIO');
+    await expect(storage.append(header('c1'), buffers('lost'))).rejects.toThrow(/writing chunk c1/);
+    failing.clear();
+    await storage.append(header('c1'), buffers('kept'));
+    expect(await storage.read('c1')).toEqual(buffers('kept'));
+    await storage.close();
+  });
+
+  test('a later write failing keeps the chunk and what was written before it', async () => {
+    const { storage, failing } = await opened();
+    await storage.append(header('c1'), buffers('one'));
+    failing.set('write', 'EIO');
+    await expect(storage.append(header('c1'), buffers('two'))).rejects.toThrow(/writing chunk c1/);
+    failing.clear();
+    await storage.append(header('c1'), buffers('three'));
+    expect(await storage.read('c1')).toEqual(buffers('one', 'three'));
+    await storage.close();
+  });
+
+  test('deleting a chunk that was never written (or is gone already) is a no-op', async () => {
+    const { storage } = await opened();
+    await expect(storage.delete('never-written')).resolves.toBeUndefined();
+    await storage.append(header('c1'), buffers('a'));
+    await storage.delete('c1');
+    await expect(storage.delete('c1')).resolves.toBeUndefined();
+    await storage.close();
+  });
+});
+
+describe('each fsync policy syncs what it promises, no more', () => {
+  test.each([
+    // Nothing is left for sync() to do under 'always': every write was synced as it was made.
+    ['always', { append: true, mark: true, sync: false, deadLetter: true }],
+    ['batch', { append: false, mark: false, sync: true, deadLetter: true }],
+    ['never', { append: false, mark: false, sync: false, deadLetter: false }],
+  ] as const)('%s', async (fsync, synced) => {
+    const { storage, calls } = await opened(fsync);
+    const syncs = () => calls.datasync + calls.sync;
+    const step = async (run: () => Promise<unknown>) => {
+      const before = syncs();
+      await run();
+      return syncs() > before;
+    };
+    expect(await step(() => storage.append(header('c1'), buffers('a'))), 'append').toBe(
+      synced.append,
+    );
+    expect(await step(() => storage.markRouteDone('c1', 'out')), 'mark').toBe(synced.mark);
+    expect(await step(() => storage.sync()), 'sync').toBe(synced.sync);
+    // The first dead letter of an output also makes its folder; the second is the file alone.
+    await storage.deadLetter(header('c2'), 'out', 'gave up', buffers('b'));
+    expect(
+      await step(() => storage.deadLetter(header('c3'), 'out', 'gave up', buffers('c'))),
+      'dead letter',
+    ).toBe(synced.deadLetter);
+    await storage.close();
+  });
+
+  test("fsync 'never': sync() syncs nothing, so before open() too it resolves", async () => {
+    const { fs, calls } = faultyFs();
+    await expect(
+      fileStorageOn(fs, { dir: tempDir(), fsync: 'never' }).sync(),
+    ).resolves.toBeUndefined();
+    expect(calls.datasync + calls.sync).toBe(0);
+  });
+});
+
+describe('recovery', () => {
+  test('a repair file left by a crash is removed at open; the segment it was for is kept', async () => {
+    const dir = tempDir();
+    const first = fileStorage({ dir });
+    await first.open();
+    await first.append(header('c1'), buffers('a', 'b'));
+    await first.seal('c1');
+    await first.sync();
+    await first.close();
+    writeFileSync(join(dir, 'segments', 'interrupted.seg.tmp'), 'half a repair');
+    const { fs } = faultyFs();
+    const again = fileStorageOn(fs, { dir });
+    const scan = await again.open();
+    expect(scan.chunks.map((chunk) => chunk.id)).toEqual(['c1']);
+    expect(await again.read('c1')).toEqual(buffers('a', 'b'));
+    expect(await nodeFileSystem.readdir(join(dir, 'segments'))).not.toContain(
+      'interrupted.seg.tmp',
+    );
+    await again.close();
+  });
+});
+
+describe('options', () => {
+  test.each([
+    ['null', null, 'options: expected an object { dir, fsync, segmentBytes }, got null'],
+    ['no dir', {}, 'dir: expected a folder path (string), got undefined'],
+    ['an empty dir', { dir: '' }, 'dir: expected a folder path (string), got "" (string)'],
+    [
+      'an unknown fsync',
+      { dir: '/tmp/x', fsync: 'sometimes' },
+      `fsync: expected 'always', 'batch' or 'never', got "sometimes" (string)`,
+    ],
+    ['segmentBytes 0', { dir: '/tmp/x', segmentBytes: 0 }, 'segmentBytes: expected'],
+    [
+      'segmentBytes as a string',
+      { dir: '/tmp/x', segmentBytes: '65536' },
+      'segmentBytes: expected',
+    ],
+    [
+      'a misspelt key',
+      { dir: '/tmp/x', fsnyc: 'always' },
+      'unknown option `fsnyc` (did you mean `fsync`?)',
+    ],
+  ])('%s is a TypeError naming it', (_, options, message) => {
+    expect(() => fileStorage(options as never)).toThrow(TypeError);
+    expect(() => fileStorage(options as never)).toThrow(message);
+  });
+});
