@@ -165,19 +165,9 @@ export class Admission {
 
   /** A best-effort output gives up `chunk` for itself alone, counted and emitted. */
   #dropFor(state: OutputState, chunk: Chunk): void {
-    state.countDropped('drop-oldest', chunk.recordCount, chunk.bytes);
-    this.#pool.emit('dropped', {
-      reason: 'drop-oldest',
-      tag: chunk.tag,
-      chunk: chunk.info(),
-      outputs: [state.name],
-      records: chunk.recordCount,
-      bytes: chunk.bytes,
-      data: chunk.records,
-    });
     // Never rejects: a failed done mark is reported by settleRoute itself.
     this.#pool.departures
-      .settleRoute(state, chunk, 'dropped')
+      .dropForOutput(state, chunk, 'drop-oldest')
       .then(undefined, (error: unknown) =>
         this.#pool.backgroundStorageError(chunk, error, 'a drop'),
       );

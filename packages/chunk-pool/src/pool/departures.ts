@@ -5,6 +5,7 @@
  *
  * - {@link Departures.settleRoute}: one route is done with a chunk;
  * - {@link Departures.dropChunk}: a policy drops a chunk for some routes (counted, emitted);
+ * - {@link Departures.dropForOutput}: one output alone gives a chunk up (counted, emitted);
  * - {@link Departures.removeFromPool}: phase → done; out of memory, budgets and storage;
  * - {@link Departures.park}: queued → parked, kept stored for unconfigured routes only.
  *
@@ -30,6 +31,30 @@ export class Departures {
    * `stats().storageErrors`), never rejected: the route is done in memory either way, and what it
    * may cost is a redelivery after a restart.
    */
+  /**
+   * `state` alone gives `chunk` up (`lease.drop(reason)`, or its own `'drop-oldest'`): counted,
+   * emitted as `dropped`, and its route settled (see {@link settleRoute}: never rejects).
+   */
+  dropForOutput(
+    state: OutputState,
+    chunk: Chunk,
+    reason: 'drop-oldest' | 'output-dropped',
+    detail?: string,
+  ): Promise<void> {
+    state.countDropped(reason, chunk.recordCount, chunk.bytes);
+    this.#pool.emit('dropped', {
+      reason,
+      tag: chunk.tag,
+      chunk: chunk.info(),
+      outputs: [state.name],
+      records: chunk.recordCount,
+      bytes: chunk.bytes,
+      data: chunk.records,
+      ...(detail === undefined ? {} : { detail }),
+    });
+    return this.settleRoute(state, chunk, 'dropped');
+  }
+
   settleRoute(state: OutputState, chunk: Chunk, outcome: RouteOutcome): Promise<void> {
     const pool = this.#pool;
     pool.acks.routeSettled(chunk, state.name, outcome);

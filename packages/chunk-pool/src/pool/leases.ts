@@ -71,18 +71,7 @@ export class Leases {
         return pool.departures.settleRoute(state, chunk, 'delivered');
       }
       case 'drop': {
-        state.countDropped('output-dropped', chunk.recordCount, chunk.bytes);
-        pool.emit('dropped', {
-          reason: 'output-dropped',
-          tag: chunk.tag,
-          chunk: chunk.info(),
-          outputs: [state.name],
-          records: chunk.recordCount,
-          bytes: chunk.bytes,
-          data: chunk.records,
-          detail: settlement.reason,
-        });
-        return pool.departures.settleRoute(state, chunk, 'dropped');
+        return pool.departures.dropForOutput(state, chunk, 'output-dropped', settlement.reason);
       }
       case 'retry':
         return this.#failedAttempt(state, chunk, lease.attempt, now, settlement.delay);
