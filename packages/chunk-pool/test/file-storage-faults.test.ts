@@ -19,20 +19,31 @@ type FolderCall = 'readdir' | 'writeFile' | 'rm';
 function faultyFs() {
   const failing = new Map<FileCall | FolderCall, string>();
   const calls = { write: 0, datasync: 0, sync: 0, read: 0 };
+  /** `'half'`: each write writes half its bytes (at least one); `'none'`: none. */
+  const short: { writes: 'half' | 'none' | undefined } = { writes: undefined };
+  const shortWrite = async (file: StorageFile, bytes: Buffer, position: number) => {
+    const length = short.writes === 'none' ? 0 : Math.max(1, Math.floor(bytes.length / 2));
+    if (length > 0) await file.write(bytes, 0, length, position);
+    return { bytesWritten: length };
+  };
   const fail = (call: FileCall | FolderCall) => {
     const code = failing.get(call);
     if (code !== undefined) throw Object.assign(new Error(`${code}: injected ${call}`), { code });
   };
   const wrapFile = (file: StorageFile): StorageFile => ({
-    write: async (...args) => {
+    write: async (buffer, offset, length, position) => {
       calls.write += 1;
       fail('write');
-      return file.write(...args);
+      if (short.writes !== undefined) {
+        return shortWrite(file, buffer.subarray(offset, offset + length), position);
+      }
+      return file.write(buffer, offset, length, position);
     },
-    writev: async (...args) => {
+    writev: async (buffers, position) => {
       calls.write += 1;
       fail('write');
-      return file.writev(...args);
+      if (short.writes !== undefined) return shortWrite(file, Buffer.concat(buffers), position);
+      return file.writev(buffers, position);
     },
     read: async (...args) => {
       calls.read += 1;
@@ -74,7 +85,7 @@ function faultyFs() {
       return nodeFileSystem.rm(path, options);
     },
   };
-  return { fs, failing, calls };
+  return { fs, failing, calls, short };
 }
 
 const header = (id: string): ChunkHeader => ({ id, tag: 'app', createdAt: 1, routes: ['out'] });
@@ -184,6 +195,49 @@ describe('a failed write', () => {
     await storage.append(header('c1'), buffers('a'));
     await storage.delete('c1');
     await expect(storage.delete('c1')).resolves.toBeUndefined();
+    await storage.close();
+  });
+});
+
+describe('short writes', () => {
+  test('a write that writes part of its bytes is finished by more writes: nothing is torn', async () => {
+    const { storage, short } = await opened();
+    short.writes = 'half';
+    await storage.append(header('c1'), buffers('first record', 'second'));
+    await storage.markRouteDone('c1', 'out');
+    short.writes = undefined;
+    expect(await storage.read('c1')).toEqual(buffers('first record', 'second'));
+    await storage.close();
+  });
+
+  test('a write that writes nothing fails the append (it would loop forever)', async () => {
+    const { storage, short } = await opened();
+    short.writes = 'none';
+    await expect(storage.append(header('c1'), buffers('a'))).rejects.toMatchObject({
+      code: 'STORAGE_ERROR',
+      message: expect.stringMatching(
+        /^writing chunk c1 failed: short write: 0 of \d+ bytes$/,
+      ) as string,
+    });
+    await storage.close();
+  });
+});
+
+describe('the folder is fsynced when a segment was created', () => {
+  test('a failed folder fsync fails sync(), and the next sync() fsyncs the folder again', async () => {
+    const { storage, failing, calls } = await opened('batch');
+    await storage.append(header('c1'), buffers('a')); // creates the first segment
+    failing.set('sync', 'EIO');
+    await expect(storage.sync()).rejects.toMatchObject({
+      code: 'STORAGE_ERROR',
+      message: 'making the segments durable failed: EIO: injected sync',
+    });
+    failing.clear();
+    const before = calls.sync;
+    await storage.sync();
+    expect(calls.sync).toBe(before + 1); // still owed: the folder's name entries
+    await storage.sync();
+    expect(calls.sync).toBe(before + 1); // and then no more
     await storage.close();
   });
 });
