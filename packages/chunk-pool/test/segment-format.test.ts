@@ -164,3 +164,46 @@ describe('segment format', () => {
 function flip(bytes: Buffer, at: number, mask: number): void {
   bytes[at] = (bytes[at] as number) ^ mask;
 }
+
+describe('segment format: the damage its decoder names', () => {
+  test('a file shorter than the preamble is damaged, and every byte of it is lost', () => {
+    const decoded = decodeSegment(PREAMBLE.subarray(0, 3));
+    expect(decoded.damage).toBe('bad magic (not a segment file, or a damaged preamble)');
+    expect(decoded.lost).toEqual({ frames: 0, records: 0, bytes: 3 });
+  });
+
+  test('a frame whose checksums hold but whose body is not a frame is malformed, and skipped', () => {
+    const bad = markerFrame(FrameKind.RouteDone, 'c-1', 'out');
+    bad[16] = 99; // the kind byte (after the 16-byte head): no such kind
+    fillChecksums(bad, 0);
+    const good = recordsFrame('c-2', [Buffer.from('kept')]);
+    const decoded = decodeSegment(segment(bad, good));
+    expect(decoded.damage).toBe(`malformed frame at byte ${PREAMBLE.length}`);
+    expect(decoded.frames.map((frame) => frame.id)).toEqual(['c-2']);
+    expect(decoded.lost).toEqual({ frames: 1, records: 0, bytes: bad.length });
+  });
+
+  test('after a damaged head the scan resumes at a torn last frame, which it counts as lost', () => {
+    const first = recordsFrame('c-1', [Buffer.from('one')]);
+    flip(first, 0, 0xff); // the head's length field: the head checksum fails
+    const torn = recordsFrame('c-2', [Buffer.from('two'), Buffer.from('three')]);
+    const bytes = segment(first, torn.subarray(0, torn.length - 3));
+    const decoded = decodeSegment(bytes);
+    const tornAt = PREAMBLE.length + first.length;
+    expect(decoded.damage).toBe(
+      `damaged frame head at byte ${PREAMBLE.length}; torn frame at byte ${tornAt}`,
+    );
+    expect(decoded.frames).toEqual([]);
+    // Lost: the damaged frame's record (its body still parses) and the torn frame's two (its
+    // head still says how many it held).
+    expect(decoded.lost.frames).toBe(2);
+    expect(decoded.lost.records).toBe(3);
+    expect(decoded.lost.bytes).toBe(bytes.length - PREAMBLE.length);
+  });
+
+  test('a chunk id longer than a frame can name is refused when the frame is made', () => {
+    const id = 'x'.repeat(256);
+    expect(() => markerFrame(FrameKind.Deleted, id)).toThrow(`chunk id too long: ${id}`);
+    expect(markerFrame(FrameKind.Deleted, 'x'.repeat(255)).length).toBeGreaterThan(255);
+  });
+});
