@@ -4,12 +4,13 @@
  * a failed first write leaves no half chunk behind (a failed later one keeps what was written),
  * each fsync policy syncs exactly what it promises, and bad options are named.
  */
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { fileStorage, type ChunkHeader } from '../src/index.js';
 import { fileStorageOn, type FsyncPolicy } from '../src/storage/file-storage.js';
 import { nodeFileSystem, type StorageFile, type StorageFileSystem } from '../src/storage/fs.js';
+import { fillChecksums, FrameKind, PREAMBLE } from '../src/storage/segment-format.js';
 import { tempDir } from './support.js';
 
 type FileCall = 'write' | 'datasync' | 'sync' | 'read';
@@ -276,6 +277,49 @@ describe('each fsync policy syncs what it promises, no more', () => {
       fileStorageOn(fs, { dir: tempDir(), fsync: 'never' }).sync(),
     ).resolves.toBeUndefined();
     expect(calls.datasync + calls.sync).toBe(0);
+  });
+});
+
+describe('reading back frames that are whole but not the chunk’s', () => {
+  /** Two chunks of one frame each, the same length, written to the segment, and that file. */
+  async function twoChunks() {
+    const { storage, dir } = await opened();
+    await storage.append(header('c1'), buffers('one'));
+    await storage.append(header('c2'), buffers('two'));
+    await storage.sync();
+    const folder = join(dir, 'segments');
+    const [name] = readdirSync(folder).filter((file) => file.endsWith('.seg'));
+    const path = join(folder, name!);
+    const bytes = readFileSync(path);
+    const frameLength = (bytes.length - PREAMBLE.length) / 2;
+    return { storage, path, bytes, frameLength };
+  }
+
+  test('another chunk’s frame where this one’s was (checksums hold): CORRUPT_CHUNK', async () => {
+    const { storage, path, bytes, frameLength } = await twoChunks();
+    const first = bytes.subarray(PREAMBLE.length, PREAMBLE.length + frameLength);
+    const second = bytes.subarray(PREAMBLE.length + frameLength);
+    writeFileSync(path, Buffer.concat([PREAMBLE, Buffer.from(second), Buffer.from(first)]));
+    await expect(storage.read('c1')).rejects.toMatchObject({
+      code: 'CORRUPT_CHUNK',
+      message: 'chunk c1: a records frame is malformed',
+    });
+    await storage.close();
+  });
+
+  test('a frame of another kind where its records were, even one whose body parses: CORRUPT_CHUNK', async () => {
+    const { storage, path, bytes } = await twoChunks();
+    // c1's own records frame, its kind byte (after the 16-byte head) made a done mark's, its
+    // checksums made good again: only the kind tells it is not a records frame.
+    bytes[PREAMBLE.length + 16] = FrameKind.RouteDone;
+    fillChecksums(bytes, PREAMBLE.length);
+    writeFileSync(path, bytes);
+    await expect(storage.read('c1')).rejects.toMatchObject({
+      code: 'CORRUPT_CHUNK',
+      message: 'chunk c1: a records frame is malformed',
+    });
+    expect(await storage.read('c2')).toEqual(buffers('two'));
+    await storage.close();
   });
 });
 
