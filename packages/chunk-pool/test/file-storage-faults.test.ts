@@ -10,7 +10,15 @@ import { describe, expect, test } from 'vitest';
 import { fileStorage, type ChunkHeader } from '../src/index.js';
 import { fileStorageOn, type FsyncPolicy } from '../src/storage/file-storage.js';
 import { nodeFileSystem, type StorageFile, type StorageFileSystem } from '../src/storage/fs.js';
-import { fillChecksums, FrameKind, PREAMBLE } from '../src/storage/segment-format.js';
+import {
+  encodeHeader,
+  fillChecksums,
+  FrameKind,
+  markerFrame,
+  PREAMBLE,
+  recordsFrameLength,
+  writeRecordsFrame,
+} from '../src/storage/segment-format.js';
 import { tempDir } from './support.js';
 
 type FileCall = 'write' | 'datasync' | 'sync' | 'read';
@@ -73,9 +81,10 @@ function faultyFs() {
   const fs: StorageFileSystem = {
     ...nodeFileSystem,
     open: async (path, flags, mode) => wrapFile(await nodeFileSystem.open(path, flags, mode)),
+    // Names come back in reverse order: the storage may not rely on the folder's own order.
     readdir: async (path) => {
       fail('readdir');
-      return nodeFileSystem.readdir(path);
+      return (await nodeFileSystem.readdir(path)).sort().reverse();
     },
     writeFile: async (path, data, options) => {
       fail('writeFile');
@@ -324,6 +333,110 @@ describe('reading back frames that are whole but not the chunk’s', () => {
 });
 
 describe('recovery', () => {
+  /** A closed storage in a fresh folder holding chunks of `bytes`-byte records, in this order. */
+  async function storedChunks(chunks: { id: string; createdAt: number; records: string[] }[]) {
+    const dir = tempDir();
+    const storage = fileStorage({ dir });
+    await storage.open();
+    for (const { id, createdAt, records } of chunks) {
+      await storage.append({ ...header(id), createdAt }, buffers(...records));
+      await storage.seal(id);
+    }
+    await storage.close();
+    return dir;
+  }
+
+  test('chunks come back oldest first (ties by id), the oldest within recordBytes with their records', async () => {
+    const dir = await storedChunks([
+      { id: 'late', createdAt: 30, records: ['0123456789'] },
+      { id: 'b-tie', createdAt: 10, records: ['0123456789'] },
+      { id: 'a-tie', createdAt: 10, records: ['0123456789'] },
+      { id: 'mid', createdAt: 20, records: ['0123456789'] },
+    ]);
+    const storage = fileStorage({ dir });
+    // 25 bytes: room for two 10-byte chunks, not three.
+    const { chunks } = await storage.open({ recordBytes: 25 });
+    expect(chunks.map((chunk) => [chunk.id, chunk.records?.length])).toEqual([
+      ['a-tie', 1],
+      ['b-tie', 1],
+      ['mid', undefined],
+      ['late', undefined],
+    ]);
+    await storage.close();
+    const exact = fileStorage({ dir });
+    const loaded = (await exact.open({ recordBytes: 20 })).chunks.filter((c) => c.records);
+    expect(loaded.map((chunk) => chunk.id)).toEqual(['a-tie', 'b-tie']); // exactly full fits
+    await exact.close();
+  });
+
+  test('quarantine keeps the chunk’s frames and the reason beside them, and forgets the chunk', async () => {
+    const { storage, dir } = await opened();
+    await storage.append(header('c1'), buffers('a', 'b'));
+    await storage.quarantine('c1', 'it would not parse');
+    const target = join(dir, 'quarantine', 'c1.seg');
+    const kept = readFileSync(target);
+    expect(kept.subarray(0, PREAMBLE.length)).toEqual(PREAMBLE);
+    expect(kept.length).toBeGreaterThan(PREAMBLE.length + 2); // the chunk's frame, not just a preamble
+    expect(readFileSync(`${target}.reason`, 'utf8')).toBe('it would not parse\n');
+    await expect(storage.read('c1')).rejects.toMatchObject({
+      code: 'CORRUPT_CHUNK',
+      message: 'chunk c1 is not in storage',
+    });
+    await storage.close();
+  });
+
+  test('close() makes the segments durable, except with fsync never', async () => {
+    for (const [fsync, synced] of [
+      ['batch', true],
+      ['never', false],
+    ] as const) {
+      const { storage, calls } = await opened(fsync);
+      await storage.append(header('c1'), buffers('a'));
+      const before = calls.datasync + calls.sync;
+      await storage.close();
+      expect(calls.datasync + calls.sync > before, fsync).toBe(synced);
+    }
+  });
+
+  test('a chunk id found in two segments is taken from the older one (names in order)', async () => {
+    const dir = tempDir();
+    const folder = join(dir, 'segments');
+    const make = fileStorage({ dir });
+    await make.open();
+    await make.close();
+    const segmentOf = (text: string) => {
+      const headerBytes = encodeHeader(header('dup'));
+      const records = buffers(text);
+      const frame = Buffer.alloc(recordsFrameLength('dup', headerBytes, records));
+      writeRecordsFrame(frame, 0, 'dup', headerBytes, records);
+      fillChecksums(frame, 0);
+      return Buffer.concat([PREAMBLE, frame]);
+    };
+    writeFileSync(join(folder, 'a-older.seg'), segmentOf('older'));
+    writeFileSync(join(folder, 'b-newer.seg'), segmentOf('newer'));
+    const { fs } = faultyFs(); // lists the folder newest name first
+    const storage = fileStorageOn(fs, { dir });
+    await storage.open();
+    expect(await storage.read('dup')).toEqual(buffers('older'));
+    await storage.close();
+  });
+
+  test('a segment that holds no live chunk is removed at open; one that does is kept', async () => {
+    const dir = await storedChunks([{ id: 'alive', createdAt: 1, records: ['a'] }]);
+    const folder = join(dir, 'segments');
+    // What a crash between a chunk's deletion and its segment's removal leaves behind.
+    writeFileSync(
+      join(folder, 'emptied.seg'),
+      Buffer.concat([PREAMBLE, markerFrame(FrameKind.Deleted, 'gone')]),
+    );
+    const storage = fileStorage({ dir });
+    expect((await storage.open()).chunks.map((chunk) => chunk.id)).toEqual(['alive']);
+    await storage.close();
+    const left = readdirSync(folder).filter((file) => file.endsWith('.seg'));
+    expect(left).toHaveLength(1);
+    expect(left).not.toContain('emptied.seg');
+  });
+
   test('a repair file left by a crash is removed at open; the segment it was for is kept', async () => {
     const dir = tempDir();
     const first = fileStorage({ dir });
