@@ -37,7 +37,7 @@ const collector = (highWaterMark = 16_384) => {
   return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
 };
 
-describe('runChild', () => {
+describe('runChild', { timeout: 30_000 }, () => {
   test('the child gets the command, args, cwd and env; its exit, pid, stderr tail and memory are diagnosed', async () => {
     const out = collector();
     const err = collector();
