@@ -181,6 +181,16 @@ describe('fingerprintOf', () => {
     // Another line and column, with or without parentheses around the location.
     expect(print(error('m', frames('a', 'b', 'c').replaceAll(':123:45', ':9:1')))).toBe(base);
     const bare = (line: string) => `Error: x\n    at /srv/main.js:${line}`;
+    // Only the frame's own location, at the end of the line, is blanked: an eval frame's outer
+    // location (where the eval was called) is part of it.
+    const evalFrame = (outer: string, own: string) =>
+      `Error: x\n    at eval (eval at run (/srv/a.js:${outer}), <anonymous>:${own})`;
+    expect(print(error('m', evalFrame('10:5', '1:1')))).toBe(
+      print(error('m', evalFrame('10:5', '2:7'))),
+    );
+    expect(print(error('m', evalFrame('10:5', '1:1')))).not.toBe(
+      print(error('m', evalFrame('11:5', '1:1'))),
+    );
     expect(print(error('m', bare('10:20')))).toBe(print(error('m', bare('3:4'))));
     // A fourth frame, and lines that are not frames (the message's own lines), do not count.
     expect(print(error('m', frames('a', 'b', 'c', 'd')))).toBe(base);

@@ -3,9 +3,11 @@
  * against a loopback server the test starts), when it counts as delivered, the crash-time
  * delivery `prepare` describes, the OTLP body, and the sinks' option errors.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createHttpsServer, globalAgent as httpsGlobalAgent } from 'node:https';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -21,6 +23,7 @@ import {
 } from '../src/index.js';
 import { recordOf } from './helpers.js';
 
+type Attribute = { key: string; value: Record<string, unknown> };
 interface Received {
   method: string;
   url: string;
@@ -43,6 +46,8 @@ const server = createServer((req, res) => {
     respond(res);
   });
 });
+const work = mkdtempSync(join(tmpdir(), 'holdfast-sinks-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 let base = '';
 beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -110,6 +115,77 @@ describe('httpSink and otlpLogsSink send', () => {
       expect(received.map((r) => r.url)).toEqual(['/c']);
     },
   );
+
+  test('a status below 200 (which only a broken server sends) is not a delivery', async () => {
+    const raw = createNetServer((socket) =>
+      socket.once('data', () =>
+        socket.end('HTTP/1.1 099 Odd\r\ncontent-length: 0\r\nconnection: close\r\n\r\n'),
+      ),
+    );
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(raw.address() as AddressInfo).port}/`;
+    try {
+      await expect(httpSink({ url }).send(report())).rejects.toThrow(
+        new Error(`${url} answered 99`),
+      );
+    } finally {
+      await new Promise<void>((resolve) => raw.close(() => resolve()));
+    }
+  });
+
+  test('an https URL is sent over TLS', async () => {
+    const key = join(work, 'key.pem');
+    const cert = join(work, 'cert.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    const bodies: string[] = [];
+    const tls = createHttpsServer(
+      { key: readFileSync(key), cert: readFileSync(cert) },
+      (req, res) => {
+        let body = '';
+        req.on('data', (part: Buffer) => (body += String(part)));
+        req.on('end', () => {
+          bodies.push(body);
+          res.end();
+        });
+      },
+    );
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    // The test's own certificate authority, for this test only.
+    const saved = httpsGlobalAgent.options.ca;
+    httpsGlobalAgent.options.ca = readFileSync(cert);
+    try {
+      const r = report();
+      const port = (tls.address() as AddressInfo).port;
+      await otlpLogsSink({ url: `https://127.0.0.1:${port}/v1/logs` }).send(r);
+      expect(bodies.map((b) => JSON.parse(b) as unknown)).toEqual([otlpLogsPayload(r)]);
+    } finally {
+      httpsGlobalAgent.options.ca = saved;
+      tls.closeAllConnections();
+      await new Promise<void>((resolve) => tls.close(() => resolve()));
+    }
+  });
 
   test('an answer cut off in its body, or no server at all, is a failure, never a hang', async () => {
     respond = (res) => {
@@ -381,5 +457,42 @@ describe('otlpLogsPayload', () => {
     // A diagnosis that is not an object is an attribute like any other `extra` field.
     const plain = recordOf(otlpLogsPayload(report({ extra: { diagnosis: 'none', n: null } })));
     expect(plain.attr('holdfast.diagnosis')).toBe('none');
+  });
+
+  test('what is not a value adds no attribute, and takes none away', () => {
+    const keysOf = (r: CrashReport) =>
+      (
+        otlpLogsPayload(r) as {
+          resourceLogs: { scopeLogs: { logRecords: { attributes: Attribute[] }[] }[] }[];
+        }
+      ).resourceLogs[0]!.scopeLogs[0]!.logRecords[0]!.attributes;
+    const base = report();
+    const plain = keysOf(base);
+    const odd = keysOf(
+      report({
+        ...base,
+        extra: {
+          truncated: undefined, // would collide with holdfast.truncated
+          none: null,
+          handler: Object.assign(() => undefined, { id: 1 }),
+          diagnosis: null,
+        },
+      }),
+    );
+    expect(odd).toEqual(plain);
+    // A number is an OTLP number (an int as a string, as the protocol's JSON has it), not text.
+    const typed = keysOf(report({ extra: { restarts: 3, share: 0.25, ok: true } }));
+    expect(typed).toEqual(
+      expect.arrayContaining([
+        { key: 'holdfast.restarts', value: { intValue: '3' } },
+        { key: 'holdfast.share', value: { doubleValue: 0.25 } },
+        { key: 'holdfast.ok', value: { boolValue: true } },
+      ]),
+    );
+    // The diagnosis' signal is the record's holdfast.signal; it is never added a second time.
+    const diagnosed = keysOf(
+      report({ extra: { diagnosis: { signal: 'SIGTERM', signature: 'x' } } }),
+    );
+    expect(diagnosed.map((a) => a.key)).not.toContain('holdfast.signal');
   });
 });
