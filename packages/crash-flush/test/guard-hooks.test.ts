@@ -133,6 +133,152 @@ describe('a termination signal the agent handles itself', () => {
   });
 });
 
+describe('a termination signal nobody else handles', () => {
+  test('is re-raised at once, or once the captures in flight have left, within flushTimeout', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const kill = vi.spyOn(process, 'kill').mockImplementation(() => true);
+    const before = process.listeners('SIGUSR2');
+    const answers: (() => void)[] = [];
+    const { sink } = memorySink(() => new Promise<void>((resolve) => answers.push(resolve)));
+    const g = install({ sink, signals: ['SIGUSR2'], flushTimeout: 2_000 });
+    const onSignal = added<(s: NodeJS.Signals) => void>('SIGUSR2', before);
+    // Nothing in flight: at once, its own listener gone so the signal kills.
+    onSignal('SIGUSR2');
+    expect(kill.mock.calls).toEqual([[process.pid, 'SIGUSR2']]);
+    expect(process.listeners('SIGUSR2')).toEqual(before);
+    await g.uninstall();
+
+    // A capture in flight: the budget, then the re-raise.
+    const second = install({ sink, signals: ['SIGUSR2'], flushTimeout: 2_000 });
+    const onSecond = added<(s: NodeJS.Signals) => void>('SIGUSR2', before);
+    second.capture(new Error('in flight'));
+    onSecond('SIGUSR2');
+    vi.advanceTimersByTime(1_999);
+    expect(kill).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(1);
+    expect(kill).toHaveBeenCalledTimes(2);
+    answers.splice(0).forEach((answer) => answer());
+    await second.flush();
+    await second.uninstall();
+
+    // A capture that leaves in time: re-raised when it has, and the budget does nothing more.
+    const third = install({ sink, signals: ['SIGUSR2'], flushTimeout: 2_000 });
+    const onThird = added<(s: NodeJS.Signals) => void>('SIGUSR2', before);
+    third.capture(new Error('in flight'));
+    onThird('SIGUSR2');
+    answers.splice(0).forEach((answer) => answer());
+    await third.flush();
+    await vi.waitFor(() => expect(kill).toHaveBeenCalledTimes(3));
+    vi.advanceTimersByTime(10_000);
+    expect(kill).toHaveBeenCalledTimes(3);
+  });
+});
+
+/**
+ * Runs `fn` with the test runner's own 'uncaughtException' and 'unhandledRejection' listeners
+ * taken away (they would take the error, as an agent's own handler does), then puts them back.
+ */
+const asIfUnhandled = (fn: () => void) => {
+  const events = ['uncaughtException', 'unhandledRejection'] as const;
+  const saved = events.map((event) => [event, process.listeners(event)] as const);
+  for (const event of events) process.removeAllListeners(event);
+  try {
+    fn();
+  } finally {
+    for (const [event, listeners] of saved)
+      for (const l of listeners) process.on(event, l as never);
+  }
+};
+
+describe('rejections and uncaught exceptions', () => {
+  test('by origin and by what Node passed through the unhandledRejection event', async () => {
+    const cases: [string, (onUncaught: (e: unknown, origin: string) => void) => void, string][] = [
+      [
+        'a rejection Node reported',
+        (onUncaught) => {
+          const reason = new Error('rejected');
+          process.emit('unhandledRejection', reason, Promise.resolve());
+          onUncaught(reason, 'unhandledRejection');
+        },
+        'unhandledRejection',
+      ],
+      [
+        'a throw at the top level of an ES module',
+        (onUncaught) => {
+          process.emit('unhandledRejection', new Error('another'), Promise.resolve());
+          onUncaught(new Error('top-level throw'), 'unhandledRejection');
+        },
+        'uncaughtException',
+      ],
+      [
+        'a rejection wrapped by Node',
+        (onUncaught) =>
+          onUncaught(
+            Object.assign(new Error('wrapped'), { code: 'ERR_UNHANDLED_REJECTION' }),
+            'unhandledRejection',
+          ),
+        'unhandledRejection',
+      ],
+      [
+        'an uncaught exception',
+        (onUncaught) => onUncaught(new Error('thrown'), 'uncaughtException'),
+        'uncaughtException',
+      ],
+    ];
+    vi.stubEnv('NODE_OPTIONS', '');
+    for (const [, trigger, kind] of cases) {
+      const path = join(freshDir(), 'crashes.jsonl');
+      const before = process.listeners('uncaughtExceptionMonitor');
+      const g = install({ sink: fileSink(path) });
+      const onUncaught = added<(e: unknown, origin: string) => void>(
+        'uncaughtExceptionMonitor',
+        before,
+      );
+      asIfUnhandled(() => trigger(onUncaught));
+      expect(fileReports(path).map((r) => r.kind)).toEqual([kind]);
+      await g.uninstall();
+      guard = undefined;
+    }
+    vi.unstubAllEnvs();
+  });
+
+  test("a mode where the process goes on: a capture; with 'warn-with-error-code' the exit carries the rejection", async () => {
+    for (const [flags, exitCarries] of [
+      ['--unhandled-rejections=warn', false],
+      ['--unhandled-rejections warn-with-error-code', true],
+    ] as const) {
+      vi.stubEnv('NODE_OPTIONS', flags);
+      const path = join(freshDir(), 'crashes.jsonl');
+      const g = install({ sink: fileSink(path) });
+      asIfUnhandled(() => {
+        process.emit('unhandledRejection', new Error('went on'), Promise.resolve());
+      });
+      await g.flush();
+      process.listeners('exit')[0]!.call(process, 1);
+      const [capture, exit] = fileReports(path);
+      expect(capture).toMatchObject({ kind: 'capture', extra: { unhandledRejection: true } });
+      expect(exit).toMatchObject({ kind: 'exit', exitCode: 1 });
+      expect(exit!.error?.message).toBe(exitCarries ? 'went on' : undefined);
+      await g.uninstall();
+      guard = undefined;
+      vi.unstubAllEnvs();
+    }
+    // An agent that listens for unhandled rejections handles them: nothing is captured.
+    vi.stubEnv('NODE_OPTIONS', '--unhandled-rejections=warn');
+    const path = join(freshDir(), 'crashes.jsonl');
+    const g = install({ sink: fileSink(path) });
+    asIfUnhandled(() => {
+      const own = () => undefined;
+      process.on('unhandledRejection', own);
+      process.emit('unhandledRejection', new Error('handled'), Promise.resolve());
+      process.off('unhandledRejection', own);
+    });
+    await g.flush();
+    expect(fileReports(path)).toEqual([]);
+    vi.unstubAllEnvs();
+  });
+});
+
 describe('the exit', () => {
   test('a non-zero status is reported once; 256 is status 0; a process.exit(n) in a later listener is seen', () => {
     const path = join(freshDir(), 'crashes.jsonl');
@@ -237,6 +383,16 @@ describe('crash-time delivery', () => {
         name: 'bad-file',
         send: async () => undefined,
         prepare: () => ({ kind: 'file', path: 'p' }) as never,
+      },
+      {
+        name: 'http-no-body',
+        send: async () => undefined,
+        prepare: () => ({ kind: 'http', url: 'http://127.0.0.1:1/', body: 1 }) as never,
+      },
+      {
+        name: 'file-no-path',
+        send: async () => undefined,
+        prepare: () => ({ kind: 'file', path: 1, line: 'x' }) as never,
       },
       httpSink({ url: `http://127.0.0.1:${port}/` }),
       fileSink(join(work, 'no-such-dir', 'x', 'crashes.jsonl')),
