@@ -520,13 +520,33 @@ describe('while the process runs', () => {
     expect(g.stats().suppressed).toBe(2);
   });
 
+  test('with a spool folder the rate limit outlives the process: the same crash after a restart is counted', async () => {
+    const spoolDir = freshDir();
+    const { sink, got } = memorySink();
+    const first = install({ sink, spoolDir });
+    await first.flush();
+    first.capture(new Error('crash loop'));
+    await first.flush();
+    await first.uninstall();
+    const second = install({ sink, spoolDir });
+    await second.flush();
+    second.capture(new Error('crash loop'));
+    await second.flush();
+    expect(got).toHaveLength(1);
+    expect(second.stats().suppressed).toBe(1);
+    // Its state is no report: the spool's reader and its size leave it out.
+    expect(readdirSync(spoolDir)).toEqual(['rate-limit.state']);
+    expect(second.spoolSize()).toEqual({ reports: 0, bytes: 0 });
+  });
+
   test('the spool of a previous run is sent at install, and published as resends', async () => {
     const spoolDir = freshDir();
     const counts = { spooled: 0, recovered: 0, evicted: 0, rejected: 0, lost: 0 };
     const earlier = new Spool(spoolDir, { maxReports: 10, maxBytes: 1_000_000 }, counts);
-    for (const message of ['a', 'b'])
-      earlier.write(
-        buildReport({
+    // Written a millisecond apart: the spool sends the oldest first.
+    for (const [i, message] of ['a', 'b'].entries())
+      earlier.write({
+        ...buildReport({
           service: 'earlier',
           kind: 'exit',
           error: new Error(message),
@@ -534,7 +554,8 @@ describe('while the process runs', () => {
           metadata: {},
           maxReportBytes: 65_536,
         }),
-      );
+        time: 1_700_000_000_000 + i,
+      });
     const messages: SendMessage[] = [];
     const onMessage = (m: unknown) => void messages.push(m as SendMessage);
     subscribe(SEND_CHANNEL, onMessage);
@@ -602,8 +623,10 @@ describe('while the process runs', () => {
   test('install announces itself on its channel; uninstall puts process.emit back and frees the slot', async () => {
     const seen: unknown[] = [];
     const onInstalled = (m: unknown) => void seen.push(m);
-    subscribe(GUARD_INSTALLED_CHANNEL, onInstalled);
-    cleanups.push(() => unsubscribe(GUARD_INSTALLED_CHANNEL, onInstalled));
+    // By name: every copy of the package, and the testing kit's crash trigger, use this one.
+    expect(GUARD_INSTALLED_CHANNEL).toBe('holdfast:crash-flush:guard-installed');
+    subscribe('holdfast:crash-flush:guard-installed', onInstalled);
+    cleanups.push(() => unsubscribe('holdfast:crash-flush:guard-installed', onInstalled));
     const emit = process.emit;
     const g = install({ sink: memorySink().sink, service: 'announced' });
     expect(seen).toEqual([{ service: 'announced' }]);
