@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Worker } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import { afterAll, afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import {
   buildReport,
@@ -416,6 +416,56 @@ describe('crash-time delivery', () => {
     }
   });
 
+  test('an HTTP delivery to a sink that answers is sent; one that is not a delivery is spooled', async () => {
+    // The sink answers from a thread of its own: this one waits on the sender while it sends.
+    const sinkThread = new Worker(
+      `const { parentPort } = require('node:worker_threads');
+      const server = require('node:http').createServer((req, res) => {
+        let body = '';
+        req.on('data', (part) => (body += part));
+        req.on('end', () => { parentPort.postMessage({ body, tenant: req.headers['x-tenant'] }); res.end(); });
+      });
+      server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));`,
+      { eval: true },
+    );
+    sinkThread.unref(); // terminated at the end; never keeps the test runner alive
+    const received: { body: string; tenant?: string }[] = [];
+    const port = await new Promise<number>((resolve) =>
+      sinkThread.on('message', (m: { port?: number; body?: string; tenant?: string }) =>
+        m.port === undefined ? received.push(m as { body: string }) : resolve(m.port),
+      ),
+    );
+    const url = `http://127.0.0.1:${port}/`;
+    const prepared = (delivery: unknown): Sink => ({
+      name: 'custom',
+      send: async () => undefined,
+      prepare: () => delivery as never,
+    });
+    const cases: [Sink, number][] = [
+      [httpSink({ url, headers: { 'x-tenant': 't1' } }), 1],
+      // Headers are optional in a custom prepare's delivery.
+      [prepared({ kind: 'http', url, body: '{"custom":true}' }), 1],
+      // Not deliveries: a body that is not text, a URL object, a function dressed as one.
+      [prepared({ kind: 'http', url, body: Buffer.from('{}') }), 0],
+      [prepared({ kind: 'http', url: new URL(url), body: '{}' }), 0],
+      [prepared(Object.assign(() => undefined, { kind: 'http', url, body: '{}' })), 0],
+    ];
+    for (const [sink, sent] of cases) {
+      const spoolDir = freshDir();
+      const g = install({ sink, spoolDir, flushTimeout: 10_000 });
+      await g.flush();
+      process.listeners('exit')[0]!.call(process, 1);
+      expect(g.stats()).toMatchObject({ sent, spooled: 1 - sent });
+      await g.uninstall();
+      guard = undefined;
+    }
+    await vi.waitFor(() => expect(received).toHaveLength(2));
+    expect(JSON.parse(received[0]!.body)).toMatchObject({ kind: 'exit', exitCode: 1 });
+    expect(received[0]!.tenant).toBe('t1');
+    expect(received[1]!.body).toBe('{"custom":true}');
+    await sinkThread.terminate();
+  });
+
   test('a file delivery is appended with mode 0600 and counted sent', () => {
     const path = join(freshDir(), 'crashes.jsonl');
     const g = install({ sink: fileSink(path), spoolDir: freshDir() });
@@ -460,6 +510,22 @@ describe('while the process runs', () => {
     await g.uninstall();
     vi.advanceTimersByTime(10_000);
     expect(calls).toBe(4);
+  });
+
+  test('a capture whose extra cannot be serialised costs only that capture, counted lost', async () => {
+    const { sink, got } = memorySink();
+    const g = install({ sink });
+    expect(() => g.capture(new Error('x'), { big: 1n })).not.toThrow();
+    await g.flush();
+    expect(got).toEqual([]);
+    expect(g.stats().lost).toBe(1);
+  });
+
+  test('a second install says what to do', () => {
+    install({ sink: memorySink().sink });
+    expect(() => installCrashGuard({ service: 'b', sink: memorySink().sink })).toThrow(
+      'a crash guard is already installed in this process (perhaps by another copy of @holdfast/crash-flush); call uninstall() first or share the guard',
+    );
   });
 
   test('a metadata object is read once, and never on a timer', () => {
