@@ -445,9 +445,13 @@ describe('crash-time delivery', () => {
       [httpSink({ url, headers: { 'x-tenant': 't1' } }), 1],
       // Headers are optional in a custom prepare's delivery.
       [prepared({ kind: 'http', url, body: '{"custom":true}' }), 1],
-      // Not deliveries: a body that is not text, a URL object, a function dressed as one.
+      // Not deliveries: a body or line that is not text, a URL that is an object, a kind of
+      // delivery there is none of, a function dressed as one.
       [prepared({ kind: 'http', url, body: Buffer.from('{}') }), 0],
       [prepared({ kind: 'http', url: new URL(url), body: '{}' }), 0],
+      [prepared({ kind: 'http', url: Object(url) as object, body: '{}' }), 0],
+      [prepared({ kind: 'file', path: join(work, 'line.jsonl'), line: Buffer.from('{}\n') }), 0],
+      [prepared({ kind: 'append', path: join(work, 'kind.jsonl'), line: '{}\n' }), 0],
       [prepared(Object.assign(() => undefined, { kind: 'http', url, body: '{}' })), 0],
     ];
     for (const [sink, sent] of cases) {
