@@ -46,6 +46,7 @@ describe('runChild', { timeout: 30_000 }, () => {
       "for (let i = 0; i < 60; i += 1) console.error('line ' + i);",
       'process.exitCode = 3;',
     ].join('\n');
+    const before = performance.now();
     const { diagnosis, pid } = await runChild(
       node(script, {
         args: ['-e', script, 'first-arg'],
@@ -68,6 +69,8 @@ describe('runChild', { timeout: 30_000 }, () => {
       lastStderr: ['line 55', 'line 56', 'line 57', 'line 58', 'line 59'],
     });
     expect(diagnosis.uptimeMs).toBeGreaterThan(0);
+    // The child's own life, within the run's: spawned after `before`, seen exiting before now.
+    expect(diagnosis.uptimeMs).toBeLessThanOrEqual(Math.ceil(performance.now() - before));
     expect(Number.isInteger(diagnosis.uptimeMs)).toBe(true);
     expect(diagnosis.peakMemorySource).toBe('proc-vmhwm');
     expect(diagnosis.peakMemoryBytes).toBeGreaterThan(1 << 20);

@@ -83,11 +83,11 @@ describe('runChild', { timeout: 30_000 }, () => {
   });
 
   test('a copy still being written when the child exits is flushed before the run returns', async () => {
-    let written = false;
+    let written = '';
     const slow = new Writable({
-      write: (_chunk, _encoding, done) =>
+      write: (chunk: Buffer, _encoding, done) =>
         setTimeout(() => {
-          written = true;
+          written += String(chunk);
           done();
         }, 300),
     });
@@ -102,7 +102,7 @@ describe('runChild', { timeout: 30_000 }, () => {
       0,
       () => undefined,
     );
-    expect(written).toBe(true);
+    expect(written).toBe('last words'); // all of it, and nothing else
   });
 
   test('a child in a memory cgroup of its own: its peak is the cgroup’s', async () => {
