@@ -180,7 +180,7 @@ describe('a termination signal nobody else handles', () => {
  */
 const asIfUnhandled = (fn: () => void) => {
   const events = ['uncaughtException', 'unhandledRejection'] as const;
-  const saved = events.map((event) => [event, process.listeners(event)] as const);
+  const saved = events.map((event) => [event, process.listeners(event as 'exit')] as const);
   for (const event of events) process.removeAllListeners(event);
   try {
     fn();
