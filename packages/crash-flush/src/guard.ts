@@ -429,8 +429,11 @@ export function installCrashGuard(options: CrashGuardOptions): CrashGuard {
       return;
     }
     // Re-raise, so that the process dies of the signal — once captures in flight have left
-    // (within the budget).
+    // (within the budget): once, whichever of the two comes first.
+    let reRaised = false;
     const reRaise = () => {
+      if (reRaised) return;
+      reRaised = true;
       process.removeListener(signal, onSignal);
       process.kill(process.pid, signal);
     };

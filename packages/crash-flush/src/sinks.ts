@@ -102,7 +102,8 @@ function postingSink(
     badOption('options', 'an object { url, headers }', options);
   rejectUnknownKeys(options, ['url', 'headers'], 'options');
   const url = checkUrl(options.url);
-  const headers = options.headers ?? {};
+  // Unset is no extra headers; null is a mistake like any other non-object (as for every option).
+  const headers = options.headers === undefined ? {} : options.headers;
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers))
     badOption('headers', 'an object of header names and values', headers);
   const prepare = (report: CrashReport) =>

@@ -262,12 +262,9 @@ async function superviseChildren(
         });
         await deliver(options, summary, spool);
       }
-      return {
-        diagnosis,
-        report: lastSent?.report ?? report,
-        delivered: lastSent?.delivered ?? false,
-        suppressed,
-      };
+      // Set by the first crash, which always passes: the rate limit is this supervision's own.
+      const sent = lastSent!;
+      return { diagnosis, report: sent.report, delivered: sent.delivered, suppressed };
     }
     await delay(options.restart?.delay ?? 1_000, options.signal);
   }
