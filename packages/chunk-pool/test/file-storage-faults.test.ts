@@ -128,6 +128,7 @@ describe('a failing call names what it was doing, and to which chunk', () => {
         () => storage.deadLetter(header('c1'), 'out', 'gave up', buffers('a')),
         'writing the dead letter of chunk c1 failed',
       ],
+      ['writeFile', () => storage.quarantine('c9', 'unreadable'), 'quarantining chunk c9 failed'],
     ];
     for (const [call, run, message] of cases) {
       failing.set(call, 'EIO');
@@ -145,7 +146,12 @@ describe('a failing call names what it was doing, and to which chunk', () => {
     });
     failing.clear();
     expect(await storage.read('c1')).toEqual(buffers('a')); // the failed appends added nothing
-    await storage.close();
+    await storage.append(header('c2'), buffers('b'));
+    failing.set('datasync', 'EIO');
+    await expect(storage.close()).rejects.toMatchObject({
+      code: 'STORAGE_ERROR',
+      message: 'closing the storage failed: EIO: injected datasync',
+    });
   });
 
   test('opening: a folder that cannot be listed', async () => {
