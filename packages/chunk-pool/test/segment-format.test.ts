@@ -8,6 +8,7 @@ import {
   FrameKind,
   markerFrame,
   parseRecords,
+  parseReroute,
   PREAMBLE,
   recordsFrameLength,
   writeRecordsFrame,
@@ -205,5 +206,66 @@ describe('segment format: the damage its decoder names', () => {
     const id = 'x'.repeat(256);
     expect(() => markerFrame(FrameKind.Deleted, id)).toThrow(`chunk id too long: ${id}`);
     expect(markerFrame(FrameKind.Deleted, 'x'.repeat(255)).length).toBeGreaterThan(255);
+  });
+});
+
+describe('segment format: what a checksummed body must hold to be read as records or a reroute', () => {
+  /** A records body (`rest`) from a header value and raw record bytes, unchecked. */
+  function rest(headerValue: unknown, recordBytes: Buffer = Buffer.alloc(0)): Buffer {
+    const json = Buffer.from(JSON.stringify(headerValue));
+    const length = Buffer.alloc(2);
+    length.writeUInt16BE(json.length);
+    return Buffer.concat([length, json, recordBytes]);
+  }
+  const record = (text: string) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(Buffer.byteLength(text));
+    return Buffer.concat([length, Buffer.from(text)]);
+  };
+  const good = { tag: 'app', createdAt: 7, routes: ['a'] };
+
+  test('a whole body parses: its header, and its records in order', () => {
+    expect(
+      parseRecords({ id: 'c', rest: rest(good, Buffer.concat([record('x'), record('')])) }),
+    ).toEqual({
+      header: { id: 'c', ...good },
+      records: [Buffer.from('x'), Buffer.from('')],
+    });
+  });
+
+  test.each([
+    ['no header length', Buffer.alloc(1)],
+    // The bytes there are a whole header: only its length says it runs past the body.
+    [
+      'a header longer than the body',
+      Buffer.concat([Buffer.from([0, 200]), Buffer.from(JSON.stringify(good))]),
+    ],
+    ['a header that is not JSON', Buffer.concat([Buffer.from([0, 3]), Buffer.from('{{{')])],
+    ['a tag that is not a string', rest({ ...good, tag: 1 })],
+    ['no tag', rest({ createdAt: 7, routes: ['a'] })],
+    ['a createdAt that is not a number', rest({ ...good, createdAt: '7' })],
+    ['routes that are not an array', rest({ ...good, routes: 'a' })],
+    ['a route that is not a string', rest({ ...good, routes: ['a', 2] })],
+    ['a record length cut short', rest(good, Buffer.from([0, 0, 1]))],
+    ['a record shorter than its length', rest(good, Buffer.concat([record('abc')]).subarray(0, 6))],
+  ])('%s: not records', (_, body) => {
+    expect(parseRecords({ id: 'c', rest: body })).toBeUndefined();
+  });
+
+  test('a reroute is a JSON pair of strings, nothing else', () => {
+    const reroute = (text: string) =>
+      parseReroute({ ...(decodeFrame(markerFrame(FrameKind.Rerouted, 'c', text), 0) as Frame) });
+    expect(reroute('["old","new"]')).toEqual(['old', 'new']);
+    for (const text of [
+      '',
+      'not json',
+      '{"0":"a","1":"b"}',
+      '["a"]',
+      '["a","b","c"]',
+      '[1,"b"]',
+      '["a",2]',
+    ]) {
+      expect(reroute(text), text).toBeUndefined();
+    }
   });
 });
