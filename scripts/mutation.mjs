@@ -58,8 +58,9 @@ const coreFiles = {
   'crash-flush': [
     'src/guard.ts',
     'src/supervise.ts',
-    // Split out of supervise.ts: one run of the child, and its exit diagnosis.
+    // Split out of supervise.ts: one run of the child, its memory samples, and its exit diagnosis.
     'src/internal/run-child.ts',
+    'src/internal/child-memory.ts',
     'src/exit-diagnosis.ts',
     'src/report.ts',
     'src/sinks.ts',

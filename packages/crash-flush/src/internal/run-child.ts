@@ -4,23 +4,14 @@
  * The restart loop around it is `superviseChildren()` in ../supervise.ts.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { crashSignature, type ExitDiagnosis } from '../exit-diagnosis.js';
 import type { SuperviseOptions } from '../supervise.js';
 import { ByteTail, TAIL_BYTES_PER_LINE } from './byte-tail.js';
-import { memoryCgroup, oomKills, peakBytes, type MemoryCgroup } from './memory-cgroup.js';
+import { ChildMemory } from './child-memory.js';
+import { memoryCgroup, oomKills, peakBytes } from './memory-cgroup.js';
 import { readMetadata } from './supervise-options.js';
 import { TOUCH_EVERY_MS, WatchMarker } from './watch-marker.js';
-
-function residentBytes(pid: number): number | undefined {
-  try {
-    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match === null ? undefined : Number(match[1]) * 1_024;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Copies a child's stream to ours, pausing the child's pipe while ours is full. */
 function teeTo(from: NodeJS.ReadableStream, to: NodeJS.WritableStream): (chunk: Buffer) => void {
@@ -96,20 +87,8 @@ export async function runChild(
   for (const signal of signals) process.on(signal, forward);
   // Peak memory: the child's high-water mark, sampled from /proc while it runs — and the child's
   // cgroup, in case something (systemd-run --scope, a runtime) gave it one of its own.
-  let peak = 0;
-  let ownCgroup: MemoryCgroup | undefined;
-  const sample = () => {
-    if (child.pid === undefined) return;
-    const resident = residentBytes(child.pid);
-    // A child that has exited (a zombie: no VmHWM) reads as the root cgroup: never take that, nor
-    // any ancestor of the supervisor's own, for a cgroup of the child's own.
-    if (resident === undefined) return;
-    peak = Math.max(peak, resident);
-    const own = memoryCgroup(child.pid);
-    const ancestor =
-      cgroup !== undefined && own !== undefined && cgroup.dir.startsWith(`${own.dir}/`);
-    if (own !== undefined && own.dir !== cgroup?.dir && !ancestor) ownCgroup = own;
-  };
+  const memory = child.pid === undefined ? undefined : new ChildMemory(child.pid, cgroup);
+  const sample = () => memory?.sample();
   sample();
   const sampler = setInterval(sample, 50);
   sampler.unref();
@@ -122,6 +101,7 @@ export async function runChild(
     >((resolve, reject) => {
       child.once('error', reject);
       child.once('exit', (code, sig) => {
+        memory?.stop(); // the pid is reaped: it may be another process's from now on
         marker?.remove(); // the exit is seen: this supervisor reports it, whatever follows
         resolve([code, sig, Math.round(performance.now() - started)]);
       });
@@ -144,6 +124,8 @@ export async function runChild(
     // exitAs() could cut them off.
     await Promise.all([flushed(copies.stdout), flushed(copies.stderr)]);
     const lastStderr = tail.lines(tailLines);
+    const ownCgroup = memory?.ownCgroup;
+    const peak = memory?.peakBytes ?? 0;
     const cgroupPeak = ownCgroup === undefined ? undefined : peakBytes(ownCgroup);
     const oomAfter = oomKills(cgroup);
     const oomKilled =
