@@ -68,7 +68,11 @@ export interface CrashGuardStats {
 export interface CrashGuard extends AsyncDisposable {
   /** Feeds the ring of last records a crash report carries (an object, or a JSON line). O(1). */
   log(record: unknown): void;
-  /** Reports a non-fatal error now (asynchronously), rate-limited by fingerprint. */
+  /**
+   * Reports a non-fatal error now (asynchronously), rate-limited by fingerprint. Each field of
+   * `extra` is sent as the JSON value it serialises to; one that cannot be serialised (a BigInt,
+   * a cycle, a getter or `toJSON` that throws) is sent as its text: it never costs the report.
+   */
   capture(error: unknown, extra?: Readonly<Record<string, unknown>>): void;
   /** Resolves when every capture sent so far, and the spool sent at start, is delivered or spooled. */
   flush(): Promise<void>;

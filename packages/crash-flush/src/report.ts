@@ -6,7 +6,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { capReport, jsonBytes } from './internal/cap-report.js';
-import { clipUtf8, describeError, safeRecordJson } from './internal/describe-error.js';
+import { clipUtf8, describeError, safeFields, safeRecordJson } from './internal/describe-error.js';
 
 /**
  * How the process was ending: a crash (`uncaughtException`, `unhandledRejection`, `exit` with a
@@ -171,7 +171,7 @@ export function buildReport(input: ReportInput): CrashReport {
     pid: input.pid ?? process.pid,
     uptimeMs: input.uptimeMs ?? Math.round(process.uptime() * 1_000),
     truncated: false,
-    ...(input.extra === undefined ? {} : { extra: input.extra }),
+    ...(input.extra === undefined ? {} : { extra: safeFields(input.extra, max) }),
     ...(input.runtime === null ? {} : { runtime: input.runtime ?? THIS_RUNTIME }),
   };
   // The newest records first, each serialised once, until the room left is used up: building

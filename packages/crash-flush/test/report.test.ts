@@ -115,6 +115,62 @@ describe('buildReport', () => {
     expect(bytes(r)).toBeLessThanOrEqual(empty + room);
   });
 
+  test('each field of extra that cannot be serialised becomes its text; the others are kept as they are', () => {
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    const throwing = {
+      get broken() {
+        throw new Error('getter');
+      },
+      ok: 1,
+    };
+    const extra = {
+      big: 12n,
+      cycle,
+      json: '{"kept":"as a string"}',
+      nested: { n: [1, 'two', null] },
+      toJSONThrows: {
+        toJSON() {
+          throw new Error('toJSON');
+        },
+      },
+      ['__proto__']: 'a field, not a prototype',
+    };
+    const r = buildReport(input({ extra }));
+    expect(r.extra).toEqual({
+      big: '12',
+      cycle: '[object Object]',
+      json: '{"kept":"as a string"}',
+      nested: { n: [1, 'two', null] },
+      toJSONThrows: '[object Object]',
+      ['__proto__']: 'a field, not a prototype',
+    });
+    expect(Object.getPrototypeOf(r.extra)).toBe(Object.prototype);
+    expect(buildReport(input({ extra: throwing })).extra).toEqual({
+      broken: '[field could not be read]',
+      ok: 1,
+    });
+    // From JavaScript, anything: kept whole, as its JSON or its text.
+    const odd = (value: unknown) =>
+      buildReport(input({ extra: value as Record<string, unknown> })).extra;
+    expect(odd('a string')).toEqual({ value: 'a string' });
+    expect(odd([1, 2])).toEqual({ value: [1, 2] });
+    expect(odd(null)).toEqual({ value: null });
+    const unlistable = new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error('ownKeys');
+        },
+      },
+    );
+    expect(odd(unlistable)).toEqual({ value: '[object Object]' });
+    // A field larger than the report is its text cut to the budget, then capped with the rest.
+    const huge = buildReport(input({ maxReportBytes: 2_048, extra: { log: 'x'.repeat(10_000) } }));
+    expect(bytes(huge)).toBeLessThanOrEqual(2_048);
+    expect(reportProblem(JSON.parse(JSON.stringify(r)))).toBeUndefined();
+  });
+
   test('every crash kind makes a report the spool reads back; another kind is refused', () => {
     const kinds: CrashKind[] = [
       'uncaughtException',

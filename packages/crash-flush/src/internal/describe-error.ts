@@ -79,3 +79,36 @@ export function safeRecordJson(record: unknown, maxBytes: number): string {
   if (typeof json === 'string' && Buffer.byteLength(json) <= maxBytes) return json;
   return JSON.stringify(textOf(record, maxBytes));
 }
+
+/** Any value as the JSON value it serialises to, or as its text when it cannot be serialised. */
+function jsonSafe(value: unknown, maxBytes: number): unknown {
+  const json = attempt(() => JSON.stringify(value) as string | undefined, undefined);
+  if (typeof json === 'string' && Buffer.byteLength(json) <= maxBytes) {
+    return JSON.parse(json) as unknown;
+  }
+  return textOf(value, maxBytes);
+}
+
+/**
+ * The fields of `guard.capture()`'s `extra` as JSON values, each on its own: a field that cannot
+ * be serialised (a BigInt, a cycle, a getter or `toJSON` that throws) becomes its text and costs
+ * nothing else. Not a plain object (from JavaScript), or one whose keys cannot be listed (a
+ * Proxy): kept whole as `{ value }`.
+ */
+export function safeFields(fields: unknown, maxBytes: number): Record<string, unknown> {
+  const keys =
+    typeof fields !== 'object' || fields === null || Array.isArray(fields)
+      ? undefined
+      : attempt(() => Object.keys(fields), undefined);
+  if (keys === undefined) return { value: jsonSafe(fields, maxBytes) };
+  // fromEntries defines each key as a field of its own: a `__proto__` key stays a field.
+  return Object.fromEntries(
+    keys.map((key) => {
+      const value = attempt(
+        () => (fields as Record<string, unknown>)[key],
+        '[field could not be read]',
+      );
+      return [key, jsonSafe(value, maxBytes)];
+    }),
+  );
+}
