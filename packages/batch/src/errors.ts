@@ -92,8 +92,9 @@ export class TransientError extends BatchError {
   /** Narrows the union: `error.code === 'TRANSIENT'` means a `TransientError`. */
   declare readonly code: 'TRANSIENT';
   /**
-   * Why no retry was left: every allowed attempt was made (`'attempts'`), the batch retry budget
-   * was spent (`'budget'`), or the next retry could not start before the deadline (`'deadline'`).
+   * Why no retry was left: every allowed attempt was made (`'attempts'`; a retry delay of
+   * `Infinity` allows no retry at all), the batch retry budget was spent (`'budget'`), or the
+   * next retry could not start before the deadline (`'deadline'`).
    */
   readonly retryRefusedBy: RetryRefusedBy;
   constructor(fields: BatchErrorFields & { readonly retryRefusedBy?: RetryRefusedBy }) {

@@ -86,4 +86,30 @@ describe('retry jitter and budget', () => {
     const error = ((await promise).outcomes[0] as { error: unknown }).error;
     expect(isTransientError(error) && error.retryRefusedBy).toBe('attempts');
   });
+
+  test.each([
+    ['no deadline', {}],
+    ['a deadline', { deadline: 60_000 }],
+  ])(
+    'a retry delay of Infinity is no retry at all (%s): the item fails at once, its attempts spent',
+    async (_name, over) => {
+      let calls = 0;
+      const failing = async () => {
+        calls += 1;
+        throw Object.assign(new Error('reset'), { code: 'ECONNRESET' });
+      };
+      const promise = fetchAll(['x'], failing, {
+        retry: { maxAttempts: 5, minDelay: Infinity },
+        ...over,
+      });
+      await vi.advanceTimersByTimeAsync(0);
+      const result = await promise;
+      const error = (result.outcomes[0] as { error: unknown }).error;
+      expect(calls).toBe(1);
+      expect(isTransientError(error) && error.retryRefusedBy).toBe('attempts');
+      expect(String((error as Error).message)).toMatch(
+        /^item 0: failed after 1 attempt\(s\): reset/,
+      );
+    },
+  );
 });

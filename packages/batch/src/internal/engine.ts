@@ -273,6 +273,9 @@ class BatchRun<T, R> implements AttemptHost<T, R>, EngineRun {
 
   /** Why a retry after `delay` cannot be taken (attempts left); `undefined`: it can. */
   #retryRefused(delay: number): RetryRefusedBy | undefined {
+    // A delay of `Infinity` (`minDelay: Infinity`) means the retry never comes: no attempt is
+    // left, deadline or not.
+    if (delay === Infinity) return 'attempts';
     // Never sleep past the deadline: a retry that cannot start in time is not taken.
     if (this.clock.now() + delay >= this.deadlineAt) return 'deadline';
     const budget = this.#o.budget;
