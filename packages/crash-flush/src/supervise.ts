@@ -11,6 +11,7 @@
 import { constants } from 'node:os';
 import { setLongTimeout } from '@holdfast/internal';
 import type { ExitDiagnosis } from './exit-diagnosis.js';
+import { crashLoopSummaries } from './internal/crash-loop-summary.js';
 import { RateLimit } from './internal/rate-limit.js';
 import { reapAsInit } from './internal/reap-as-init.js';
 import { runChild } from './internal/run-child.js';
@@ -85,7 +86,11 @@ export interface SupervisedExit {
   /** The report sent (or spooled), when the exit was a crash. */
   readonly report: CrashReport | undefined;
   readonly delivered: boolean;
-  /** Crashes that were only counted (a crash loop), over the whole supervision. */
+  /**
+   * Crashes that were only counted (a crash loop), over the whole supervision. However the loop
+   * ends (its last restart, a termination signal, a clean exit), they leave as one summary
+   * report per fingerprint.
+   */
   readonly suppressed: number;
 }
 
@@ -198,6 +203,20 @@ function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
+/** The loop is over: what the rate limit only counted leaves as one small report per fingerprint. */
+async function sendCrashLoopSummaries(
+  options: SuperviseOptions,
+  rateLimit: RateLimit,
+  metadata: CrashReport['metadata'],
+  restarts: number,
+  spool: Spool | undefined,
+): Promise<void> {
+  const context = { service: options.service, metadata, restarts, runtime: childRuntime(options) };
+  for (const summary of crashLoopSummaries(rateLimit, context, MAX_REPORT_BYTES)) {
+    await deliver(options, summary, spool);
+  }
+}
+
 /** The restart loop: runs the child, reports each crash, until a clean exit or the last restart. */
 async function superviseChildren(
   options: SuperviseOptions,
@@ -213,10 +232,13 @@ async function superviseChildren(
     options.signal?.throwIfAborted();
     const { diagnosis, pid } = await runChild(options, restarts, () => (terminating = true));
     options.signal?.throwIfAborted();
-    if (diagnosis.signature === 'clean')
-      return { diagnosis, report: undefined, delivered: true, suppressed };
-
     const metadata = readMetadata(options);
+    if (diagnosis.signature === 'clean') {
+      // Crashes before this clean exit that were only counted are still reported, in summary.
+      await sendCrashLoopSummaries(options, rateLimit, metadata, restarts, spool);
+      return { diagnosis, report: undefined, delivered: true, suppressed };
+    }
+
     const report = buildReport({
       service: options.service,
       kind: diagnosis.signal === null ? 'exit' : 'signal',
@@ -242,26 +264,7 @@ async function superviseChildren(
     else suppressed += 1;
 
     if (restarts >= maxRestarts || terminating) {
-      // The loop is over: what was only counted leaves as one small report per fingerprint.
-      for (const counted of rateLimit.uncarried()) {
-        const { fingerprint } = counted;
-        const summary = buildReport({
-          service: options.service,
-          kind: 'exit',
-          error: new Error(
-            `crash loop: ${counted.suppressed} more crashes with fingerprint ${fingerprint}`,
-          ),
-          lastRecords: [],
-          metadata,
-          extra: {
-            crashLoop: { fingerprint, suppressed: counted.suppressed, restarts },
-            supervisor: true,
-          },
-          maxReportBytes: MAX_REPORT_BYTES,
-          runtime: childRuntime(options),
-        });
-        await deliver(options, summary, spool);
-      }
+      await sendCrashLoopSummaries(options, rateLimit, metadata, restarts, spool);
       // Set by the first crash, which always passes: the rate limit is this supervision's own.
       const sent = lastSent!;
       return { diagnosis, report: sent.report, delivered: sent.delivered, suppressed };

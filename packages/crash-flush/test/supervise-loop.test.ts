@@ -180,6 +180,26 @@ describe('the restart loop', { timeout: 30_000 }, () => {
     expect(got.map((r) => r.exitCode)).toEqual([3, 4]);
   });
 
+  test('crashes only counted before a clean exit are still reported, in one summary', async () => {
+    const { sink, got } = memory();
+    const counter = join(freshDir());
+    mkdirSync(counter);
+    const script = [
+      "const { readdirSync, writeFileSync } = require('node:fs');",
+      `const dir = ${JSON.stringify(counter)}; const n = readdirSync(dir).length; writeFileSync(dir + '/' + n, '');`,
+      'process.exit([3, 3, 3, 0][n]);',
+    ].join('\n');
+    const result = await supervise(node(script, { sink, restart: { maxRestarts: 5, delay: 0 } }));
+    expect(result).toMatchObject({ report: undefined, suppressed: 2 });
+    expect(result.diagnosis).toMatchObject({ signature: 'clean', restarts: 3 });
+    expect(got).toHaveLength(2);
+    expect(got[0]).toMatchObject({ exitCode: 3 });
+    expect(got[1]).toMatchObject({
+      error: { message: `crash loop: 2 more crashes with fingerprint ${got[0]!.fingerprint}` },
+      extra: { crashLoop: { fingerprint: got[0]!.fingerprint, suppressed: 2, restarts: 3 } },
+    });
+  });
+
   test('a termination signal forwarded to the child ends the loop', async () => {
     const { sink, got } = memory();
     const before = process.listeners('SIGTERM');
