@@ -194,6 +194,18 @@ describe('a failed write', () => {
     await storage.close();
   });
 
+  test('a chunk whose first write failed holds no segment: the segment goes with its last real chunk', async () => {
+    const { storage, failing, dir } = await opened();
+    failing.set('write', 'EIO');
+    await expect(storage.append(header('c1'), buffers('lost'))).rejects.toThrow(/writing chunk c1/);
+    failing.clear();
+    await storage.append(header('c2'), buffers('kept'));
+    await storage.delete('c2');
+    // A leftover entry for c1 would keep its segment live, on disk for ever.
+    expect(readdirSync(join(dir, 'segments'))).toEqual([]);
+    await storage.close();
+  });
+
   test('a later write failing keeps the chunk and what was written before it', async () => {
     const { storage, failing } = await opened();
     await storage.append(header('c1'), buffers('one'));
