@@ -149,6 +149,52 @@ describe('several workers queued behind the cap', () => {
     expect(result.stats.abandoned).toBe(2);
   });
 
+  test('a woken waiter that then sleeps before a retry is still woken by the stop (a stale wake-up cleared its waker)', async () => {
+    const stop = new AbortController();
+    const promise = fetchAll(
+      [0, 1, 2, 3],
+      async (i, { signal }) => {
+        if (i < 2) {
+          signal.addEventListener('abort', () => {}); // reads its signal, then ignores it
+          await sleep(i === 0 ? 600 : 800);
+          return 'late';
+        }
+        if (i === 2) throw Object.assign(new Error('reset'), { code: 'ECONNRESET' });
+        return 'ok';
+      },
+      {
+        concurrency: 2,
+        timeout: 100,
+        maxAbandoned: 2,
+        retry: { maxAttempts: 2, minDelay: 10_000, jitter: false },
+        // Only item 2 is retried; the timeouts of 0 and 1 are final, and do not stop the batch.
+        classify: (_error, i) => (i === 2 ? 'transient' : 'fatal'),
+        importance: (i) => (i < 2 ? 'optional' : 'required'),
+        signal: stop.signal,
+      },
+    );
+    let settled = false;
+    void promise.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    // 100: items 0 and 1 abandoned, the cap full; items 2 and 3 wait. 600: item 0's work ends,
+    // both go on; item 2 fails and sleeps 10 s before its retry. 800: item 1's work ends too.
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(settled).toBe(false);
+    stop.abort();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(settled).toBe(true); // not at 10,600, when the sleep would have ended by itself
+    const result = await promise;
+    expect(result.outcomes.map((o) => [o.status, o.attempts])).toEqual([
+      ['rejected', 1],
+      ['rejected', 1],
+      ['rejected', 1],
+      ['fulfilled', 1],
+    ]);
+    expect(isCancelledError((result.outcomes[2] as { error: unknown }).error)).toBe(true);
+  });
+
   test('a woken waiter times out from when it runs, not from when the cap freed (the first to run spent 10 ms of CPU)', async () => {
     vi.useRealTimers();
     const clock = new VirtualClock();
