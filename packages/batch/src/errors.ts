@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { describeThrown } from './internal/describe.js';
+import { describeCause } from './internal/describe.js';
 
 const BRAND = Symbol.for('holdfast.batch.error');
 
@@ -107,7 +107,7 @@ export class TransientError extends BatchError {
           : ' (no retry could start before the deadline)';
     super(
       'TRANSIENT',
-      `item ${fields.index}: failed after ${fields.attempts} attempt(s)${why}: ${describeThrown(fields.cause)}`,
+      `item ${fields.index}: failed after ${fields.attempts} attempt(s)${why}: ${describeCause(fields.cause, fields.index)}`,
       fields,
     );
     this.retryRefusedBy = by;

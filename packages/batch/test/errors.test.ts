@@ -42,6 +42,24 @@ describe('errors', () => {
     );
   });
 
+  test('a message names its item once, even when its cause names it too', async () => {
+    const timeout = new TimeoutError({ index: 4, attempts: 2, timeoutMs: 50 });
+    expect(new TransientError({ index: 4, attempts: 2, cause: timeout }).message).toBe(
+      'item 4: failed after 2 attempt(s): attempt 2 timed out after 50 ms',
+    );
+    // Another item's error as the cause keeps its own name: it is not this item's.
+    expect(new TransientError({ index: 5, attempts: 1, cause: timeout }).message).toBe(
+      'item 5: failed after 1 attempt(s): item 4: attempt 2 timed out after 50 ms',
+    );
+    // A timeout classified fatal.
+    const result = await fetchAll([0], () => new Promise<never>(() => {}), {
+      timeout: 1,
+      classify: () => 'fatal',
+    });
+    const error = (result.outcomes[0] as { error: Error }).error;
+    expect(isFatalError(error) && error.message).toBe('item 0: attempt 1 timed out after 1 ms');
+  });
+
   test('guards tell the kinds apart', () => {
     const timeout = new TimeoutError({ index: 0, attempts: 1, timeoutMs: 1 });
     expect(

@@ -28,3 +28,13 @@ export function describeThrown(value: unknown): string {
     return '[a value that cannot be described]';
   }
 }
+
+/**
+ * The cause of item `index`'s error, for a message that names the item already: a cause that
+ * names it too (one of this package's errors, a timeout classified fatal) does not say it twice.
+ */
+export function describeCause(cause: unknown, index: number): string {
+  const text = describeThrown(cause);
+  const prefix = `item ${index}: `;
+  return text.startsWith(prefix) ? text.slice(prefix.length) : text;
+}

@@ -41,7 +41,7 @@ import {
 } from './attempt.js';
 import { BatchDeadline } from './batch-deadline.js';
 import { DeadlineQueue } from './deadline-queue.js';
-import { describeThrown } from './describe.js';
+import { describeCause } from './describe.js';
 import { invalidOption, retryDelay } from '@holdfast/internal';
 import { callHook } from './hooks.js';
 import { itemSource, readUntilStopped, STOPPED_READING, type ItemSource } from './item-source.js';
@@ -389,7 +389,7 @@ class BatchRun<T, R> implements AttemptHost<T, R>, EngineRun {
             'required-item',
           );
         }
-        const message = `item ${index}: ${describeThrown(error)}`;
+        const message = `item ${index}: ${describeCause(error, index)}`;
         const fatal = new FatalError(message, { index, attempts, cause: error });
         return this.#reject(item, index, fatal, attempts, itemStart, importance);
       }
