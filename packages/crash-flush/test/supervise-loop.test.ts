@@ -37,6 +37,16 @@ const memory = (send?: (r: CrashReport) => Promise<void>) => {
   const sink: Sink = { name: 'memory', send: send ?? (async (r) => void got.push(r)) };
   return { sink, got };
 };
+/** A child script that exits with `codes[n]` on its n-th run (counted in a folder of its own). */
+const exitsInTurn = (codes: readonly number[]) => {
+  const counter = freshDir();
+  mkdirSync(counter);
+  return [
+    "const { readdirSync, writeFileSync } = require('node:fs');",
+    `const dir = ${JSON.stringify(counter)}; const n = readdirSync(dir).length; writeFileSync(dir + '/' + n, '');`,
+    `process.exit(${JSON.stringify(codes)}[n]);`,
+  ].join('\n');
+};
 const node = (
   script: string,
   over: Partial<SuperviseOptions> & { sink: Sink },
@@ -167,13 +177,7 @@ describe('the restart loop', { timeout: 30_000 }, () => {
 
   test('different crashes are each reported; a clean exit ends the loop', async () => {
     const { sink, got } = memory();
-    const counter = join(freshDir());
-    mkdirSync(counter);
-    const script = [
-      "const { readdirSync, writeFileSync } = require('node:fs');",
-      `const dir = ${JSON.stringify(counter)}; const n = readdirSync(dir).length; writeFileSync(dir + '/' + n, '');`,
-      'process.exit([3, 4, 0][n]);',
-    ].join('\n');
+    const script = exitsInTurn([3, 4, 0]);
     const result = await supervise(node(script, { sink, restart: { maxRestarts: 5, delay: 0 } }));
     expect(result).toMatchObject({ report: undefined, delivered: true, suppressed: 0 });
     expect(result.diagnosis).toMatchObject({ exitCode: 0, signature: 'clean', restarts: 2 });
@@ -182,13 +186,7 @@ describe('the restart loop', { timeout: 30_000 }, () => {
 
   test('crashes only counted before a clean exit are still reported, in one summary', async () => {
     const { sink, got } = memory();
-    const counter = join(freshDir());
-    mkdirSync(counter);
-    const script = [
-      "const { readdirSync, writeFileSync } = require('node:fs');",
-      `const dir = ${JSON.stringify(counter)}; const n = readdirSync(dir).length; writeFileSync(dir + '/' + n, '');`,
-      'process.exit([3, 3, 3, 0][n]);',
-    ].join('\n');
+    const script = exitsInTurn([3, 3, 3, 0]);
     const result = await supervise(node(script, { sink, restart: { maxRestarts: 5, delay: 0 } }));
     expect(result).toMatchObject({ report: undefined, suppressed: 2 });
     expect(result.diagnosis).toMatchObject({ signature: 'clean', restarts: 3 });
