@@ -373,7 +373,8 @@ export class SegmentLog {
 
   async #runWrite({ operation, bytes }: PreparedWrite): Promise<void> {
     const { segment } = operation;
-    const creating = segment.size === 0;
+    const { size, writes } = segment; // what a failure puts back, the file cut back to `size`
+    const creating = size === 0;
     // A kept handle is taken without an `await`, so that the write below is submitted before
     // the pump goes on to prepare the next one (which is what makes the two overlap).
     let handle = this.#handles.get(segment);
@@ -381,19 +382,23 @@ export class SegmentLog {
       if (this.#vanished !== undefined) throw this.#vanished;
       handle ??= await this.#open(segment, creating);
       const parts = creating ? [PREAMBLE, bytes] : [bytes];
-      const position = segment.size + (creating ? PREAMBLE.length : 0);
-      const written = await writeAll(handle, parts, segment.size);
+      const position = size + (creating ? PREAMBLE.length : 0);
+      const written = await writeAll(handle, parts, size);
       segment.size += written;
-      segment.reserved += written - operation.length;
       segment.writes += 1;
       if (operation.durable) {
+        // A write whose fsync fails is undone like one that failed itself: its caller is told
+        // it failed, so recovery must not find it (an append retried would be stored twice).
         await handle.datasync();
         await this.#syncFolder();
         await this.#checkLinked(segment, handle);
         segment.syncedWrites = segment.writes;
       }
+      segment.reserved += written - operation.length;
       operation.resolve(position);
     } catch (error) {
+      segment.size = size;
+      segment.writes = writes;
       segment.reserved -= operation.length;
       await this.#undo(segment, handle);
       operation.reject(error);

@@ -1,0 +1,367 @@
+/**
+ * The segment log (src/storage/segment-log.ts) on the model file system of test/fs-model.ts,
+ * which keeps what a power loss spares apart from what it takes: where each write lands, what
+ * `sync()` makes durable (and that it fsyncs nothing twice), the background fsync of a full
+ * segment, a failed write leaving the file as it was, and the two reused write buffers never
+ * handing the disk bytes that the next write is already overwriting.
+ */
+import { fc, test as propertyTest } from '@fast-check/vitest';
+import { describe, expect, test } from 'vitest';
+import { ChunkPoolError } from '../src/errors.js';
+import type { StorageFile, StorageFileSystem } from '../src/storage/fs.js';
+import {
+  decodeSegment,
+  encodeHeader,
+  FrameKind,
+  markerFrame,
+  parseRecords,
+  PREAMBLE,
+  recordsFrameLength,
+} from '../src/storage/segment-format.js';
+import { SegmentLog, type RecordsPart, type Segment } from '../src/storage/segment-log.js';
+import { ModelDisk } from './fs-model.js';
+
+const DIR = '/pool/segments';
+
+/** The model disk seen through a view that counts fsyncs by path and can fail calls. */
+async function setup(options: { segmentBytes?: number; syncInBackground?: boolean } = {}) {
+  const disk = new ModelDisk();
+  const base = disk.view();
+  await base.mkdir(DIR, { recursive: true, mode: 0o700 });
+  // The pool's folders are durable already (file storage fsyncs them at open): only what the
+  // log does to its own folder is in question here.
+  for (const folder of ['/', '/pool']) await (await base.open(folder, 'r')).sync();
+  const fsyncs = new Map<string, number>();
+  const failing = new Set<'write' | 'datasync' | 'sync'>();
+  const closed: string[] = [];
+  const fail = (call: 'write' | 'datasync' | 'sync', path: string) => {
+    if (failing.has(call)) throw Object.assign(new Error(`EIO: ${call} ${path}`), { code: 'EIO' });
+  };
+  const count = (path: string) => fsyncs.set(path, (fsyncs.get(path) ?? 0) + 1);
+  const wrap = (path: string, file: StorageFile): StorageFile => ({
+    ...file,
+    write: async (...args) => (fail('write', path), file.write(...args)),
+    writev: async (...args) => (fail('write', path), file.writev(...args)),
+    datasync: async () => (fail('datasync', path), count(path), file.datasync()),
+    sync: async () => (fail('sync', path), count(path), file.sync()),
+    close: async () => (closed.push(path), file.close()),
+  });
+  const fs: StorageFileSystem = {
+    ...base,
+    open: async (path, flags, mode) => wrap(path, await base.open(path, flags, mode)),
+  };
+  const log = new SegmentLog(fs, DIR, {
+    segmentBytes: options.segmentBytes ?? 1 << 20,
+    syncInBackground: options.syncInBackground ?? true,
+  });
+  const fsyncsOf = (path: string) => fsyncs.get(path) ?? 0;
+  return { disk, fs, log, failing, fsyncs, fsyncsOf, closed };
+}
+
+function records(id: string, ...texts: string[]): RecordsPart {
+  const header = encodeHeader({ id, tag: 'app', createdAt: 1, routes: ['out'] });
+  const list = texts.map((text) => Buffer.from(text));
+  return { id, header, records: list, frameLength: recordsFrameLength(id, header, list) };
+}
+const done = (id: string) => markerFrame(FrameKind.RouteDone, id, 'out');
+
+/** The records of each records frame of a segment file, in order. */
+function recordsIn(bytes: Buffer): string[][] {
+  return decodeSegment(bytes).frames.flatMap((frame) => {
+    const parsed = parseRecords(frame);
+    return parsed === undefined ? [] : [parsed.records.map(String)];
+  });
+}
+
+describe('writes', () => {
+  test('each lands at the end of its segment, the first after the preamble, at the position it resolves with', async () => {
+    const { log, disk } = await setup();
+    const segment = log.segmentForNewChunk();
+    const first = records('c1', 'a', 'bb');
+    const at = await log.write(segment, [], first, false);
+    expect(at).toBe(PREAMBLE.length);
+    const marker = done('c1');
+    const second = records('c1', 'ccc');
+    const next = await log.write(segment, [marker], second, false);
+    expect(next).toBe(PREAMBLE.length + first.frameLength);
+    const bytes = disk.read(segment.path);
+    expect(bytes.length).toBe(
+      PREAMBLE.length + first.frameLength + marker.length + second.frameLength,
+    );
+    expect(segment).toMatchObject({ size: bytes.length, reserved: bytes.length, writes: 2 });
+    const { frames, damage } = decodeSegment(bytes);
+    expect(damage).toBeUndefined();
+    expect(frames.map((f) => [f.kind, f.offset])).toEqual([
+      [FrameKind.Records, at],
+      [FrameKind.RouteDone, next],
+      [FrameKind.Records, next + marker.length],
+    ]);
+    expect(recordsIn(bytes)).toEqual([['a', 'bb'], ['ccc']]);
+  });
+
+  test('writes queued at once are each written whole: the next one is prepared in the other buffer', async () => {
+    // The model copies a write's bytes a turn after the call, as the thread pool would: a write
+    // prepared into the buffer still being written would overwrite it first.
+    const { log, disk } = await setup();
+    const segment = log.segmentForNewChunk();
+    const texts = ['one', 'two-two', 'three', 'four-four-four', 'five'];
+    await Promise.all(
+      texts.map((text, i) => log.write(segment, [], records(`c${i}`, text), false)),
+    );
+    expect(recordsIn(disk.read(segment.path))).toEqual(texts.map((text) => [text]));
+  });
+
+  test('a new chunk starts in the active segment until its writes, queued ones too, reach segmentBytes', async () => {
+    const part = records('c1', 'x'.repeat(100));
+    const { log } = await setup({ segmentBytes: 2 * part.frameLength });
+    const first = log.segmentForNewChunk();
+    const writing = log.write(first, [], part, false); // reserved at once, written later
+    expect(log.segmentForNewChunk()).toBe(first);
+    const second = log.write(first, [], records('c2', 'x'.repeat(100)), false);
+    expect(first.reserved).toBe(2 * part.frameLength);
+    const next = log.segmentForNewChunk();
+    expect(next).not.toBe(first);
+    expect(first.retired).toBe(false); // until the retire, queued after the writes, has run
+    await Promise.all([writing, second]);
+    await log.sync();
+    expect(first.retired).toBe(true);
+    expect(log.segmentForNewChunk()).toBe(next);
+  });
+
+  test('a failed write is cut back to the last complete one; it reserves nothing; the next write goes on', async () => {
+    const { log, disk, failing } = await setup();
+    const segment = log.segmentForNewChunk();
+    await log.write(segment, [], records('c1', 'kept'), false);
+    const size = disk.read(segment.path).length;
+    failing.add('datasync'); // the write itself lands, its fsync fails: undone
+    await expect(log.write(segment, [], records('c1', 'undone'), true)).rejects.toThrow(/EIO/);
+    failing.clear();
+    expect(disk.read(segment.path).length).toBe(size);
+    expect(segment).toMatchObject({ size, reserved: size, writes: 1 });
+    await log.write(segment, [], records('c1', 'after'), false);
+    expect(recordsIn(disk.read(segment.path))).toEqual([['kept'], ['after']]);
+  });
+
+  test('the write that was to create a segment failing leaves no file; the next write creates it', async () => {
+    const { log, disk, failing } = await setup();
+    const segment = log.segmentForNewChunk();
+    failing.add('write');
+    await expect(log.write(segment, [], records('c1', 'lost'), false)).rejects.toThrow(/EIO/);
+    failing.clear();
+    expect(disk.list(DIR)).toEqual([]);
+    expect(segment).toMatchObject({ size: 0, reserved: 0, writes: 0 });
+    expect(await log.write(segment, [], records('c1', 'new'), false)).toBe(PREAMBLE.length);
+    expect(recordsIn(disk.read(segment.path))).toEqual([['new']]);
+  });
+
+  test('a write whose bytes cannot be prepared fails alone, reserving nothing', async () => {
+    const { log, disk } = await setup();
+    const segment = log.segmentForNewChunk();
+    const wrong = { ...records('c1', 'abc'), frameLength: 3 }; // too short to hold the frame
+    const results = await Promise.allSettled([
+      log.write(segment, [], wrong, false),
+      log.write(segment, [], records('c2', 'fine'), false),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
+    expect(segment.reserved).toBe(segment.size);
+    expect(recordsIn(disk.read(segment.path))).toEqual([['fine']]);
+  });
+});
+
+describe('durability', () => {
+  test('a durable write is on the disk when it resolves: its bytes and the segment’s name', async () => {
+    const { log, disk } = await setup();
+    const segment = log.segmentForNewChunk();
+    await log.write(segment, [], records('c1', 'durable'), true);
+    const crashed = disk.afterCrash('power');
+    expect(crashed.list(DIR)).toEqual([segment.name]);
+    expect(crashed.read(segment.path)).toEqual(disk.read(segment.path));
+    expect(segment.syncedWrites).toBe(1);
+  });
+
+  test('sync() makes every write durable, once: a second sync with nothing new fsyncs nothing', async () => {
+    const { log, disk, fsyncs } = await setup({ syncInBackground: false });
+    const a = log.segmentForNewChunk();
+    await log.write(a, [], records('c1', 'a'), false);
+    expect(disk.afterCrash('power').list(DIR)).toEqual([]); // neither name nor bytes yet
+    await log.sync();
+    expect(disk.afterCrash('power').read(a.path)).toEqual(disk.read(a.path));
+    expect(Object.fromEntries(fsyncs)).toEqual({ [DIR]: 1, [a.path]: 1 });
+    await log.sync();
+    expect(Object.fromEntries(fsyncs)).toEqual({ [DIR]: 1, [a.path]: 1 });
+    await log.write(a, [done('c1')], undefined, false);
+    await log.sync();
+    // The file again (it grew), not the folder (no name changed).
+    expect(Object.fromEntries(fsyncs)).toEqual({ [DIR]: 1, [a.path]: 2 });
+  });
+
+  test('a full segment is fsynced in the background: sync() then has nothing left to do for it', async () => {
+    const part = records('c1', 'x'.repeat(50));
+    const { log, disk, fsyncsOf, closed } = await setup({ segmentBytes: part.frameLength });
+    const first = log.segmentForNewChunk();
+    await log.write(first, [], part, false);
+    const second = log.segmentForNewChunk(); // retires the first
+    await log.write(second, [], records('c2', 'y'), false);
+    await first.syncing;
+    expect(fsyncsOf(first.path)).toBe(1);
+    expect(first.syncedWrites).toBe(1);
+    expect(closed).toContain(first.path);
+    await log.sync(); // the names (the folder), and the second segment
+    expect([fsyncsOf(first.path), fsyncsOf(second.path)]).toEqual([1, 1]);
+    expect(disk.afterCrash('power').read(first.path)).toEqual(disk.read(first.path));
+  });
+
+  test("without background fsyncs (fsync 'never'/'always'), a full segment is closed, not fsynced", async () => {
+    const part = records('c1', 'x'.repeat(50));
+    const { log, fsyncsOf, closed } = await setup({
+      segmentBytes: part.frameLength,
+      syncInBackground: false,
+    });
+    const first = log.segmentForNewChunk();
+    await log.write(first, [], part, false);
+    log.segmentForNewChunk();
+    await log.close();
+    expect(first.syncing).toBeUndefined();
+    expect(fsyncsOf(first.path)).toBe(0);
+    expect(closed).toContain(first.path);
+  });
+
+  test('a failed background fsync is reported by the next sync(), once; the one after fsyncs again', async () => {
+    const part = records('c1', 'x'.repeat(50));
+    const { log, failing, fsyncsOf } = await setup({ segmentBytes: part.frameLength });
+    const first = log.segmentForNewChunk();
+    await log.write(first, [], part, false);
+    failing.add('datasync');
+    log.segmentForNewChunk();
+    await log.sync().catch(() => undefined); // the background one may have failed by then
+    failing.clear();
+    expect(first.syncFailure).toBeUndefined();
+    expect(first.syncedWrites).toBe(0); // never covered: the kernel may have dropped the pages
+    await log.sync();
+    expect(first.syncedWrites).toBe(1);
+    expect(fsyncsOf(first.path)).toBeGreaterThanOrEqual(1);
+  });
+
+  test('a segment a previous run left is fsynced by the first sync(); an empty one is not', async () => {
+    const { log, fs, fsyncsOf } = await setup();
+    for (const name of ['old.seg', 'empty.seg']) {
+      const handle = await fs.open(`${DIR}/${name}`, 'w');
+      await handle.writeFile(name === 'old.seg' ? PREAMBLE : Buffer.alloc(0));
+      await handle.close();
+    }
+    const old = log.adopt('old.seg', PREAMBLE.length);
+    const empty = log.adopt('empty.seg', 0);
+    expect([old.retired, old.writes, empty.writes]).toEqual([true, 1, 0]);
+    await log.sync();
+    expect([fsyncsOf(old.path), fsyncsOf(empty.path)]).toEqual([1, 0]);
+    // A new chunk never starts in an adopted segment.
+    expect(log.segmentForNewChunk()).not.toBe(old);
+  });
+});
+
+describe('removing and closing', () => {
+  test('remove() runs after the writes queued before it; the next sync() makes the removal durable', async () => {
+    const { log, disk, fsyncsOf } = await setup();
+    const segment = log.segmentForNewChunk();
+    await log.write(segment, [], records('c1', 'a'), false);
+    await log.sync();
+    const late = log.write(segment, [done('c1')], undefined, false);
+    const removed = log.remove(segment);
+    await late;
+    await removed;
+    expect(disk.list(DIR)).toEqual([]);
+    expect(disk.afterCrash('power').list(DIR)).toEqual([segment.name]); // not durable yet
+    await log.sync();
+    expect(disk.afterCrash('power').list(DIR)).toEqual([]);
+    expect(fsyncsOf(DIR)).toBe(2);
+    // The removed segment was active: a new chunk starts a new one.
+    expect(log.segmentForNewChunk()).not.toBe(segment);
+  });
+
+  test('close() closes every file it kept open and waits for the background fsyncs', async () => {
+    const part = records('c1', 'x'.repeat(50));
+    const { log, closed } = await setup({ segmentBytes: part.frameLength });
+    const first = log.segmentForNewChunk();
+    await log.write(first, [], part, false);
+    const second = log.segmentForNewChunk();
+    await log.write(second, [], part, false);
+    await log.close();
+    expect(closed.filter((path) => path === second.path)).toHaveLength(1);
+    expect(first.syncedWrites).toBe(1);
+  });
+
+  test('a segment file removed behind the log’s back fails sync() and every later write, naming it', async () => {
+    const { log, disk, fs } = await setup();
+    const segment = log.segmentForNewChunk();
+    await log.write(segment, [], records('c1', 'a'), false);
+    await fs.rm(segment.path, { force: true });
+    const error = await log.sync().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ChunkPoolError);
+    expect((error as ChunkPoolError).code).toBe('STORAGE_ERROR');
+    expect((error as Error).message).toContain(
+      `segment file ${segment.path} is no longer in its folder`,
+    );
+    const other = log.segmentForNewChunk();
+    await expect(log.write(other, [], records('c2', 'b'), false)).rejects.toBe(error);
+    expect(disk.list(DIR)).toEqual([]);
+  });
+});
+
+describe('what sync() resolved is what a power loss keeps', () => {
+  type Step =
+    | { kind: 'chunk'; bytes: number }
+    | { kind: 'mark'; pick: number }
+    | { kind: 'durable'; pick: number }
+    | { kind: 'remove'; pick: number }
+    | { kind: 'sync' };
+  const step: fc.Arbitrary<Step> = fc.oneof(
+    fc.record({ kind: fc.constant('chunk' as const), bytes: fc.integer({ min: 0, max: 120 }) }),
+    fc.record({ kind: fc.constant('mark' as const), pick: fc.nat() }),
+    fc.record({ kind: fc.constant('durable' as const), pick: fc.nat() }),
+    fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }),
+    fc.record({ kind: fc.constant('sync' as const) }),
+  );
+
+  propertyTest.prop([fc.array(step, { maxLength: 40 }), fc.boolean()], { numRuns: 60 })(
+    'after each sync() and each durable write, the crash image holds every live segment as it is',
+    async (steps, syncInBackground) => {
+      const { log, disk } = await setup({ segmentBytes: 200, syncInBackground });
+      const live: Segment[] = [];
+      const removed: Segment[] = [];
+      let n = 0;
+      const check = (segments: readonly Segment[]) => {
+        const crashed = disk.afterCrash('power');
+        for (const segment of segments.filter((s) => s.size > 0)) {
+          expect(crashed.read(segment.path)).toEqual(disk.read(segment.path));
+        }
+        return crashed;
+      };
+      for (const s of [...steps, { kind: 'sync' } as const]) {
+        const picked =
+          live.length === 0 ? undefined : live[('pick' in s ? s.pick : 0) % live.length];
+        if (s.kind === 'chunk') {
+          const segment = log.segmentForNewChunk();
+          if (!live.includes(segment)) live.push(segment);
+          await log.write(segment, [], records(`c${(n += 1)}`, 'x'.repeat(s.bytes)), false);
+        } else if (s.kind === 'mark' && picked !== undefined && picked.size > 0) {
+          await log.write(picked, [done('c')], undefined, false);
+        } else if (s.kind === 'durable' && picked !== undefined && picked.size > 0) {
+          await log.write(picked, [done('c')], undefined, true);
+          check([picked]);
+        } else if (s.kind === 'remove' && picked !== undefined) {
+          await log.remove(picked);
+          live.splice(live.indexOf(picked), 1);
+          removed.push(picked);
+        } else if (s.kind === 'sync') {
+          await log.sync();
+          const crashed = check(live);
+          for (const segment of removed) expect(crashed.list(DIR)).not.toContain(segment.name);
+        }
+      }
+      await log.close();
+    },
+  );
+});
