@@ -32,30 +32,61 @@ async function setup(options: { segmentBytes?: number; syncInBackground?: boolea
   // log does to its own folder is in question here.
   for (const folder of ['/', '/pool']) await (await base.open(folder, 'r')).sync();
   const fsyncs = new Map<string, number>();
-  const failing = new Set<'write' | 'datasync' | 'sync'>();
+  const failing = new Set<'write' | 'datasync' | 'sync' | 'close' | 'rm'>();
   const closed: string[] = [];
-  const fail = (call: 'write' | 'datasync' | 'sync', path: string) => {
+  const fail = (call: 'write' | 'datasync' | 'sync' | 'close' | 'rm', path: string) => {
     if (failing.has(call)) throw Object.assign(new Error(`EIO: ${call} ${path}`), { code: 'EIO' });
   };
+  /** `true`: each write writes half its bytes (at least one), as a filling disk may. */
+  const short = { writes: false };
   const count = (path: string) => fsyncs.set(path, (fsyncs.get(path) ?? 0) + 1);
-  const wrap = (path: string, file: StorageFile): StorageFile => ({
-    ...file,
-    write: async (...args) => (fail('write', path), file.write(...args)),
-    writev: async (...args) => (fail('write', path), file.writev(...args)),
-    datasync: async () => (fail('datasync', path), count(path), file.datasync()),
-    sync: async () => (fail('sync', path), count(path), file.sync()),
-    close: async () => (closed.push(path), file.close()),
-  });
+  const wrap = (path: string, file: StorageFile): StorageFile => {
+    // A closed handle fails every call, as a real one does (EBADF).
+    let open = true;
+    const live = () => {
+      if (!open) throw Object.assign(new Error(`EBADF: ${path} is closed`), { code: 'EBADF' });
+    };
+    const write = async (buffer: Buffer, offset: number, length: number, position: number) => {
+      live();
+      fail('write', path);
+      const part = short.writes && length > 1 ? Math.floor(length / 2) : length;
+      return file.write(buffer, offset, part, position);
+    };
+    return {
+      ...file,
+      write,
+      writev: async (buffers, position) => {
+        const joined = Buffer.concat(buffers);
+        return write(joined, 0, joined.length, position);
+      },
+      truncate: async (length) => (live(), file.truncate(length)),
+      datasync: async () => (live(), fail('datasync', path), count(path), file.datasync()),
+      sync: async () => (live(), fail('sync', path), count(path), file.sync()),
+      close: async () => {
+        live();
+        open = false;
+        closed.push(path);
+        fail('close', path);
+        return file.close();
+      },
+    };
+  };
   const fs: StorageFileSystem = {
     ...base,
     open: async (path, flags, mode) => wrap(path, await base.open(path, flags, mode)),
+    // The model's rm is always forced; a real one without `force` fails on a missing file.
+    rm: async (path, options) => {
+      fail('rm', path);
+      if (options?.force !== true) await base.stat(path);
+      return base.rm(path, options);
+    },
   };
   const log = new SegmentLog(fs, DIR, {
     segmentBytes: options.segmentBytes ?? 1 << 20,
     syncInBackground: options.syncInBackground ?? true,
   });
   const fsyncsOf = (path: string) => fsyncs.get(path) ?? 0;
-  return { disk, fs, log, failing, fsyncs, fsyncsOf, closed };
+  return { disk, fs, log, failing, short, fsyncs, fsyncsOf, closed };
 }
 
 function records(id: string, ...texts: string[]): RecordsPart {
@@ -168,6 +199,73 @@ describe('writes', () => {
   });
 });
 
+describe('a failure while cleaning up', () => {
+  test('a file that fails to close after its write costs no later write: each settles', async () => {
+    const { log, fs, failing, disk } = await setup();
+    const handle = await fs.open(`${DIR}/old.seg`, 'w');
+    await handle.writeFile(PREAMBLE);
+    await handle.close();
+    const old = log.adopt('old.seg', PREAMBLE.length); // written with a file of its own, closed after
+    const active = log.segmentForNewChunk();
+    failing.add('close');
+    const settled: string[] = [];
+    const note = (name: string, write: Promise<number>) =>
+      write.then(
+        () => settled.push(`${name} written`),
+        () => settled.push(`${name} failed`),
+      );
+    const writes = [
+      // A write before them, so that the pump has the records write prepared while the marker runs.
+      note('first', log.write(active, [], records('c0', 'x'), false)),
+      // The marker's file is closed (and fails) right after the marker resolves.
+      note('marker', log.write(old, [done('c1')], undefined, false)).then(() => failing.clear()),
+      note('records', log.write(active, [], records('c2', 'y'), false)),
+    ];
+    await writes[1];
+    await log.sync(); // runs after them all, whatever became of them
+    expect(settled).toEqual(['first written', 'marker written', 'records written']);
+    await Promise.all(writes);
+    expect(recordsIn(disk.read(active.path))).toEqual([['x'], ['y']]);
+  });
+
+  test('a segment whose file fails to close is still removed (its chunks would come back)', async () => {
+    const { log, failing, disk } = await setup();
+    const segment = log.segmentForNewChunk();
+    await log.write(segment, [], records('c1', 'done with'), false);
+    failing.add('close');
+    await log.remove(segment);
+    failing.clear();
+    expect(disk.list(DIR)).toEqual([]);
+  });
+
+  test('a first write that fails and whose file cannot be removed rejects; new chunks go elsewhere', async () => {
+    const { log, failing, disk } = await setup();
+    const segment = log.segmentForNewChunk();
+    failing.add('write').add('rm');
+    await expect(log.write(segment, [], records('c1', 'lost'), false)).rejects.toThrow(
+      /EIO: write/,
+    );
+    failing.clear();
+    // The file is left behind (empty or torn): no new chunk starts in it.
+    const next = log.segmentForNewChunk();
+    expect(next).not.toBe(segment);
+    await log.write(next, [], records('c2', 'kept'), false);
+    expect(recordsIn(disk.read(next.path))).toEqual([['kept']]);
+  });
+});
+
+describe('a disk that takes writes in parts', () => {
+  test('a write taken in halves is finished by more writes and lands whole', async () => {
+    const { log, disk, short } = await setup();
+    const segment = log.segmentForNewChunk();
+    short.writes = true;
+    await log.write(segment, [done('c0')], records('c1', 'x'.repeat(300)), false);
+    await log.write(segment, [], records('c2', 'y'), false);
+    expect(recordsIn(disk.read(segment.path))).toEqual([['x'.repeat(300)], ['y']]);
+    expect(segment.size).toBe(disk.read(segment.path).length);
+  });
+});
+
 describe('durability', () => {
   test('a durable write is on the disk when it resolves: its bytes and the segment’s name', async () => {
     const { log, disk } = await setup();
@@ -233,7 +331,7 @@ describe('durability', () => {
     await log.write(first, [], part, false);
     failing.add('datasync');
     log.segmentForNewChunk();
-    await log.sync().catch(() => undefined); // the background one may have failed by then
+    await expect(log.sync()).rejects.toThrow(/EIO: datasync/);
     failing.clear();
     expect(first.syncFailure).toBeUndefined();
     expect(first.syncedWrites).toBe(0); // never covered: the kernel may have dropped the pages
@@ -276,6 +374,71 @@ describe('removing and closing', () => {
     expect(fsyncsOf(DIR)).toBe(2);
     // The removed segment was active: a new chunk starts a new one.
     expect(log.segmentForNewChunk()).not.toBe(segment);
+  });
+
+  test('removing a segment that is not the active one leaves the active one active', async () => {
+    const part = records('c1', 'x'.repeat(50));
+    const { log } = await setup({ segmentBytes: part.frameLength });
+    const first = log.segmentForNewChunk();
+    await log.write(first, [], part, false);
+    const active = log.segmentForNewChunk();
+    await log.remove(first);
+    expect(log.segmentForNewChunk()).toBe(active);
+  });
+
+  test('a segment a previous run left is written with a file of its own, closed at once', async () => {
+    const { log, fs, closed, disk } = await setup();
+    const handle = await fs.open(`${DIR}/old.seg`, 'w');
+    await handle.writeFile(PREAMBLE);
+    await handle.close();
+    closed.length = 0;
+    const old = log.adopt('old.seg', PREAMBLE.length);
+    expect(await log.write(old, [done('c1')], undefined, false)).toBe(PREAMBLE.length);
+    expect(closed).toEqual([old.path]);
+    expect(decodeSegment(disk.read(old.path)).frames.map((f) => f.kind)).toEqual([
+      FrameKind.RouteDone,
+    ]);
+  });
+
+  test('a full segment whose file fails to close costs nothing (no unhandled rejection)', async () => {
+    const part = records('c1', 'x'.repeat(50));
+    const { log, failing, disk } = await setup({
+      segmentBytes: part.frameLength,
+      syncInBackground: false,
+    });
+    const first = log.segmentForNewChunk();
+    await log.write(first, [], part, false);
+    failing.add('close');
+    const next = log.segmentForNewChunk(); // the retire, which closes the file, is queued
+    failing.add('write');
+    await expect(log.write(next, [], records('c2', 'lost'), false)).rejects.toThrow(/EIO/);
+    failing.clear(); // the retire ran before that write
+    await log.write(next, [], records('c2', 'y'), false);
+    await log.sync();
+    expect(recordsIn(disk.read(next.path))).toEqual([['y']]);
+  });
+
+  test('a full segment removed behind the log’s back fails sync() and a write to it, naming it', async () => {
+    const part = records('c1', 'x'.repeat(50));
+    const { log, fs, closed } = await setup({
+      segmentBytes: part.frameLength,
+      syncInBackground: false,
+    });
+    const first = log.segmentForNewChunk();
+    await log.write(first, [], part, false);
+    log.segmentForNewChunk(); // retires it: its file is no longer kept open
+    await log.sync();
+    expect(closed.filter((path) => path === first.path)).toHaveLength(2); // retire, then sync's
+    await fs.rm(first.path, { force: true });
+    await expect(log.write(first, [done('c1')], undefined, false)).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
+    expect(first).toMatchObject({ size: part.frameLength + PREAMBLE.length, writes: 1 });
+    // A write it holds not yet fsynced: the next sync() finds the file gone.
+    first.writes += 1;
+    await expect(log.sync()).rejects.toThrow(
+      `segment file ${first.path} is no longer in its folder`,
+    );
   });
 
   test('close() closes every file it kept open and waits for the background fsyncs', async () => {

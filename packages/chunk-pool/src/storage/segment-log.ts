@@ -180,7 +180,10 @@ export class SegmentLog {
       // Listed until the file is gone: a `sync()` queued before this still fsyncs what was
       // written to it (a done mark the caller was told is durable once that sync resolves).
       try {
-        await this.#release(segment)?.close();
+        // A file that fails to close is still removed: left, its chunks would come back.
+        await this.#release(segment)
+          ?.close()
+          .catch(() => undefined);
         await segment.syncing;
         await this.#fs.rm(segment.path, { force: true });
       } finally {
@@ -403,7 +406,11 @@ export class SegmentLog {
       await this.#undo(segment, handle);
       operation.reject(error);
     } finally {
-      if (handle !== undefined && this.#handles.get(segment) !== handle) await handle.close();
+      // Never throws: the pump has the next write prepared, and a throw here would drop it. A file
+      // that fails to close lost nothing the next sync() cannot see (it fsyncs the file anew).
+      if (handle !== undefined && this.#handles.get(segment) !== handle) {
+        await handle.close().catch(() => undefined);
+      }
     }
   }
 
@@ -448,7 +455,13 @@ export class SegmentLog {
     // The write that was to create the file failed: no file at all, as before it.
     // (The caller closes the handle.)
     this.#release(segment);
-    await this.#fs.rm(segment.path, { force: true });
+    try {
+      await this.#fs.rm(segment.path, { force: true });
+    } catch {
+      // Left behind, perhaps torn: no new chunk starts in it (creating it again would fail on
+      // the file that is there). A chunk already there removes it with itself, or recovery reads it.
+      if (this.#active === segment) this.#active = undefined;
+    }
   }
 }
 
