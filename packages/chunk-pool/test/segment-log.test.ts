@@ -32,9 +32,9 @@ async function setup(options: { segmentBytes?: number; syncInBackground?: boolea
   // log does to its own folder is in question here.
   for (const folder of ['/', '/pool']) await (await base.open(folder, 'r')).sync();
   const fsyncs = new Map<string, number>();
-  const failing = new Set<'write' | 'datasync' | 'sync' | 'close' | 'rm'>();
+  const failing = new Set<'open' | 'write' | 'datasync' | 'sync' | 'close' | 'rm'>();
   const closed: string[] = [];
-  const fail = (call: 'write' | 'datasync' | 'sync' | 'close' | 'rm', path: string) => {
+  const fail = (call: 'open' | 'write' | 'datasync' | 'sync' | 'close' | 'rm', path: string) => {
     if (failing.has(call)) throw Object.assign(new Error(`EIO: ${call} ${path}`), { code: 'EIO' });
   };
   /** `true`: each write writes half its bytes (at least one), as a filling disk may. */
@@ -73,7 +73,10 @@ async function setup(options: { segmentBytes?: number; syncInBackground?: boolea
   };
   const fs: StorageFileSystem = {
     ...base,
-    open: async (path, flags, mode) => wrap(path, await base.open(path, flags, mode)),
+    open: async (path, flags, mode) => {
+      fail('open', path);
+      return wrap(path, await base.open(path, flags, mode));
+    },
     // The model's rm is always forced; a real one without `force` fails on a missing file.
     rm: async (path, options) => {
       fail('rm', path);
@@ -226,6 +229,67 @@ describe('a failure while cleaning up', () => {
     expect(settled).toEqual(['first written', 'marker written', 'records written']);
     await Promise.all(writes);
     expect(recordsIn(disk.read(active.path))).toEqual([['x'], ['y']]);
+  });
+
+  test('a file that cannot be opened to fsync it fails that sync() only: it is not taken as gone', async () => {
+    const part = records('c1', 'x'.repeat(50));
+    const { log, failing, disk } = await setup({
+      segmentBytes: part.frameLength,
+      syncInBackground: false,
+    });
+    const first = log.segmentForNewChunk();
+    await log.write(first, [], part, false);
+    const next = log.segmentForNewChunk(); // retired: sync() opens it anew
+    failing.add('open');
+    await expect(log.sync()).rejects.toThrow(/EIO: open/);
+    failing.clear();
+    await log.sync();
+    await log.write(next, [], records('c2', 'y'), false);
+    expect(disk.afterCrash('power').read(first.path)).toEqual(disk.read(first.path));
+  });
+
+  test('removing a segment whose file was never created resolves', async () => {
+    const { log, failing, disk } = await setup();
+    const segment = log.segmentForNewChunk();
+    failing.add('write');
+    await expect(log.write(segment, [], records('c1', 'lost'), false)).rejects.toThrow(/EIO/);
+    failing.clear();
+    await log.remove(segment);
+    expect(disk.list(DIR)).toEqual([]);
+  });
+
+  test('a first write whose file could not even be opened leaves the segment active', async () => {
+    const { log, failing } = await setup();
+    const segment = log.segmentForNewChunk();
+    failing.add('open');
+    await expect(log.write(segment, [], records('c1', 'lost'), false)).rejects.toThrow(/EIO/);
+    failing.clear();
+    expect(log.segmentForNewChunk()).toBe(segment);
+  });
+
+  test('a full segment whose first write fails and stays on disk does not end the active one', async () => {
+    const part = records('c1', 'x'.repeat(50));
+    const { log, failing } = await setup({ segmentBytes: part.frameLength });
+    const full = log.segmentForNewChunk();
+    failing.add('write').add('rm');
+    const failed = log.write(full, [], part, false);
+    const active = log.segmentForNewChunk(); // the first one is full (reserved) before it is written
+    await expect(failed).rejects.toThrow(/EIO/);
+    failing.clear();
+    expect(log.segmentForNewChunk()).toBe(active);
+  });
+
+  test('writing to a full segment opens its file without making the folder dirty', async () => {
+    const part = records('c1', 'x'.repeat(50));
+    const { log, fsyncsOf } = await setup({ segmentBytes: part.frameLength });
+    const first = log.segmentForNewChunk();
+    await log.write(first, [], part, false);
+    log.segmentForNewChunk();
+    await log.sync();
+    const folderSyncs = fsyncsOf(DIR);
+    await log.write(first, [done('c1')], undefined, false);
+    await log.sync();
+    expect(fsyncsOf(DIR)).toBe(folderSyncs);
   });
 
   test('a segment whose file fails to close is still removed (its chunks would come back)', async () => {

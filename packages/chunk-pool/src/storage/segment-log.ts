@@ -223,14 +223,17 @@ export class SegmentLog {
     // Windows cannot open a folder to fsync it (and its file system journals names itself).
     if (!this.#folderDirty || process.platform === 'win32') return;
     this.#folderDirty = false;
-    const handle = await this.#fs.open(this.#dir, 'r');
     try {
-      await handle.sync();
+      const handle = await this.#fs.open(this.#dir, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
     } catch (error) {
+      // Not fsynced (not even opened): the next sync() tries again, or a name is never durable.
       this.#folderDirty = true;
       throw error;
-    } finally {
-      await handle.close();
     }
   }
 
