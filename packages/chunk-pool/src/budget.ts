@@ -13,13 +13,11 @@
 
 /** One slice of the memory budget. */
 export class Account {
-  readonly name: string;
   readonly limit: number;
   #bytes = 0;
   #chunks = 0;
 
-  constructor(name: string, limit: number) {
-    this.name = name;
+  constructor(limit: number) {
     this.limit = limit;
   }
 
@@ -64,9 +62,9 @@ export class MemoryBudget {
   readonly #reserves = new Map<string, Account>();
 
   constructor(inputShare: number, outputs: readonly string[], reservePerOutput: number) {
-    this.input = new Account('input', inputShare);
+    this.input = new Account(inputShare);
     for (const output of outputs) {
-      this.#reserves.set(output, new Account(`reserve:${output}`, reservePerOutput));
+      this.#reserves.set(output, new Account(reservePerOutput));
     }
   }
 

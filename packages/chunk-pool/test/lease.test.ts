@@ -98,7 +98,16 @@ describe('lease', () => {
     await lease.drop(unprintable as never);
     expect(dropped).toHaveLength(1);
     expect(dropped[0]).toMatchObject({ reason: 'output-dropped', records: 10 });
-    expect(typeof dropped[0]?.detail).toBe('string');
+    expect(dropped[0]?.detail).toBe('an object with keys toString');
+    await pool.close();
+  });
+
+  test('a string reason is the drop’s detail as it is, not described', async () => {
+    const { pool, lease } = await leased();
+    const dropped: DroppedEvent[] = [];
+    pool.on('dropped', (event) => dropped.push(event));
+    await lease.drop('schema rejected by the backend');
+    expect(dropped.map((event) => event.detail)).toEqual(['schema rejected by the backend']);
     await pool.close();
   });
 });
