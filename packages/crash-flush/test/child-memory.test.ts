@@ -69,6 +69,19 @@ describe('ChildMemory', () => {
     expect(memory.ownCgroup).toEqual(sibling);
   });
 
+  test('a supervisor outside any memory cgroup: the child’s cgroup is its own', () => {
+    const memory = new ChildMemory(42, undefined, liveChild);
+    memory.sample();
+    expect(memory.ownCgroup).toEqual(own);
+  });
+
+  test('a child whose cgroup cannot be read: its VmHWM still counts', () => {
+    const probe: MemoryProbe = { residentBytes: () => 3 << 20, cgroupOf: () => undefined };
+    const memory = new ChildMemory(42, supervisor, probe);
+    memory.sample();
+    expect([memory.peakBytes, memory.ownCgroup]).toEqual([3 << 20, undefined]);
+  });
+
   test('after stop() (the exit was seen, the pid may be reused) no sample counts', () => {
     const memory = new ChildMemory(42, supervisor, liveChild);
     memory.stop();
