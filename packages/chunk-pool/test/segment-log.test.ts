@@ -99,6 +99,15 @@ function records(id: string, ...texts: string[]): RecordsPart {
 }
 const done = (id: string) => markerFrame(FrameKind.RouteDone, id, 'out');
 
+/** A log whose segments hold one chunk (`part`) each: the first segment written, and full. */
+async function firstSegmentFull(options: { syncInBackground?: boolean } = {}) {
+  const part = records('c1', 'x'.repeat(50));
+  const context = await setup({ segmentBytes: part.frameLength, ...options });
+  const first = context.log.segmentForNewChunk();
+  await context.log.write(first, [], part, false);
+  return { ...context, part, first };
+}
+
 /** The records of each records frame of a segment file, in order. */
 function recordsIn(bytes: Buffer): string[][] {
   return decodeSegment(bytes).frames.flatMap((frame) => {
@@ -232,13 +241,7 @@ describe('a failure while cleaning up', () => {
   });
 
   test('a file that cannot be opened to fsync it fails that sync() only: it is not taken as gone', async () => {
-    const part = records('c1', 'x'.repeat(50));
-    const { log, failing, disk } = await setup({
-      segmentBytes: part.frameLength,
-      syncInBackground: false,
-    });
-    const first = log.segmentForNewChunk();
-    await log.write(first, [], part, false);
+    const { log, failing, disk, first } = await firstSegmentFull({ syncInBackground: false });
     const next = log.segmentForNewChunk(); // retired: sync() opens it anew
     failing.add('open');
     await expect(log.sync()).rejects.toThrow(/EIO: open/);
@@ -280,10 +283,7 @@ describe('a failure while cleaning up', () => {
   });
 
   test('writing to a full segment opens its file without making the folder dirty', async () => {
-    const part = records('c1', 'x'.repeat(50));
-    const { log, fsyncsOf } = await setup({ segmentBytes: part.frameLength });
-    const first = log.segmentForNewChunk();
-    await log.write(first, [], part, false);
+    const { log, fsyncsOf, first } = await firstSegmentFull();
     log.segmentForNewChunk();
     await log.sync();
     const folderSyncs = fsyncsOf(DIR);
@@ -358,10 +358,7 @@ describe('durability', () => {
   });
 
   test('a full segment is fsynced in the background: sync() then has nothing left to do for it', async () => {
-    const part = records('c1', 'x'.repeat(50));
-    const { log, disk, fsyncsOf, closed } = await setup({ segmentBytes: part.frameLength });
-    const first = log.segmentForNewChunk();
-    await log.write(first, [], part, false);
+    const { log, disk, fsyncsOf, closed, first } = await firstSegmentFull();
     const second = log.segmentForNewChunk(); // retires the first
     await log.write(second, [], records('c2', 'y'), false);
     await first.syncing;
@@ -374,13 +371,7 @@ describe('durability', () => {
   });
 
   test("without background fsyncs (fsync 'never'/'always'), a full segment is closed, not fsynced", async () => {
-    const part = records('c1', 'x'.repeat(50));
-    const { log, fsyncsOf, closed } = await setup({
-      segmentBytes: part.frameLength,
-      syncInBackground: false,
-    });
-    const first = log.segmentForNewChunk();
-    await log.write(first, [], part, false);
+    const { log, fsyncsOf, closed, first } = await firstSegmentFull({ syncInBackground: false });
     log.segmentForNewChunk();
     await log.close();
     expect(first.syncing).toBeUndefined();
@@ -389,10 +380,7 @@ describe('durability', () => {
   });
 
   test('a failed background fsync is reported by the next sync(), once; the one after fsyncs again', async () => {
-    const part = records('c1', 'x'.repeat(50));
-    const { log, failing, fsyncsOf } = await setup({ segmentBytes: part.frameLength });
-    const first = log.segmentForNewChunk();
-    await log.write(first, [], part, false);
+    const { log, failing, fsyncsOf, first } = await firstSegmentFull();
     failing.add('datasync');
     log.segmentForNewChunk();
     await expect(log.sync()).rejects.toThrow(/EIO: datasync/);
@@ -441,10 +429,7 @@ describe('removing and closing', () => {
   });
 
   test('removing a segment that is not the active one leaves the active one active', async () => {
-    const part = records('c1', 'x'.repeat(50));
-    const { log } = await setup({ segmentBytes: part.frameLength });
-    const first = log.segmentForNewChunk();
-    await log.write(first, [], part, false);
+    const { log, first } = await firstSegmentFull();
     const active = log.segmentForNewChunk();
     await log.remove(first);
     expect(log.segmentForNewChunk()).toBe(active);
@@ -465,13 +450,7 @@ describe('removing and closing', () => {
   });
 
   test('a full segment whose file fails to close costs nothing (no unhandled rejection)', async () => {
-    const part = records('c1', 'x'.repeat(50));
-    const { log, failing, disk } = await setup({
-      segmentBytes: part.frameLength,
-      syncInBackground: false,
-    });
-    const first = log.segmentForNewChunk();
-    await log.write(first, [], part, false);
+    const { log, failing, disk } = await firstSegmentFull({ syncInBackground: false });
     failing.add('close');
     const next = log.segmentForNewChunk(); // the retire, which closes the file, is queued
     failing.add('write');
@@ -483,13 +462,7 @@ describe('removing and closing', () => {
   });
 
   test('a full segment removed behind the log’s back fails sync() and a write to it, naming it', async () => {
-    const part = records('c1', 'x'.repeat(50));
-    const { log, fs, closed } = await setup({
-      segmentBytes: part.frameLength,
-      syncInBackground: false,
-    });
-    const first = log.segmentForNewChunk();
-    await log.write(first, [], part, false);
+    const { log, fs, closed, first, part } = await firstSegmentFull({ syncInBackground: false });
     log.segmentForNewChunk(); // retires it: its file is no longer kept open
     await log.sync();
     expect(closed.filter((path) => path === first.path)).toHaveLength(2); // retire, then sync's
@@ -506,10 +479,7 @@ describe('removing and closing', () => {
   });
 
   test('close() closes every file it kept open and waits for the background fsyncs', async () => {
-    const part = records('c1', 'x'.repeat(50));
-    const { log, closed } = await setup({ segmentBytes: part.frameLength });
-    const first = log.segmentForNewChunk();
-    await log.write(first, [], part, false);
+    const { log, closed, first, part } = await firstSegmentFull();
     const second = log.segmentForNewChunk();
     await log.write(second, [], part, false);
     await log.close();
